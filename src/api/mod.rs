@@ -1,0 +1,33 @@
+//! The `sessionops.io/v1alpha1` API: custom resource types, their schemas and the CEL rules
+//! that the API server enforces at admission and that [`crate::manifest`] runs locally.
+//!
+//! Doc comments on fields become `kubectl explain` text, so they are written for users.
+
+pub mod common;
+pub mod crds;
+pub mod revocation;
+pub mod rules;
+pub mod session_policy;
+pub mod tenant;
+
+pub use common::{Conditions, IncludeExclude, TenantKind, TenantRef};
+pub use revocation::{
+    RevocationAction, RevocationCounts, RevocationFailure, RevocationPhase, RevocationRequest,
+    RevocationRequestSpec, RevocationRequestStatus, RevocationTargets,
+};
+pub use session_policy::{
+    Assignments, ClientAppType, CloudAppSecurity, ContinuousAccessEvaluation, DeletionPolicy,
+    GrantControl, GrantControls, GrantOperator, PersistentBrowser, Platform, PolicyConditions,
+    PolicyState, RiskLevel, SessionControls, SessionPolicy, SessionPolicySpec, SessionPolicyStatus,
+    SignInFrequencyAuthentication,
+};
+pub use tenant::{
+    Cloud, ClusterTenantConnection, ClusterTenantConnectionSpec, Credentials, Endpoints,
+    ProtectedPrincipals, SecretKeyReference, SecretReference, TenantConnection,
+    TenantConnectionSpec, TenantConnectionStatus,
+};
+
+/// API group of every sessionops kind.
+pub const GROUP: &str = "sessionops.io";
+/// The one served and stored version.
+pub const VERSION: &str = "v1alpha1";

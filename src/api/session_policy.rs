@@ -1,0 +1,522 @@
+//! `SessionPolicy`: one Conditional Access policy with session controls, managed from Git.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+use super::common::{Conditions, IncludeExclude, TenantRef};
+use super::rules::{self, GUID, MAX_NAME_LENGTH, MAX_PRINCIPALS, SIGN_IN_FREQUENCY, UPN};
+
+/// A Conditional Access policy with session controls (sign-in frequency, persistent browser,
+/// continuous access evaluation, ...) and optional grant controls. One SessionPolicy is exactly
+/// one policy in the tenant: sessionops creates it, keeps it as written here (correcting portal
+/// edits at the next resync) and deletes or keeps it when this object is deleted.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "sessionops.io",
+    version = "v1alpha1",
+    kind = "SessionPolicy",
+    doc = "A Conditional Access policy with session controls, managed from Git: one SessionPolicy is exactly one policy in the tenant.",
+    derive = "PartialEq",
+    namespaced,
+    status = "SessionPolicyStatus",
+    shortname = "sesspol",
+    category = "sessionops",
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"State","type":"string","jsonPath":".spec.state"}"#,
+    printcolumn = r#"{"name":"Policy ID","type":"string","jsonPath":".status.policyId"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    cel
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[x_kube(validation = rules::rule("has(self.grant) || has(self.session)", "at least one of grant or session must be set"))]
+#[x_kube(validation = rules::rule_at(
+    "!has(self.session) || !has(self.session.persistentBrowser) || (has(self.assignments.applications) && has(self.assignments.applications.include) && 'All' in self.assignments.applications.include)",
+    "persistentBrowser requires assignments.applications.include to be [All] (all tabs share one session cookie)",
+    ".session.persistentBrowser",
+))]
+#[x_kube(validation = rules::rule_at(
+    "!has(self.grant) || !has(self.grant.controls) || !('passwordChange' in self.grant.controls) || (has(self.assignments.applications) && has(self.assignments.applications.include) && self.assignments.applications.include == ['All'] && !has(self.assignments.applications.exclude))",
+    "grant control passwordChange requires assignments.applications.include [All] without exclusions",
+    ".grant.controls",
+))]
+pub struct SessionPolicySpec {
+    /// The tenant connection this policy is applied through.
+    pub tenant_ref: TenantRef,
+
+    /// Display name of the Conditional Access policy. It identifies the policy in the tenant:
+    /// an existing policy with this name is adopted instead of creating a duplicate.
+    /// Default: `sessionops <namespace>/<name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = rules::not_blank("displayName must not be blank"))]
+    #[schemars(length(max = 256))]
+    pub display_name: Option<String>,
+
+    /// `enabled` enforces the policy, `reportOnly` only logs what it would have done (Graph:
+    /// `enabledForReportingButNotEnforced`), `disabled` keeps it off. Required, so that nobody
+    /// enforces a policy by omission.
+    pub state: PolicyState,
+
+    /// What happens to the policy in the tenant when this object is deleted: `Delete` (default)
+    /// removes it, `Retain` leaves it in place, no longer managed.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Who and what the policy applies to. Protected principals of the tenant connection are
+    /// always added to the exclusions.
+    pub assignments: Assignments,
+
+    /// Conditions that narrow when the policy applies. All are optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<PolicyConditions>,
+
+    /// Grant controls: what a sign-in must satisfy to be allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<GrantControls>,
+
+    /// Session controls: how long and how the resulting session lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionControls>,
+}
+
+/// Conditional Access policy state.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum PolicyState {
+    /// The policy is enforced.
+    Enabled,
+    /// The policy exists but is off.
+    Disabled,
+    /// The policy is evaluated and logged but not enforced.
+    ReportOnly,
+}
+
+/// What happens in the tenant when the Kubernetes object is deleted.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
+pub enum DeletionPolicy {
+    /// Delete the Conditional Access policy (it stays restorable in the tenant's deleted items).
+    #[default]
+    Delete,
+    /// Leave the policy in the tenant, unmanaged.
+    Retain,
+}
+
+/// Users, groups, roles and applications the policy applies to.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[x_kube(validation = rules::rule(
+    "(has(self.users) && has(self.users.include)) || (has(self.groups) && has(self.groups.include)) || (has(self.roles) && has(self.roles.include))",
+    "at least one of users.include, groups.include or roles.include must name someone (use users.include: [None] for a policy that applies to nobody yet)",
+))]
+#[x_kube(validation = rules::rule(
+    "has(self.applications) && has(self.applications.include)",
+    "applications.include must name at least one application (All, Office365, MicrosoftAdminPortals or an appId)",
+))]
+pub struct Assignments {
+    /// Users: `All`, `None`, `GuestsOrExternalUsers`, a user principal name or an object id.
+    #[serde(default, skip_serializing_if = "UserAssignment::is_empty")]
+    pub users: UserAssignment,
+    /// Groups by display name or object id.
+    #[serde(default, skip_serializing_if = "IncludeExclude::is_empty")]
+    pub groups: IncludeExclude,
+    /// Directory roles by display name (e.g. `Global Administrator`) or role template id.
+    #[serde(default, skip_serializing_if = "IncludeExclude::is_empty")]
+    pub roles: IncludeExclude,
+    /// Cloud apps: `All`, `Office365`, `MicrosoftAdminPortals`, `None` or an application (client) id.
+    #[serde(default, skip_serializing_if = "ApplicationAssignment::is_empty")]
+    pub applications: ApplicationAssignment,
+}
+
+/// Users to include and exclude.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserAssignment {
+    /// `All`, `None`, `GuestsOrExternalUsers`, user principal names or object ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(
+        validation = rules::each_item(&[UPN, GUID], &["All", "None", "GuestsOrExternalUsers"], "each entry must be All, None, GuestsOrExternalUsers, a user principal name or an object id"),
+        validation = rules::alone("All", "All cannot be combined with other entries"),
+        validation = rules::alone("None", "None cannot be combined with other entries"),
+    )]
+    pub include: Vec<String>,
+    /// User principal names, object ids or `GuestsOrExternalUsers`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(validation = rules::each_item(&[UPN, GUID], &["GuestsOrExternalUsers"], "each entry must be a user principal name, an object id or GuestsOrExternalUsers (All and None cannot be excluded)"))]
+    pub exclude: Vec<String>,
+}
+
+impl UserAssignment {
+    /// Neither list has an entry.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+}
+
+/// Cloud apps to include and exclude.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationAssignment {
+    /// `All`, `Office365`, `MicrosoftAdminPortals`, `None` or application (client) ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(
+        validation = rules::each_item(&[GUID], &["All", "Office365", "MicrosoftAdminPortals", "None"], "each entry must be All, Office365, MicrosoftAdminPortals, None or an application id"),
+        validation = rules::alone("All", "All cannot be combined with other entries"),
+        validation = rules::alone("None", "None cannot be combined with other entries"),
+    )]
+    pub include: Vec<String>,
+    /// `Office365`, `MicrosoftAdminPortals` or application (client) ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(validation = rules::each_item(&[GUID], &["Office365", "MicrosoftAdminPortals"], "each entry must be Office365, MicrosoftAdminPortals or an application id"))]
+    pub exclude: Vec<String>,
+}
+
+impl ApplicationAssignment {
+    /// Neither list has an entry.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+}
+
+/// Conditions of the policy; an empty condition does not narrow anything.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyConditions {
+    /// Client app types; default `[all]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    #[x_kube(validation = rules::alone("all", "all cannot be combined with other client app types"))]
+    pub client_app_types: Vec<ClientAppType>,
+    /// Device platforms.
+    #[serde(default, skip_serializing_if = "PlatformCondition::is_empty")]
+    pub platforms: PlatformCondition,
+    /// Named locations by display name or id, or `All` / `AllTrusted`.
+    #[serde(default, skip_serializing_if = "LocationCondition::is_empty")]
+    pub locations: LocationCondition,
+    /// Sign-in risk levels (needs Entra ID P2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub sign_in_risk_levels: Vec<RiskLevel>,
+    /// User risk levels (needs Entra ID P2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub user_risk_levels: Vec<RiskLevel>,
+}
+
+/// Client application types of a sign-in.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum ClientAppType {
+    /// Every client.
+    All,
+    /// Web browsers.
+    Browser,
+    /// Mobile apps and desktop clients using modern authentication.
+    MobileAppsAndDesktopClients,
+    /// Exchange ActiveSync clients.
+    ExchangeActiveSync,
+    /// Exchange ActiveSync clients on supported platforms.
+    EasSupported,
+    /// Other (legacy authentication) clients.
+    Other,
+}
+
+/// Device platforms to include and exclude.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[x_kube(validation = rules::rule(
+    "!has(self.exclude) || has(self.include)",
+    "platforms.exclude needs platforms.include (Graph rejects exclusions alone)",
+))]
+pub struct PlatformCondition {
+    /// Platforms the policy applies to (`all` for every platform).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    #[x_kube(validation = rules::alone("all", "all cannot be combined with other platforms"))]
+    pub include: Vec<Platform>,
+    /// Platforms the policy never applies to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    #[x_kube(validation = rules::none_of(&["all"], "all cannot be excluded"))]
+    pub exclude: Vec<Platform>,
+}
+
+impl PlatformCondition {
+    /// Neither list has an entry.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+}
+
+/// Device platforms as Graph names them.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+pub enum Platform {
+    /// Every platform.
+    #[serde(rename = "all")]
+    All,
+    /// Android.
+    #[serde(rename = "android")]
+    Android,
+    /// iOS and iPadOS.
+    #[serde(rename = "iOS")]
+    Ios,
+    /// Windows.
+    #[serde(rename = "windows")]
+    Windows,
+    /// Windows Phone.
+    #[serde(rename = "windowsPhone")]
+    WindowsPhone,
+    /// macOS.
+    #[serde(rename = "macOS")]
+    MacOs,
+    /// Linux.
+    #[serde(rename = "linux")]
+    Linux,
+}
+
+/// Named locations to include and exclude.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocationCondition {
+    /// `All`, `AllTrusted`, named-location display names or ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(validation = rules::alone("All", "All cannot be combined with other locations"))]
+    pub include: Vec<String>,
+    /// `AllTrusted`, named-location display names or ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(validation = rules::none_of(&["All"], "All cannot be excluded"))]
+    pub exclude: Vec<String>,
+}
+
+impl LocationCondition {
+    /// Neither list has an entry.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+}
+
+/// Risk level of a user or sign-in (Identity Protection).
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum RiskLevel {
+    /// Low risk.
+    Low,
+    /// Medium risk.
+    Medium,
+    /// High risk.
+    High,
+    /// No risk detected.
+    None,
+}
+
+/// Grant controls of the policy.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[x_kube(validation = rules::rule(
+    "(has(self.controls) && size(self.controls) > 0) || has(self.authenticationStrength)",
+    "grant needs at least one control or an authenticationStrength",
+))]
+#[x_kube(validation = rules::rule(
+    "!has(self.authenticationStrength) || !has(self.controls) || !('mfa' in self.controls)",
+    "control mfa cannot be combined with authenticationStrength (Graph error 1108); use one of them",
+))]
+#[x_kube(validation = rules::rule_at(
+    "!has(self.controls) || !('passwordChange' in self.controls) || (self.operator == 'AND' && 'mfa' in self.controls)",
+    "passwordChange must be combined with mfa using operator AND",
+    ".controls",
+))]
+pub struct GrantControls {
+    /// `OR` (default): any one control satisfies the policy; `AND`: all are required.
+    #[serde(default)]
+    pub operator: GrantOperator,
+    /// Built-in grant controls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    #[x_kube(
+        validation = rules::alone("block", "block cannot be combined with other controls"),
+        validation = rules::unique_items("controls must not repeat"),
+    )]
+    pub controls: Vec<GrantControl>,
+    /// Authentication strength: a built-in one by name (`mfa`, `passwordless`,
+    /// `phishingResistant`) or an authentication strength policy id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    #[x_kube(validation = rules::rule(
+        format!("self in ['mfa', 'passwordless', 'phishingResistant'] || self.matches('{GUID}')"),
+        "authenticationStrength must be mfa, passwordless, phishingResistant or a policy id",
+    ))]
+    pub authentication_strength: Option<String>,
+}
+
+/// How grant controls combine.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
+pub enum GrantOperator {
+    /// All controls are required.
+    #[serde(rename = "AND")]
+    And,
+    /// Any one control suffices.
+    #[default]
+    #[serde(rename = "OR")]
+    Or,
+}
+
+/// Built-in grant controls.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum GrantControl {
+    /// Require multifactor authentication.
+    Mfa,
+    /// Require a device marked compliant by Intune.
+    CompliantDevice,
+    /// Require a Microsoft Entra hybrid joined device.
+    DomainJoinedDevice,
+    /// Require an approved client app.
+    ApprovedApplication,
+    /// Require an app protection policy.
+    CompliantApplication,
+    /// Require a password change (with mfa, for user risk).
+    PasswordChange,
+    /// Block access.
+    Block,
+}
+
+/// Session controls of the policy.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[x_kube(validation = rules::rule(
+    "has(self.signInFrequency) || has(self.persistentBrowser) || has(self.cloudAppSecurity) || has(self.continuousAccessEvaluation) || (has(self.applicationEnforcedRestrictions) && self.applicationEnforcedRestrictions) || (has(self.disableResilienceDefaults) && self.disableResilienceDefaults) || (has(self.tokenProtection) && self.tokenProtection)",
+    "session must set at least one control",
+))]
+#[x_kube(validation = rules::rule_at(
+    "!has(self.signInFrequencyAuthentication) || has(self.signInFrequency)",
+    "signInFrequencyAuthentication needs signInFrequency",
+    ".signInFrequencyAuthentication",
+))]
+pub struct SessionControls {
+    /// How often users must sign in again: `<1-23>h`, `<1-365>d` or `everyTime`
+    /// (`everyTime` is sent to the Graph beta endpoint where v1.0 refuses it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    #[x_kube(validation = rules::matches(SIGN_IN_FREQUENCY, "signInFrequency must be <1-23>h, <1-365>d or everyTime"))]
+    pub sign_in_frequency: Option<String>,
+    /// Which authentications the frequency applies to; default `primaryAndSecondary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_frequency_authentication: Option<SignInFrequencyAuthentication>,
+    /// Whether browsers stay signed in after being closed. Requires all cloud apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_browser: Option<PersistentBrowser>,
+    /// Let Exchange Online and SharePoint Online apply their own limited experience.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub application_enforced_restrictions: bool,
+    /// Route sessions through Defender for Cloud Apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_app_security: Option<CloudAppSecurity>,
+    /// Continuous access evaluation mode (Graph beta only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuous_access_evaluation: Option<ContinuousAccessEvaluation>,
+    /// Disable resilience defaults: block instead of extending sessions during an Entra outage.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_resilience_defaults: bool,
+    /// Token protection: bind sign-in sessions to the device (Graph `secureSignInSession`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub token_protection: bool,
+}
+
+/// Which authentications a sign-in frequency applies to.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum SignInFrequencyAuthentication {
+    /// Primary and secondary authentication (Graph `primaryAndSecondaryAuthentication`).
+    #[default]
+    PrimaryAndSecondary,
+    /// Only secondary authentication (Graph `secondaryAuthentication`).
+    SecondaryOnly,
+}
+
+/// Persistent browser session mode.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum PersistentBrowser {
+    /// Browsers stay signed in.
+    Always,
+    /// Browsers never stay signed in.
+    Never,
+}
+
+/// Defender for Cloud Apps session control type.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum CloudAppSecurity {
+    /// Monitor only.
+    MonitorOnly,
+    /// Block downloads.
+    BlockDownloads,
+    /// Use the custom policy configured in Defender for Cloud Apps.
+    McasConfigured,
+}
+
+/// Continuous access evaluation mode.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum ContinuousAccessEvaluation {
+    /// Strictly enforce location policies.
+    StrictEnforcement,
+    /// Turn CAE off for the policy.
+    Disabled,
+    /// Strict location enforcement.
+    StrictLocation,
+}
+
+/// Observed state of a SessionPolicy, written by the operator (and printed by the CLI).
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionPolicyStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready` is always present. Reasons: Synced, DriftCorrected, InvalidSpec, NameNotFound,
+    /// NamespaceNotAllowed, Forbidden, Throttled, TenantUnreachable, Conflict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Conditions,
+    /// Id of the Conditional Access policy in the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_id: Option<String>,
+    /// Graph version used for this policy: `v1.0`, or `beta` when a control needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_version: Option<String>,
+    /// When the policy was last confirmed to match the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_synced_time: Option<Time>,
+    /// `modifiedDateTime` of the policy in the tenant when last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_modified_time: Option<Time>,
+    /// How many times a change made outside sessionops was reverted.
+    #[serde(default)]
+    pub drift_corrections: i64,
+    /// Names from the spec and the ids they resolved to (`user:jdoe@contoso.com` → id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resolved: BTreeMap<String, String>,
+}

@@ -1,0 +1,259 @@
+//! The `sessionops` command line: argument parsing and dispatch. Commands are thin: they load
+//! inputs, call the core and print; no reconcile logic lives here.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::manifest::{self, ManifestErrors, ManifestSet};
+
+/// Microsoft 365 / Entra ID session control as code: Conditional Access session policies and
+/// session revocation, reconciled from Kubernetes objects or from files.
+#[derive(Debug, Parser)]
+#[command(name = "sessionops", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of plan, apply, validate and export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// For people: readable, colored on a terminal.
+    #[default]
+    Text,
+    /// For machines: stable JSON on stdout.
+    Json,
+}
+
+/// Manifest inputs shared by plan, apply and validate.
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// A manifest file or a directory of them (.yaml, .yml, .json); repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Also read the subdirectories of directories given with -f.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// The commands of DESIGN.md section 3.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the controllers in a Kubernetes cluster.
+    Operator(OperatorArgs),
+    /// Show what applying the manifests would change in the tenant; writes nothing.
+    /// Exit code 0: no changes, 2: changes pending, 1: error.
+    Plan(ManifestArgs),
+    /// Reconcile the manifests against the tenant without a cluster and print each object's
+    /// resulting status. Exit code 0: every object Ready, 1: an error or an object not Ready.
+    Apply(ApplyArgs),
+    /// Check manifests offline (schema and validation rules, as the API server would);
+    /// needs no credentials. Exit code 0: valid, 1: invalid.
+    Validate(ManifestArgs),
+    /// Write a SessionPolicy manifest for every Conditional Access policy in the tenant.
+    Export(ExportArgs),
+    /// Print the CustomResourceDefinitions (the files in crds/ and the Helm chart are this output).
+    Crds,
+    /// Run the Microsoft Graph simulator.
+    Sim(SimArgs),
+    /// Start the simulator in-process and show plan, apply, status and drift correction on
+    /// the examples.
+    Demo,
+}
+
+/// Flags of `sessionops operator`.
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    /// Address of the /metrics, /healthz and /readyz endpoints.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+    /// Take a Lease before reconciling, so that several replicas are safe.
+    #[arg(long)]
+    pub leader_election: bool,
+    /// Watch one namespace only (default: all namespaces).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub watch_namespace: Option<String>,
+}
+
+/// Flags of `sessionops apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Manifests to apply.
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Where completed RevocationRequests are recorded so that they never run twice
+    /// (default: .sessionops/state.json next to the first -f path).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+/// Flags of `sessionops export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Manifest with the tenant connection to export from.
+    #[arg(long, value_name = "FILE")]
+    pub tenant: PathBuf,
+    /// Directory to write one file per policy into (default: stdout).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// Flags of `sessionops sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on; port 0 picks a free port. The bound address is the first line
+    /// printed on stdout.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8700")]
+    pub listen: SocketAddr,
+    /// Tenant id the simulator answers for.
+    #[arg(long, value_name = "GUID")]
+    pub tenant_id: Option<String>,
+    /// Client id of the one app registration it accepts.
+    #[arg(long, value_name = "GUID")]
+    pub client_id: Option<String>,
+    /// Client secret of that app registration.
+    #[arg(long, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+    /// Number of generated users.
+    #[arg(long, value_name = "N")]
+    pub users: Option<u32>,
+    /// Generated groups, e.g. `incident=2000,staff=500`.
+    #[arg(long, value_name = "SPEC")]
+    pub groups: Option<String>,
+    /// Seed file with users, groups, devices, named locations and policies (see docs/).
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Throttling: `realistic` (Graph's documented limits) or `off`.
+    #[arg(long, value_name = "MODE", default_value = "realistic")]
+    pub throttle: String,
+    /// Write quota per app and tenant, e.g. `3000/150`.
+    #[arg(long, value_name = "N/SECONDS")]
+    pub write_quota: Option<String>,
+    /// Conditional Access requests per second per tenant.
+    #[arg(long, value_name = "N")]
+    pub ca_rps: Option<f64>,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub latency: Option<u64>,
+    /// Probability of a transient 5xx per request (0 to 1).
+    #[arg(long, value_name = "P")]
+    pub fault_rate: Option<f64>,
+    /// Eventual-consistency lag of new objects, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub lag: Option<u64>,
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Crds => crds(),
+        Command::Validate(args) => validate(&args),
+        Command::Plan(args) => match load(&args) {
+            Ok(_) => not_available("plan", 4),
+            Err(code) => code,
+        },
+        Command::Apply(args) => match load(&args.manifests) {
+            Ok(_) => not_available("apply", 4),
+            Err(code) => code,
+        },
+        Command::Export(_) => not_available("export", 4),
+        Command::Operator(_) => not_available("operator", 6),
+        Command::Sim(_) => not_available("sim", 3),
+        Command::Demo => not_available("demo", 4),
+    }
+}
+
+fn crds() -> ExitCode {
+    match crate::api::crds::all_yaml() {
+        Ok(yaml) => {
+            print!("{yaml}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: cannot render the CRDs: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn validate(args: &ManifestArgs) -> ExitCode {
+    let Ok(set) = load(args) else {
+        return ExitCode::FAILURE;
+    };
+    match args.output {
+        OutputFormat::Json => {
+            let objects: Vec<serde_json::Value> = set
+                .objects
+                .iter()
+                .map(|o| {
+                    serde_json::json!({
+                        "file": o.source.file.display().to_string(),
+                        "document": o.source.document,
+                        "kind": o.object.kind(),
+                        "name": o.object.key(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::json!({"valid": true, "objects": objects}));
+        }
+        OutputFormat::Text => {
+            for loaded in &set.objects {
+                println!("valid  {}  ({})", loaded.object, loaded.source);
+            }
+            println!("{} valid object(s)", set.objects.len());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Loads manifests, printing errors (text on stderr, or JSON on stdout with `-o json`).
+fn load(args: &ManifestArgs) -> Result<ManifestSet, ExitCode> {
+    match manifest::load(&args.paths, args.recursive) {
+        Ok(set) => {
+            for skipped in &set.skipped {
+                eprintln!(
+                    "note: {}: {} {} is not a sessionops object; skipped",
+                    skipped.source, skipped.api_version, skipped.kind
+                );
+            }
+            Ok(set)
+        }
+        Err(errors) => {
+            report_manifest_errors(&errors, args.output);
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn report_manifest_errors(errors: &ManifestErrors, output: OutputFormat) {
+    match output {
+        OutputFormat::Json => {
+            let body = serde_json::json!({"valid": false, "reason": manifest::ManifestError::REASON, "errors": errors});
+            println!("{body}");
+        }
+        OutputFormat::Text => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "error: {errors}");
+            let _ = writeln!(stderr, "nothing was sent to the tenant");
+        }
+    }
+}
+
+/// Commands whose implementation lands with a later issue say so instead of pretending.
+fn not_available(command: &str, issue: u32) -> ExitCode {
+    eprintln!(
+        "error: `sessionops {command}` is not available in this build yet (tracked in issue #{issue}); nothing was done"
+    );
+    ExitCode::FAILURE
+}

@@ -1,0 +1,8 @@
+//! sessionops: Microsoft 365 / Entra ID session control as code.
+//!
+//! Layers (see DESIGN.md): [`api`] (custom resource types), [`manifest`] (loading and
+//! validating manifests from files).
+
+pub mod api;
+pub mod cli;
+pub mod manifest;
