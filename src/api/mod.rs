@@ -17,9 +17,9 @@ pub use revocation::{
 };
 pub use session_policy::{
     Assignments, ClientAppType, CloudAppSecurity, ContinuousAccessEvaluation, DeletionPolicy,
-    GrantControl, GrantControls, GrantOperator, PersistentBrowser, Platform, PolicyConditions,
-    PolicyState, RiskLevel, SessionControls, SessionPolicy, SessionPolicySpec, SessionPolicyStatus,
-    SignInFrequencyAuthentication,
+    DeviceFilter, FilterMode, GrantControl, GrantControls, GrantOperator, PersistentBrowser,
+    Platform, PolicyConditions, PolicyState, RiskLevel, SessionControls, SessionPolicy,
+    SessionPolicySpec, SessionPolicyStatus, SignInFrequencyAuthentication,
 };
 pub use tenant::{
     Cloud, ClusterTenantConnection, ClusterTenantConnectionSpec, Credentials, Endpoints,

@@ -12,10 +12,9 @@ pub const MAX_LISTED_TARGETS: u32 = 1000;
 /// Failures kept in status; counts stay exact beyond it.
 pub const MAX_REPORTED_FAILURES: usize = 50;
 
-/// A one-shot action against users of a tenant: revoke every sign-in session (and optionally
-/// force a password change, disable the account or its devices, confirm it compromised), then
-/// verify that the revocation took effect. Runs once; the spec is immutable; progress survives
-/// restarts.
+/// Desired one-shot action against users of a tenant: revoke every sign-in session (and
+/// optionally force a password change, disable the account or its devices, confirm it
+/// compromised), then verify that the revocation took effect. Runs once; immutable.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "sessionops.io",

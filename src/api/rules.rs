@@ -21,8 +21,9 @@ pub const SIGN_IN_FREQUENCY: &str =
 pub const NAMESPACE: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /// Plain HTTP is accepted only towards loopback (the simulator); everything else must be HTTPS
 /// because client secrets and tokens travel on these connections.
+/// (`\\[` is a CEL string escape that leaves the regex `\[`: a literal bracket of `[::1]`.)
 pub const LOOPBACK_HTTP_URL: &str =
-    "^http://(localhost|127[.]0[.]0[.]1|[[]::1[]])(:[0-9]+)?(/.*)?$";
+    r"^http://(localhost|127[.]0[.]0[.]1|\\[::1\\])(:[0-9]+)?(/.*)?$";
 
 /// Upper bound of principal lists (users, groups, roles, apps, locations) in a policy.
 /// Large populations belong in groups; the bound also keeps CEL cost estimates in budget.

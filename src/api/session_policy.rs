@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::common::{Conditions, IncludeExclude, TenantRef};
 use super::rules::{self, GUID, MAX_NAME_LENGTH, MAX_PRINCIPALS, SIGN_IN_FREQUENCY, UPN};
 
-/// A Conditional Access policy with session controls (sign-in frequency, persistent browser,
-/// continuous access evaluation, ...) and optional grant controls. One SessionPolicy is exactly
-/// one policy in the tenant: sessionops creates it, keeps it as written here (correcting portal
-/// edits at the next resync) and deletes or keeps it when this object is deleted.
+/// Desired Conditional Access policy: assignments, conditions, and session controls (sign-in
+/// frequency, persistent browser, continuous access evaluation, ...) with optional grant
+/// controls. sessionops creates the policy, keeps it as written here (correcting portal edits
+/// at the next resync) and deletes or keeps it when this object is deleted.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "sessionops.io",
@@ -209,6 +209,32 @@ pub struct PolicyConditions {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 4))]
     pub user_risk_levels: Vec<RiskLevel>,
+    /// Filter on device properties, e.g. to target unmanaged devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_filter: Option<DeviceFilter>,
+}
+
+/// A filter for devices in Graph's rule syntax, e.g.
+/// `device.isCompliant -eq True -or device.trustType -eq "ServerAD"`.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceFilter {
+    /// `include`: the policy applies to matching devices; `exclude`: to all others.
+    pub mode: FilterMode,
+    /// The filter rule.
+    #[schemars(length(max = 3072))]
+    #[x_kube(validation = rules::not_blank("deviceFilter.rule must not be blank"))]
+    pub rule: String,
+}
+
+/// Whether a filter selects or removes what it matches.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum FilterMode {
+    /// Apply to matching devices.
+    Include,
+    /// Apply to every device except matching ones.
+    Exclude,
 }
 
 /// Client application types of a sign-in.

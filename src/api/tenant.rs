@@ -12,6 +12,9 @@ use super::rules::{
     self, DOMAIN, GUID, LOOPBACK_HTTP_URL, MAX_NAME_LENGTH, MAX_PRINCIPALS, NAMESPACE, UPN,
 };
 
+/// (`namespace` is a CEL reserved word: rules spell the field `__namespace__`, as the API
+/// server requires.)
+///
 /// Both connection kinds carry the same fields; the cluster-scoped one adds
 /// `allowedNamespaces`. A macro keeps one definition (and one set of docs and rules) for both.
 macro_rules! tenant_connection_spec {
@@ -78,7 +81,7 @@ tenant_connection_spec! {
         cel
     )]
     #[x_kube(validation = rules::rule_at(
-        "(!has(self.credentials.clientSecret) || has(self.credentials.clientSecret.secretRef.namespace)) && (!has(self.credentials.certificate) || has(self.credentials.certificate.secretRef.namespace))",
+        "(!has(self.credentials.clientSecret) || has(self.credentials.clientSecret.secretRef.__namespace__)) && (!has(self.credentials.certificate) || has(self.credentials.certificate.secretRef.__namespace__))",
         "a cluster-scoped connection must name the namespace of its secretRef",
         ".credentials",
     ))]
@@ -116,7 +119,7 @@ tenant_connection_spec! {
         cel
     )]
     #[x_kube(validation = rules::rule_at(
-        "(!has(self.credentials.clientSecret) || !has(self.credentials.clientSecret.secretRef.namespace)) && (!has(self.credentials.certificate) || !has(self.credentials.certificate.secretRef.namespace))",
+        "(!has(self.credentials.clientSecret) || !has(self.credentials.clientSecret.secretRef.__namespace__)) && (!has(self.credentials.certificate) || !has(self.credentials.certificate.secretRef.__namespace__))",
         "a namespaced connection reads secrets from its own namespace: omit secretRef.namespace",
         ".credentials",
     ))]

@@ -61,7 +61,7 @@ pub enum Command {
     /// Write a SessionPolicy manifest for every Conditional Access policy in the tenant.
     Export(ExportArgs),
     /// Print the CustomResourceDefinitions (the files in crds/ and the Helm chart are this output).
-    Crds,
+    Crds(CrdsArgs),
     /// Run the Microsoft Graph simulator.
     Sim(SimArgs),
     /// Start the simulator in-process and show plan, apply, status and drift correction on
@@ -81,6 +81,14 @@ pub struct OperatorArgs {
     /// Watch one namespace only (default: all namespaces).
     #[arg(long, value_name = "NAMESPACE")]
     pub watch_namespace: Option<String>,
+}
+
+/// Flags of `sessionops crds`.
+#[derive(Debug, Args)]
+pub struct CrdsArgs {
+    /// Write one file per CRD (`<plural>.<group>.yaml`) into this directory instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags of `sessionops apply`.
@@ -157,7 +165,7 @@ pub struct SimArgs {
 /// Runs the parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Crds => crds(),
+        Command::Crds(args) => crds(&args),
         Command::Validate(args) => validate(&args),
         Command::Plan(args) => match load(&args) {
             Ok(_) => not_available("plan", 4),
@@ -174,17 +182,32 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn crds() -> ExitCode {
-    match crate::api::crds::all_yaml() {
-        Ok(yaml) => {
-            print!("{yaml}");
-            ExitCode::SUCCESS
-        }
+fn crds(args: &CrdsArgs) -> ExitCode {
+    let result = match &args.out {
+        None => crate::api::crds::all_yaml()
+            .map(|yaml| print!("{yaml}"))
+            .map_err(|err| err.to_string()),
+        Some(dir) => write_crds(dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: cannot render the CRDs: {err}");
+            eprintln!("error: cannot write the CRDs: {err}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn write_crds(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for crd in crate::api::crds::all() {
+        let path = dir.join(crate::api::crds::file_name(&crd));
+        let yaml = crate::api::crds::to_yaml(&crd).map_err(|e| e.to_string())?;
+        crate::util::write_atomic(&path, yaml.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn validate(args: &ManifestArgs) -> ExitCode {

@@ -350,6 +350,7 @@ fn load_document(source: &Source, document: Value) -> Result<DocumentOutcome, Ve
             format!("{namespace:?} is not a valid namespace name"),
         ));
     }
+    let display = display_name(&kind, metadata);
     let object = match kind.as_str() {
         "ClusterTenantConnection" => {
             if metadata.contains_key("namespace") {
@@ -361,22 +362,26 @@ fn load_document(source: &Source, document: Value) -> Result<DocumentOutcome, Ve
             Object::ClusterTenantConnection(typed(
                 source,
                 document,
+                &display,
                 ClusterTenantConnection::validate_cel,
             )?)
         }
         "TenantConnection" => Object::TenantConnection(with_namespace(typed(
             source,
             document,
+            &display,
             TenantConnection::validate_cel,
         )?)),
         "SessionPolicy" => Object::SessionPolicy(with_namespace(typed(
             source,
             document,
+            &display,
             SessionPolicy::validate_cel,
         )?)),
         "RevocationRequest" => Object::RevocationRequest(with_namespace(typed(
             source,
             document,
+            &display,
             RevocationRequest::validate_cel,
         )?)),
         other => {
@@ -396,29 +401,29 @@ fn load_document(source: &Source, document: Value) -> Result<DocumentOutcome, Ve
 fn typed<T>(
     source: &Source,
     document: Value,
+    display: &str,
     validate_cel: fn(&T) -> Result<(), kube::core::cel::ValidationErrors>,
 ) -> Result<T, Vec<ManifestError>>
 where
-    T: DeserializeOwned + kube::Resource<DynamicType = ()>,
+    T: DeserializeOwned,
 {
     let object: T = serde_path_to_error::deserialize(document).map_err(|err| {
         let field = err.path().to_string();
         let field = if field == "." { String::new() } else { field };
         vec![ManifestError::field(
             source,
-            None,
+            Some(display.to_owned()),
             &field,
             err.into_inner().to_string(),
         )]
     })?;
-    let display = format!("{} {}", T::kind(&()), object_key(&object));
     validate_cel(&object).map_err(|errors| {
         errors
             .iter()
             .map(|e| {
                 ManifestError::field(
                     source,
-                    Some(display.clone()),
+                    Some(display.to_owned()),
                     &e.field_path,
                     e.message.clone(),
                 )
@@ -428,11 +433,17 @@ where
     Ok(object)
 }
 
-fn object_key<T: kube::Resource>(object: &T) -> String {
-    let name = object.meta().name.clone().unwrap_or_default();
-    match &object.meta().namespace {
-        Some(namespace) => format!("{namespace}/{name}"),
-        None => name,
+/// `Kind namespace/name` from the raw document, for messages about it.
+fn display_name(kind: &str, metadata: &serde_json::Map<String, Value>) -> String {
+    let name = metadata
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let namespaced = kind != "ClusterTenantConnection";
+    match metadata.get("namespace").and_then(Value::as_str) {
+        Some(namespace) => format!("{kind} {namespace}/{name}"),
+        None if namespaced => format!("{kind} {DEFAULT_NAMESPACE}/{name}"),
+        None => format!("{kind} {name}"),
     }
 }
 
