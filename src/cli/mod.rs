@@ -46,6 +46,7 @@ pub struct ManifestArgs {
 
 /// The commands of DESIGN.md section 3.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
 pub enum Command {
     /// Run the controllers in a Kubernetes cluster.
     Operator(OperatorArgs),

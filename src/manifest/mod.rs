@@ -52,17 +52,17 @@ const METADATA_FIELDS: &[&str] = &[
     "selfLink",
 ];
 
-/// One sessionops object read from a file.
+/// One sessionops object read from a file (boxed: the kinds differ a lot in size).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Object {
     /// A cluster-scoped tenant connection.
-    ClusterTenantConnection(ClusterTenantConnection),
+    ClusterTenantConnection(Box<ClusterTenantConnection>),
     /// A namespaced tenant connection.
-    TenantConnection(TenantConnection),
+    TenantConnection(Box<TenantConnection>),
     /// A Conditional Access policy.
-    SessionPolicy(SessionPolicy),
+    SessionPolicy(Box<SessionPolicy>),
     /// A one-shot revocation.
-    RevocationRequest(RevocationRequest),
+    RevocationRequest(Box<RevocationRequest>),
 }
 
 impl Object {
@@ -243,22 +243,27 @@ fn is_manifest_file(path: &Path) -> bool {
 }
 
 fn load_text(file: &Path, text: &str, set: &mut ManifestSet, errors: &mut Vec<ManifestError>) {
-    let documents: Vec<Value> = match serde_saphyr::from_multiple(text) {
-        Ok(documents) => documents,
-        Err(err) => {
-            errors.push(ManifestError::file(file, format!("invalid YAML: {err}")));
-            return;
-        }
-    };
-    for (position, document) in documents.into_iter().enumerate() {
-        // Empty documents (a trailing `---`, a file of comments) are not objects.
-        if document.is_null() {
-            continue;
-        }
+    for (position, document) in split_documents(text).into_iter().enumerate() {
         let source = Source {
             file: file.to_path_buf(),
             document: position + 1,
         };
+        let document: Value = match serde_saphyr::from_str(document) {
+            Ok(document) => document,
+            Err(err) => {
+                errors.push(ManifestError::field(
+                    &source,
+                    None,
+                    "",
+                    format!("invalid YAML: {err}"),
+                ));
+                continue;
+            }
+        };
+        // Empty documents (a trailing `---`, a document of comments) are not objects.
+        if document.is_null() {
+            continue;
+        }
         match load_document(&source, document) {
             Ok(DocumentOutcome::Object(object)) => set.objects.push(Loaded { source, object }),
             Ok(DocumentOutcome::Skipped { api_version, kind }) => set.skipped.push(Skipped {
@@ -269,6 +274,44 @@ fn load_text(file: &Path, text: &str, set: &mut ManifestSet, errors: &mut Vec<Ma
             Err(mut document_errors) => errors.append(&mut document_errors),
         }
     }
+}
+
+/// Splits a YAML stream at its document markers (`---` at the start of a line, which YAML
+/// never allows inside a document's content), so that "document N" means what a person counts
+/// in the file, empty and comment-only documents included. Text before the first marker is a
+/// document only when it holds something besides comments.
+fn split_documents(text: &str) -> Vec<&str> {
+    let mut documents = Vec::new();
+    let mut start = 0;
+    let mut explicit = false;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let is_marker =
+            content == "---" || content.starts_with("--- ") || content.starts_with("---\t");
+        if is_marker {
+            let previous = &text[start..offset];
+            if explicit || has_content(previous) {
+                documents.push(previous);
+            }
+            // The marker line may carry content (`--- {a: 1}`): keep it, without the marker.
+            start = offset + 3;
+            explicit = true;
+        }
+        offset += line.len();
+    }
+    let last = &text[start..];
+    if explicit || has_content(last) {
+        documents.push(last);
+    }
+    documents
+}
+
+fn has_content(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim();
+        !line.is_empty() && !line.starts_with('#') && line != "..."
+    })
 }
 
 enum DocumentOutcome {
@@ -403,7 +446,7 @@ fn typed<T>(
     document: Value,
     display: &str,
     validate_cel: fn(&T) -> Result<(), kube::core::cel::ValidationErrors>,
-) -> Result<T, Vec<ManifestError>>
+) -> Result<Box<T>, Vec<ManifestError>>
 where
     T: DeserializeOwned,
 {
@@ -430,7 +473,7 @@ where
             })
             .collect::<Vec<_>>()
     })?;
-    Ok(object)
+    Ok(Box::new(object))
 }
 
 /// `Kind namespace/name` from the raw document, for messages about it.
@@ -447,7 +490,7 @@ fn display_name(kind: &str, metadata: &serde_json::Map<String, Value>) -> String
     }
 }
 
-fn with_namespace<T: kube::Resource>(mut object: T) -> T {
+fn with_namespace<T: kube::Resource>(mut object: Box<T>) -> Box<T> {
     object
         .meta_mut()
         .namespace
@@ -491,4 +534,30 @@ fn is_label_chars(label: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && bytes[0] != b'-'
         && bytes[bytes.len() - 1] != b'-'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_documents;
+
+    #[test]
+    fn documents_are_split_at_markers_only() {
+        assert_eq!(split_documents("a: 1\n"), ["a: 1\n"]);
+        assert_eq!(split_documents("---\na: 1\n"), ["\na: 1\n"]);
+        assert_eq!(
+            split_documents("# header\n---\na: 1\n---\n"),
+            ["\na: 1\n", "\n"]
+        );
+        assert_eq!(split_documents("a: 1\n---\nb: 2\n"), ["a: 1\n", "\nb: 2\n"]);
+        assert_eq!(split_documents("--- {a: 1}\n"), [" {a: 1}\n"]);
+        // Not markers: indented, or longer dashes inside content.
+        assert_eq!(
+            split_documents("a: |\n  ---\nb: ----\n"),
+            ["a: |\n  ---\nb: ----\n"]
+        );
+        assert_eq!(
+            split_documents("a: 1\r\n---\r\nb: 2\r\n"),
+            ["a: 1\r\n", "\r\nb: 2\r\n"]
+        );
+    }
 }
