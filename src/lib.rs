@@ -5,5 +5,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod graph;
 pub mod manifest;
+pub mod tls;
 pub mod util;

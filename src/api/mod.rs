@@ -22,8 +22,8 @@ pub use session_policy::{
     SessionPolicySpec, SessionPolicyStatus, SignInFrequencyAuthentication,
 };
 pub use tenant::{
-    Cloud, ClusterTenantConnection, ClusterTenantConnectionSpec, Credentials, Endpoints,
-    ProtectedPrincipals, SecretKeyReference, SecretReference, TenantConnection,
+    Cloud, ClusterTenantConnection, ClusterTenantConnectionSpec, ConnectionSettings, Credentials,
+    Endpoints, ProtectedPrincipals, SecretKeyReference, SecretReference, TenantConnection,
     TenantConnectionSpec, TenantConnectionStatus,
 };
 

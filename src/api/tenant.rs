@@ -314,3 +314,34 @@ pub struct TenantConnectionStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_token_time: Option<Time>,
 }
+
+/// What both connection kinds have in common, for code that serves either.
+pub trait ConnectionSettings {
+    /// Tenant id or verified domain.
+    fn tenant_id(&self) -> &str;
+    /// Application (client) id.
+    fn client_id(&self) -> &str;
+    /// National cloud.
+    fn cloud(&self) -> Cloud;
+    /// Host overrides.
+    fn endpoints(&self) -> Option<&Endpoints>;
+    /// Credentials.
+    fn credentials(&self) -> &Credentials;
+    /// Protected principals.
+    fn protected(&self) -> &ProtectedPrincipals;
+}
+
+macro_rules! connection_settings {
+    ($($spec:ty),*) => {$(
+        impl ConnectionSettings for $spec {
+            fn tenant_id(&self) -> &str { &self.tenant_id }
+            fn client_id(&self) -> &str { &self.client_id }
+            fn cloud(&self) -> Cloud { self.cloud }
+            fn endpoints(&self) -> Option<&Endpoints> { self.endpoints.as_ref() }
+            fn credentials(&self) -> &Credentials { &self.credentials }
+            fn protected(&self) -> &ProtectedPrincipals { &self.protected }
+        }
+    )*};
+}
+
+connection_settings!(ClusterTenantConnectionSpec, TenantConnectionSpec);

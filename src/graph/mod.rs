@@ -1,0 +1,18 @@
+//! Microsoft Graph: the client (tokens, pacing, retries, `$batch`, paging, typed errors) and
+//! the typed resources sessionops reads and writes. Nothing above this module sees HTTP.
+
+pub mod auth;
+pub mod batch;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod models;
+pub mod pacing;
+pub mod permissions;
+
+pub use auth::{Credential, Secret};
+pub use batch::{BatchItem, BatchItemResponse, MAX_BATCH_SIZE};
+pub use client::{
+    ApiVersion, GraphClient, GraphConfig, GraphRequest, GraphResponse, RetryPolicy, WriteQuota,
+};
+pub use error::{GraphError, RequestIds};

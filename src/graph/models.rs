@@ -1,0 +1,884 @@
+//! Typed Graph resources used by sessionops. Every struct keeps the properties it does not
+//! model in `extra` and every enum keeps members it does not know in `Other`, so reading and
+//! writing back never drops what the tenant has (a device filter, terms of use, a new enum
+//! member Microsoft added after this build).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Properties a model does not name, kept verbatim (including `@odata.*` annotations).
+pub type Extra = BTreeMap<String, Value>;
+
+/// An enum serialized as a string that keeps unknown members instead of failing.
+macro_rules! open_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+            /// A member this build does not know, kept as Graph sent it.
+            Other(String),
+        }
+
+        impl $name {
+            /// The wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $wire,)*
+                    $name::Other(value) => value,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                match value {
+                    $($wire => $name::$variant,)*
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = String::deserialize(deserializer)?;
+                Ok($name::from(value.as_str()))
+            }
+        }
+    };
+}
+
+open_enum! {
+    /// `conditionalAccessPolicyState`.
+    pub enum PolicyState {
+        /// Enforced.
+        Enabled = "enabled",
+        /// Off.
+        Disabled = "disabled",
+        /// Report-only.
+        EnabledForReportingButNotEnforced = "enabledForReportingButNotEnforced",
+    }
+}
+
+open_enum! {
+    /// `conditionalAccessClientApp`.
+    pub enum ClientAppType {
+        /// All clients.
+        All = "all",
+        /// Browsers.
+        Browser = "browser",
+        /// Modern-auth apps and desktop clients.
+        MobileAppsAndDesktopClients = "mobileAppsAndDesktopClients",
+        /// Exchange ActiveSync.
+        ExchangeActiveSync = "exchangeActiveSync",
+        /// Exchange ActiveSync on supported platforms.
+        EasSupported = "easSupported",
+        /// Legacy authentication clients.
+        Other_ = "other",
+        /// Placeholder for members hidden without `Prefer: include-unknown-enum-members`.
+        UnknownFutureValue = "unknownFutureValue",
+    }
+}
+
+open_enum! {
+    /// `conditionalAccessDevicePlatform` (evolvable: `linux`).
+    pub enum DevicePlatform {
+        /// Android.
+        Android = "android",
+        /// iOS.
+        Ios = "iOS",
+        /// Windows.
+        Windows = "windows",
+        /// Windows Phone.
+        WindowsPhone = "windowsPhone",
+        /// macOS.
+        MacOs = "macOS",
+        /// All platforms.
+        All = "all",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+        /// Linux (only with `Prefer: include-unknown-enum-members`).
+        Linux = "linux",
+    }
+}
+
+open_enum! {
+    /// `riskLevel`.
+    pub enum RiskLevel {
+        /// Low.
+        Low = "low",
+        /// Medium.
+        Medium = "medium",
+        /// High.
+        High = "high",
+        /// Hidden (no P2 license).
+        Hidden = "hidden",
+        /// None.
+        None = "none",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+    }
+}
+
+open_enum! {
+    /// `conditionalAccessGrantControl` (evolvable: `riskRemediation`).
+    pub enum BuiltInControl {
+        /// Block access.
+        Block = "block",
+        /// Require MFA.
+        Mfa = "mfa",
+        /// Require a compliant device.
+        CompliantDevice = "compliantDevice",
+        /// Require a hybrid-joined device.
+        DomainJoinedDevice = "domainJoinedDevice",
+        /// Require an approved client app.
+        ApprovedApplication = "approvedApplication",
+        /// Require an app protection policy.
+        CompliantApplication = "compliantApplication",
+        /// Require a password change.
+        PasswordChange = "passwordChange",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+        /// Risk remediation (only with `Prefer: include-unknown-enum-members`).
+        RiskRemediation = "riskRemediation",
+    }
+}
+
+open_enum! {
+    /// `filterMode`.
+    pub enum FilterMode {
+        /// Include matching.
+        Include = "include",
+        /// Exclude matching.
+        Exclude = "exclude",
+    }
+}
+
+open_enum! {
+    /// `signinFrequencyType`.
+    pub enum FrequencyUnit {
+        /// Days.
+        Days = "days",
+        /// Hours.
+        Hours = "hours",
+    }
+}
+
+open_enum! {
+    /// `signInFrequencyAuthenticationType`.
+    pub enum FrequencyAuthenticationType {
+        /// Primary and secondary authentication.
+        PrimaryAndSecondaryAuthentication = "primaryAndSecondaryAuthentication",
+        /// Secondary authentication only.
+        SecondaryAuthentication = "secondaryAuthentication",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+    }
+}
+
+open_enum! {
+    /// `signInFrequencyInterval`.
+    pub enum FrequencyInterval {
+        /// After a time period.
+        TimeBased = "timeBased",
+        /// Every sign-in.
+        EveryTime = "everyTime",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+    }
+}
+
+open_enum! {
+    /// `persistentBrowserSessionMode`.
+    pub enum PersistentBrowserMode {
+        /// Always persistent.
+        Always = "always",
+        /// Never persistent.
+        Never = "never",
+    }
+}
+
+open_enum! {
+    /// `cloudAppSecuritySessionControlType`.
+    pub enum CloudAppSecurityType {
+        /// Custom policy configured in Defender for Cloud Apps.
+        McasConfigured = "mcasConfigured",
+        /// Monitor only.
+        MonitorOnly = "monitorOnly",
+        /// Block downloads.
+        BlockDownloads = "blockDownloads",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+    }
+}
+
+open_enum! {
+    /// `continuousAccessEvaluationMode` (beta; evolvable: `strictLocation`).
+    pub enum ContinuousAccessEvaluationMode {
+        /// Strict enforcement.
+        StrictEnforcement = "strictEnforcement",
+        /// Disabled.
+        Disabled = "disabled",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+        /// Strict location enforcement.
+        StrictLocation = "strictLocation",
+    }
+}
+
+/// `conditionalAccessPolicy`. Read-only properties are kept for diffing and never sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionalAccessPolicy {
+    /// Policy id (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Display name (required).
+    #[serde(default)]
+    pub display_name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// State (required).
+    pub state: PolicyState,
+    /// Conditions (required).
+    #[serde(default)]
+    pub conditions: ConditionSet,
+    /// Grant controls; `null` means none.
+    #[serde(default)]
+    pub grant_controls: Option<GrantControls>,
+    /// Session controls; `null` means none.
+    #[serde(default)]
+    pub session_controls: Option<SessionControls>,
+    /// Created (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date_time: Option<String>,
+    /// Last modified (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_date_time: Option<String>,
+    /// Deleted (read-only, soft-deleted policies only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_date_time: Option<String>,
+    /// Template the policy was created from (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ConditionalAccessPolicy {
+    /// The body to send on POST or PATCH: read-only properties and annotations removed.
+    pub fn to_write_body(&self) -> Value {
+        let mut body = serde_json::to_value(self).expect("a policy serializes");
+        if let Value::Object(map) = &mut body {
+            for read_only in [
+                "id",
+                "createdDateTime",
+                "modifiedDateTime",
+                "deletedDateTime",
+                "templateId",
+            ] {
+                map.remove(read_only);
+            }
+            map.retain(|key, _| !key.starts_with("@odata."));
+        }
+        body
+    }
+}
+
+/// `conditionalAccessConditionSet`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionSet {
+    /// Users, groups and roles.
+    #[serde(default)]
+    pub users: Option<ConditionUsers>,
+    /// Cloud apps and user actions.
+    #[serde(default)]
+    pub applications: Option<ConditionApplications>,
+    /// Client app types (required, non-null).
+    #[serde(default)]
+    pub client_app_types: Vec<ClientAppType>,
+    /// Device platforms.
+    #[serde(default)]
+    pub platforms: Option<ConditionPlatforms>,
+    /// Named locations.
+    #[serde(default)]
+    pub locations: Option<ConditionLocations>,
+    /// Device filter.
+    #[serde(default)]
+    pub devices: Option<ConditionDevices>,
+    /// Sign-in risk levels.
+    #[serde(default)]
+    pub sign_in_risk_levels: Vec<RiskLevel>,
+    /// User risk levels.
+    #[serde(default)]
+    pub user_risk_levels: Vec<RiskLevel>,
+    /// Everything else (clientApplications, authenticationFlows, insiderRiskLevels ...).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessUsers`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionUsers {
+    /// User ids, `All`, `None`, `GuestsOrExternalUsers`.
+    #[serde(default)]
+    pub include_users: Vec<String>,
+    /// User ids, `GuestsOrExternalUsers`.
+    #[serde(default)]
+    pub exclude_users: Vec<String>,
+    /// Group ids.
+    #[serde(default)]
+    pub include_groups: Vec<String>,
+    /// Group ids.
+    #[serde(default)]
+    pub exclude_groups: Vec<String>,
+    /// Role template ids.
+    #[serde(default)]
+    pub include_roles: Vec<String>,
+    /// Role template ids.
+    #[serde(default)]
+    pub exclude_roles: Vec<String>,
+    /// Everything else (includeGuestsOrExternalUsers ...).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessApplications`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionApplications {
+    /// App ids, `All`, `Office365`, `MicrosoftAdminPortals`, `None`.
+    #[serde(default)]
+    pub include_applications: Vec<String>,
+    /// App ids.
+    #[serde(default)]
+    pub exclude_applications: Vec<String>,
+    /// User actions.
+    #[serde(default)]
+    pub include_user_actions: Vec<String>,
+    /// Authentication context class references.
+    #[serde(default)]
+    pub include_authentication_context_class_references: Vec<String>,
+    /// Everything else (applicationFilter ...).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessPlatforms`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionPlatforms {
+    /// Included platforms.
+    #[serde(default)]
+    pub include_platforms: Vec<DevicePlatform>,
+    /// Excluded platforms.
+    #[serde(default)]
+    pub exclude_platforms: Vec<DevicePlatform>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessLocations`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionLocations {
+    /// Named location ids, `All`, `AllTrusted`.
+    #[serde(default)]
+    pub include_locations: Vec<String>,
+    /// Named location ids, `AllTrusted`.
+    #[serde(default)]
+    pub exclude_locations: Vec<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessDevices`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionDevices {
+    /// The device filter.
+    #[serde(default)]
+    pub device_filter: Option<Filter>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessFilter`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Filter {
+    /// Include or exclude matches.
+    pub mode: FilterMode,
+    /// The rule text.
+    pub rule: String,
+}
+
+/// `conditionalAccessGrantControls`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantControls {
+    /// `AND` or `OR`.
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// Built-in controls.
+    #[serde(default)]
+    pub built_in_controls: Vec<BuiltInControl>,
+    /// Custom authentication factors.
+    #[serde(default)]
+    pub custom_authentication_factors: Vec<String>,
+    /// Terms of use agreement ids.
+    #[serde(default)]
+    pub terms_of_use: Vec<String>,
+    /// Authentication strength (navigation; written as `{"id": ...}`).
+    #[serde(default)]
+    pub authentication_strength: Option<AuthenticationStrengthRef>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A reference to an authentication strength policy inside grant controls.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationStrengthRef {
+    /// The policy id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Everything else Graph returns with it (displayName, allowedCombinations ...).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessSessionControls`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionControls {
+    /// Application-enforced restrictions.
+    #[serde(default)]
+    pub application_enforced_restrictions: Option<EnabledControl>,
+    /// Defender for Cloud Apps.
+    #[serde(default)]
+    pub cloud_app_security: Option<CloudAppSecurityControl>,
+    /// Sign-in frequency.
+    #[serde(default)]
+    pub sign_in_frequency: Option<SignInFrequencyControl>,
+    /// Persistent browser.
+    #[serde(default)]
+    pub persistent_browser: Option<PersistentBrowserControl>,
+    /// Disable resilience defaults.
+    #[serde(default)]
+    pub disable_resilience_defaults: Option<bool>,
+    /// Token protection.
+    #[serde(default)]
+    pub secure_sign_in_session: Option<EnabledControl>,
+    /// Continuous access evaluation (beta only; absent on v1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuous_access_evaluation: Option<ContinuousAccessEvaluationControl>,
+    /// Everything else (globalSecureAccessFilteringProfile ...).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A session control that is only switched on or off.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnabledControl {
+    /// On or off.
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `cloudAppSecuritySessionControl`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudAppSecurityControl {
+    /// On or off.
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+    /// The control type.
+    #[serde(default)]
+    pub cloud_app_security_type: Option<CloudAppSecurityType>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `signInFrequencySessionControl`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInFrequencyControl {
+    /// On or off.
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+    /// The number of `type` units (null for everyTime).
+    #[serde(default)]
+    pub value: Option<i32>,
+    /// `days` or `hours` (null for everyTime).
+    #[serde(default, rename = "type")]
+    pub unit: Option<FrequencyUnit>,
+    /// Which authentications it applies to.
+    #[serde(default)]
+    pub authentication_type: Option<FrequencyAuthenticationType>,
+    /// `timeBased` or `everyTime`.
+    #[serde(default)]
+    pub frequency_interval: Option<FrequencyInterval>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `persistentBrowserSessionControl`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersistentBrowserControl {
+    /// On or off.
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+    /// `always` or `never`.
+    #[serde(default)]
+    pub mode: Option<PersistentBrowserMode>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `continuousAccessEvaluationSessionControl` (beta).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinuousAccessEvaluationControl {
+    /// The mode.
+    #[serde(default)]
+    pub mode: Option<ContinuousAccessEvaluationMode>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A directory user (the properties sessionops reads).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Object id.
+    pub id: String,
+    /// User principal name.
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `Member` or `Guest`.
+    #[serde(default)]
+    pub user_type: Option<String>,
+    /// Whether sign-in is allowed.
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    /// Synced from on-premises AD (cloud changes to it are overwritten or refused).
+    #[serde(default)]
+    pub on_premises_sync_enabled: Option<bool>,
+    /// Sessions issued before this instant are invalid (only returned when `$select`ed).
+    #[serde(default)]
+    pub sign_in_sessions_valid_from_date_time: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl User {
+    /// A B2B guest: their sessions live in their home tenant.
+    pub fn is_guest(&self) -> bool {
+        self.user_type.as_deref() == Some("Guest")
+    }
+
+    /// Mastered in on-premises AD.
+    pub fn is_synced(&self) -> bool {
+        self.on_premises_sync_enabled == Some(true)
+    }
+}
+
+/// A group.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Object id.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A member of a directory collection (`transitiveMembers`), typed by `@odata.type`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryObject {
+    /// `#microsoft.graph.user`, `#microsoft.graph.group`, `#microsoft.graph.device` ...
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    /// Object id.
+    pub id: String,
+    /// Set for users.
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    /// Set for users when selected.
+    #[serde(default)]
+    pub user_type: Option<String>,
+    /// Set for users when selected.
+    #[serde(default)]
+    pub on_premises_sync_enabled: Option<bool>,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl DirectoryObject {
+    /// Whether this member is a user.
+    pub fn is_user(&self) -> bool {
+        self.odata_type.as_deref() == Some("#microsoft.graph.user")
+    }
+}
+
+/// A device (registered to a user).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// Object id.
+    pub id: String,
+    /// Device id (the one the device itself knows).
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Whether the device may authenticate.
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    /// `AzureAd`, `ServerAd` (hybrid, synced), `Workplace`.
+    #[serde(default)]
+    pub trust_type: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A named location (ip or country); the derived type is in `@odata.type`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedLocation {
+    /// `#microsoft.graph.ipNamedLocation` or `#microsoft.graph.countryNamedLocation`.
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    /// Id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: String,
+    /// Everything else (ipRanges, isTrusted, countriesAndRegions ...).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// An authentication strength policy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationStrengthPolicy {
+    /// Id (`00000000-0000-0000-0000-00000000000{2,3,4}` for the built-ins).
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: String,
+    /// `builtIn` or `custom`.
+    #[serde(default)]
+    pub policy_type: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A directory role template (roles in CA policies are template ids).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryRoleTemplate {
+    /// Template id.
+    pub id: String,
+    /// Display name, e.g. `Global Administrator`.
+    #[serde(default)]
+    pub display_name: String,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `activityBasedTimeoutPolicy` (idle session timeout).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityBasedTimeoutPolicy {
+    /// Id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: String,
+    /// One escaped JSON string with the policy definition.
+    #[serde(default)]
+    pub definition: Vec<String>,
+    /// Must be true to take effect.
+    #[serde(default)]
+    pub is_organization_default: Option<bool>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A risky user (Identity Protection).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RiskyUser {
+    /// The user's id.
+    pub id: String,
+    /// UPN.
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    /// Risk level.
+    #[serde(default)]
+    pub risk_level: Option<RiskLevel>,
+    /// `atRisk`, `confirmedCompromised`, `remediated` ...
+    #[serde(default)]
+    pub risk_state: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A page of a Graph collection.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Page<T> {
+    /// The items.
+    #[serde(default = "Vec::new")]
+    pub value: Vec<T>,
+    /// Absolute URL of the next page, to be followed verbatim.
+    #[serde(rename = "@odata.nextLink", default)]
+    pub next_link: Option<String>,
+    /// `@odata.count` when `$count=true` was asked.
+    #[serde(rename = "@odata.count", default)]
+    pub count: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_properties_and_enum_members_survive_a_round_trip() {
+        let wire = json!({
+            "id": "p1", "displayName": "x", "state": "enabledForReportingButNotEnforced",
+            "createdDateTime": "2026-01-01T00:00:00Z",
+            "conditions": {
+                "clientAppTypes": ["all"],
+                "platforms": {"includePlatforms": ["linux", "someFuturePlatform"], "excludePlatforms": []},
+                "devices": {"deviceFilter": {"mode": "exclude", "rule": "device.isCompliant -eq True"}},
+                "authenticationFlows": {"transferMethods": "deviceCodeFlow"},
+                "users": {"includeUsers": ["All"], "includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "internalGuest"}}
+            },
+            "grantControls": {"operator": "OR", "builtInControls": ["riskRemediation"], "termsOfUse": ["t1"]},
+            "sessionControls": {"signInFrequency": {"isEnabled": true, "value": null, "type": null,
+                "authenticationType": "primaryAndSecondaryAuthentication", "frequencyInterval": "everyTime"},
+                "globalSecureAccessFilteringProfile": {"profileId": "g"}},
+            "partialEnablementStrategy": "x"
+        });
+        let policy: ConditionalAccessPolicy = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(
+            policy
+                .conditions
+                .platforms
+                .as_ref()
+                .unwrap()
+                .include_platforms[1],
+            DevicePlatform::Other("someFuturePlatform".into())
+        );
+        assert_eq!(
+            policy.grant_controls.as_ref().unwrap().built_in_controls[0],
+            BuiltInControl::RiskRemediation
+        );
+        let written = serde_json::to_value(&policy).unwrap();
+        assert_kept(&wire, &written, "");
+    }
+
+    /// Everything in `original` is in `written` unchanged; `written` adds only empty defaults.
+    fn assert_kept(original: &Value, written: &Value, path: &str) {
+        match (original, written) {
+            (Value::Object(original), Value::Object(written)) => {
+                for (key, value) in original {
+                    let child = written
+                        .get(key)
+                        .unwrap_or_else(|| panic!("{path}.{key} dropped"));
+                    assert_kept(value, child, &format!("{path}.{key}"));
+                }
+                for (key, value) in written {
+                    if !original.contains_key(key) {
+                        assert!(
+                            value.is_null() || value == &json!([]),
+                            "{path}.{key} added with a value: {value}"
+                        );
+                    }
+                }
+            }
+            _ => assert_eq!(original, written, "{path} changed"),
+        }
+    }
+
+    #[test]
+    fn write_body_drops_read_only_properties() {
+        let policy: ConditionalAccessPolicy = serde_json::from_value(json!({
+            "@odata.context": "x", "id": "p1", "displayName": "x", "state": "enabled",
+            "createdDateTime": "t", "modifiedDateTime": "t", "templateId": null,
+            "conditions": {"clientAppTypes": ["all"]}, "grantControls": null, "sessionControls": null
+        }))
+        .unwrap();
+        let body = policy.to_write_body();
+        for key in [
+            "id",
+            "createdDateTime",
+            "modifiedDateTime",
+            "templateId",
+            "@odata.context",
+        ] {
+            assert!(body.get(key).is_none(), "{key} sent");
+        }
+        assert_eq!(
+            body["grantControls"],
+            Value::Null,
+            "explicit null survives so PATCH clears it"
+        );
+    }
+}
