@@ -7,5 +7,6 @@ pub mod api;
 pub mod cli;
 pub mod graph;
 pub mod manifest;
+pub mod reconcile;
 pub mod tls;
 pub mod util;
