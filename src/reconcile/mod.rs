@@ -2,5 +2,8 @@
 //! steps that apply a plan through the Graph client. Drivers (kube controllers, CLI commands)
 //! only load objects, call into here and report.
 
+pub mod conditions;
+pub mod directory;
 pub mod policy;
+pub mod policy_sync;
 pub mod resolve;

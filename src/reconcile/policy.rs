@@ -631,6 +631,17 @@ pub enum PolicyPlan {
         /// Found by displayName rather than by a recorded id (first reconcile of an existing policy).
         adopted: bool,
     },
+    /// Deleted in the portal: restore it from deletedItems, then PATCH what differs.
+    Restore {
+        /// Policy id (kept by the restore).
+        id: String,
+        /// What differs from the state it was deleted in.
+        changes: Vec<FieldChange>,
+        /// PATCH body after the restore (empty object when nothing differs).
+        patch: Value,
+        /// Endpoint version.
+        version: ApiVersion,
+    },
     /// In sync: nothing to send.
     NoOp {
         /// Policy id.
@@ -654,8 +665,39 @@ pub enum Found<'a> {
     ById(&'a ConditionalAccessPolicy),
     /// By displayName (adoption).
     ByName(&'a ConditionalAccessPolicy),
+    /// Soft-deleted (in `deletedItems`), by recorded id or displayName: restore it.
+    Deleted(&'a ConditionalAccessPolicy),
     /// Not in the tenant.
     Missing,
+}
+
+/// Finds the tenant policy: the recorded id first, else a unique displayName match; failing
+/// both, the same among soft-deleted policies (the most recently deleted of a name).
+pub fn find_with_deleted<'a>(
+    recorded_id: Option<&str>,
+    display_name: &str,
+    active: &'a [ConditionalAccessPolicy],
+    deleted: &'a [ConditionalAccessPolicy],
+) -> Result<Found<'a>, PolicyError> {
+    match find(recorded_id, display_name, active)? {
+        Found::Missing => {
+            let by_id = recorded_id.and_then(|id| {
+                deleted
+                    .iter()
+                    .find(|p| p.id.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(id)))
+            });
+            let by_name = || {
+                deleted
+                    .iter()
+                    .filter(|p| p.display_name == display_name)
+                    .max_by(|a, b| a.deleted_date_time.cmp(&b.deleted_date_time))
+            };
+            Ok(by_id
+                .or_else(by_name)
+                .map_or(Found::Missing, Found::Deleted))
+        }
+        found => Ok(found),
+    }
 }
 
 /// Finds the tenant policy: the recorded id first, else a unique displayName match.
@@ -698,6 +740,19 @@ pub fn plan(desired: &DesiredPolicy, found: Found<'_>, observed_via_beta: bool) 
         }
         Found::ById(policy) => (policy, false),
         Found::ByName(policy) => (policy, true),
+        Found::Deleted(policy) => {
+            let changes = diff(
+                &desired.body,
+                policy,
+                observed_via_beta || desired.version == ApiVersion::Beta,
+            );
+            return PolicyPlan::Restore {
+                id: policy.id.clone().unwrap_or_default(),
+                patch: patch_body(&desired.body, policy, &changes),
+                changes,
+                version: desired.version,
+            };
+        }
     };
     let id = observed.id.clone().unwrap_or_default();
     let changes = diff(

@@ -1,0 +1,173 @@
+//! Resolving names against the tenant (the IO half of [`super::resolve`]): users by UPN,
+//! groups by display name, role templates and named locations by display name. Lookups are
+//! grouped (`$filter ... in (...)` in `$batch`es, one list for roles and one for locations)
+//! so that resolving a hundred policies costs a handful of requests.
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt;
+use reqwest::Method;
+
+use super::resolve::{NameKind, NameRequests, Resolution, Resolutions};
+use crate::graph::models::{DirectoryRoleTemplate, Group, NamedLocation, Page, User};
+use crate::graph::{ApiVersion, BatchItem, GraphClient, GraphError, GraphRequest};
+
+/// Values per `in (...)` filter: Graph caps the number of expressions in one `$filter`.
+const FILTER_VALUES: usize = 15;
+
+/// Resolves every requested name. Names that match nothing are recorded as missing; names
+/// shared by several objects as ambiguous. Errors are Graph failures only.
+pub async fn resolve(
+    client: &GraphClient,
+    requests: &NameRequests,
+) -> Result<Resolutions, GraphError> {
+    let mut resolutions = Resolutions::default();
+    let users: Vec<&str> = requests.of(NameKind::User).collect();
+    let found = filter_in::<User>(
+        client,
+        "/users",
+        "userPrincipalName",
+        &users,
+        "id,userPrincipalName",
+    )
+    .await?;
+    record(
+        &mut resolutions,
+        NameKind::User,
+        &users,
+        found.iter().map(|u| {
+            (
+                u.user_principal_name.clone().unwrap_or_default(),
+                u.id.clone(),
+            )
+        }),
+    );
+
+    let groups: Vec<&str> = requests.of(NameKind::Group).collect();
+    let found =
+        filter_in::<Group>(client, "/groups", "displayName", &groups, "id,displayName").await?;
+    record(
+        &mut resolutions,
+        NameKind::Group,
+        &groups,
+        found
+            .iter()
+            .map(|g| (g.display_name.clone().unwrap_or_default(), g.id.clone())),
+    );
+
+    let roles: Vec<&str> = requests.of(NameKind::Role).collect();
+    if !roles.is_empty() {
+        let templates: Vec<DirectoryRoleTemplate> = client
+            .list_all(
+                GraphRequest::get("/directoryRoleTemplates").query("$select", "id,displayName"),
+            )
+            .await?;
+        record(
+            &mut resolutions,
+            NameKind::Role,
+            &roles,
+            templates.into_iter().map(|t| (t.display_name, t.id)),
+        );
+    }
+
+    let locations: Vec<&str> = requests.of(NameKind::Location).collect();
+    if !locations.is_empty() {
+        let named: Vec<NamedLocation> = client
+            .list_all(GraphRequest::get(
+                "/identity/conditionalAccess/namedLocations",
+            ))
+            .await?;
+        record(
+            &mut resolutions,
+            NameKind::Location,
+            &locations,
+            named
+                .into_iter()
+                .filter_map(|l| l.id.map(|id| (l.display_name, id))),
+        );
+    }
+    Ok(resolutions)
+}
+
+/// Looks up `values` of `property` with `$filter=property in (...)`, 15 values per filter,
+/// the filters sent together in `$batch`es.
+async fn filter_in<T>(
+    client: &GraphClient,
+    collection: &str,
+    property: &str,
+    values: &[&str],
+    select: &str,
+) -> Result<Vec<T>, GraphError>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let items: Vec<BatchItem> = values
+        .chunks(FILTER_VALUES)
+        .enumerate()
+        .map(|(index, chunk)| {
+            let quoted: Vec<String> = chunk
+                .iter()
+                .map(|v| format!("'{}'", v.replace('\'', "''")))
+                .collect();
+            let filter = format!("{property} in ({})", quoted.join(","));
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("$filter", &filter)
+                .append_pair("$select", select)
+                .append_pair("$top", "999")
+                .finish();
+            BatchItem::new(
+                index.to_string(),
+                Method::GET,
+                format!("{collection}?{query}"),
+            )
+        })
+        .collect();
+    let mut found = Vec::new();
+    for (item, response) in items
+        .iter()
+        .zip(client.batch(ApiVersion::V1, items.clone(), 4).await?)
+    {
+        if let Some(error) = response.error(item) {
+            return Err(error);
+        }
+        let page: Page<T> = serde_json::from_value(response.body.clone().unwrap_or_default())
+            .map_err(|e| GraphError::Protocol {
+                detail: format!("{collection} lookup: {e}"),
+                ids: response.batch_ids.clone(),
+            })?;
+        found.extend(page.value);
+        // 15 values never fill a 999-item page, except for display names shared by hundreds
+        // of groups: follow the link then.
+        if let Some(link) = page.next_link {
+            let rest: Vec<Page<T>> = client
+                .pages(GraphRequest::next_link(&link, ApiVersion::V1))
+                .try_collect()
+                .await?;
+            found.extend(rest.into_iter().flat_map(|p| p.value));
+        }
+    }
+    Ok(found)
+}
+
+fn record(
+    resolutions: &mut Resolutions,
+    kind: NameKind,
+    wanted: &[&str],
+    found: impl Iterator<Item = (String, String)>,
+) {
+    let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, id) in found {
+        by_name.entry(name.to_lowercase()).or_default().push(id);
+    }
+    for name in wanted {
+        let resolution = match by_name.get(&name.to_lowercase()).map(Vec::as_slice) {
+            None | Some([]) => Resolution::Missing,
+            Some([id]) => Resolution::Id(id.clone()),
+            Some(ids) => Resolution::Ambiguous(ids.to_vec()),
+        };
+        resolutions.insert(kind, name, resolution);
+    }
+}

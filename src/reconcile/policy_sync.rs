@@ -1,0 +1,417 @@
+//! Applying SessionPolicies to one tenant: one paged LIST of the tenant's policies shared by
+//! every SessionPolicy of that tenant, a pure plan per policy, then only the writes the plans
+//! need, through the client's paced CA lane. Also the status each outcome leads to.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::Value;
+
+use super::conditions::{self, Status};
+use super::policy::{self, DesiredPolicy, Found, PolicyError, PolicyPlan, ProtectedIds};
+use super::resolve::Resolutions;
+use crate::api::{SessionPolicySpec, SessionPolicyStatus};
+use crate::graph::models::ConditionalAccessPolicy;
+use crate::graph::{ApiVersion, GraphClient, GraphError, GraphRequest};
+
+/// Path of the policies collection.
+pub const POLICIES: &str = "/identity/conditionalAccess/policies";
+/// Path of soft-deleted policies.
+pub const DELETED_POLICIES: &str = "/identity/conditionalAccess/deletedItems/policies";
+
+/// A SessionPolicy as the sync sees it, whichever driver loaded it.
+#[derive(Clone, Debug)]
+pub struct ManagedPolicy {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `metadata.generation` (None outside a cluster).
+    pub generation: Option<i64>,
+    /// Spec.
+    pub spec: SessionPolicySpec,
+    /// Last written status (default outside a cluster).
+    pub status: SessionPolicyStatus,
+}
+
+impl ManagedPolicy {
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// The displayName this object manages.
+    pub fn display_name(&self) -> String {
+        self.spec
+            .display_name
+            .clone()
+            .unwrap_or_else(|| policy::default_display_name(&self.namespace, &self.name))
+    }
+}
+
+/// The tenant's policies as one LIST returned them.
+#[derive(Clone, Debug, Default)]
+pub struct TenantPolicies {
+    /// Active policies.
+    pub active: Vec<ConditionalAccessPolicy>,
+    /// Soft-deleted policies, read only when some SessionPolicy's policy is missing.
+    pub deleted: Vec<ConditionalAccessPolicy>,
+    /// Read through beta (so beta-only controls are visible).
+    pub via_beta: bool,
+}
+
+/// Reads the tenant's policies: one paged LIST (beta when a desired policy needs beta, so its
+/// beta-only controls can be compared), plus the deleted ones when `with_deleted`.
+pub async fn read_tenant(
+    client: &GraphClient,
+    via_beta: bool,
+    with_deleted: bool,
+) -> Result<TenantPolicies, GraphError> {
+    let version = if via_beta {
+        ApiVersion::Beta
+    } else {
+        ApiVersion::V1
+    };
+    let active = client
+        .list_all(GraphRequest::get(POLICIES).version(version))
+        .await?;
+    let deleted = if with_deleted {
+        match client
+            .list_all(GraphRequest::get(DELETED_POLICIES).version(version))
+            .await
+        {
+            Ok(deleted) => deleted,
+            // National clouds have no deletedItems: a missing policy is then recreated.
+            Err(GraphError::NotFound { .. }) => Vec::new(),
+            Err(error) => return Err(error),
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(TenantPolicies {
+        active,
+        deleted,
+        via_beta,
+    })
+}
+
+/// A plan for one SessionPolicy, or why there is none.
+#[derive(Clone, Debug)]
+pub struct PlannedPolicy {
+    /// `namespace/name`.
+    pub key: String,
+    /// The displayName it manages.
+    pub display_name: String,
+    /// The desired policy, when the spec resolved.
+    pub desired: Option<DesiredPolicy>,
+    /// The plan.
+    pub plan: Result<PolicyPlan, PolicyError>,
+}
+
+/// The desired policies, so the caller can decide how to read the tenant.
+pub fn desire_all(
+    managed: &[ManagedPolicy],
+    protected: &ProtectedIds,
+    resolutions: &Resolutions,
+) -> Vec<Result<DesiredPolicy, PolicyError>> {
+    managed
+        .iter()
+        .map(|m| policy::desired_policy(&m.spec, &m.namespace, &m.name, protected, resolutions))
+        .collect()
+}
+
+/// Plans every SessionPolicy of one tenant against one read of it. Two SessionPolicies that
+/// claim one displayName are both refused (Conflict), never fought over.
+pub fn plan_all(
+    managed: &[ManagedPolicy],
+    desired: Vec<Result<DesiredPolicy, PolicyError>>,
+    tenant: &TenantPolicies,
+) -> Vec<PlannedPolicy> {
+    let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in managed {
+        claims.entry(m.display_name()).or_default().push(m.key());
+    }
+    managed
+        .iter()
+        .zip(desired)
+        .map(|(m, desired)| {
+            let display_name = m.display_name();
+            let key = m.key();
+            let rivals: Vec<&String> = claims[&display_name]
+                .iter()
+                .filter(|k| **k != key)
+                .collect();
+            let plan = if let Some(other) = rivals.first() {
+                Err(PolicyError::Conflict {
+                    display_name: display_name.clone(),
+                    other: (*other).clone(),
+                })
+            } else {
+                desired.clone().and_then(|desired| {
+                    let found = policy::find_with_deleted(
+                        m.status.policy_id.as_deref(),
+                        &display_name,
+                        &tenant.active,
+                        &tenant.deleted,
+                    )?;
+                    Ok(policy::plan(&desired, found, tenant.via_beta))
+                })
+            };
+            PlannedPolicy {
+                key,
+                display_name,
+                desired: desired.ok(),
+                plan,
+            }
+        })
+        .collect()
+}
+
+/// Whether some SessionPolicy's policy is absent from the active list (then deleted items
+/// are worth one more read).
+pub fn any_missing(managed: &[ManagedPolicy], tenant: &TenantPolicies) -> bool {
+    managed.iter().any(|m| {
+        matches!(
+            policy::find(
+                m.status.policy_id.as_deref(),
+                &m.display_name(),
+                &tenant.active
+            ),
+            Ok(Found::Missing)
+        )
+    })
+}
+
+/// What applying a plan did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    /// The policy id.
+    pub id: String,
+    /// What was done.
+    pub action: AppliedAction,
+    /// Version used for writes.
+    pub version: ApiVersion,
+    /// Managed fields changed.
+    pub changed_fields: Vec<String>,
+}
+
+/// The write (or none) a plan led to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppliedAction {
+    /// POSTed.
+    Created,
+    /// PATCHed.
+    Updated,
+    /// Restored from deleted items (and PATCHed if it differed).
+    Restored,
+    /// Nothing sent.
+    Unchanged,
+}
+
+/// Applies one plan through the client.
+pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, GraphError> {
+    match plan {
+        PolicyPlan::Create { body, version } => {
+            let created: ConditionalAccessPolicy = client
+                .send_json(GraphRequest::post(POLICIES, body.clone()).version(*version))
+                .await?;
+            Ok(Applied {
+                id: created.id.unwrap_or_default(),
+                action: AppliedAction::Created,
+                version: *version,
+                changed_fields: Vec::new(),
+            })
+        }
+        PolicyPlan::Update {
+            id,
+            changes,
+            patch,
+            version,
+            ..
+        } => {
+            client
+                .send(
+                    GraphRequest::patch(&format!("{POLICIES}/{id}"), patch.clone())
+                        .version(*version),
+                )
+                .await?;
+            Ok(Applied {
+                id: id.clone(),
+                action: AppliedAction::Updated,
+                version: *version,
+                changed_fields: changes.iter().map(|c| c.field.clone()).collect(),
+            })
+        }
+        PolicyPlan::Restore {
+            id,
+            changes,
+            patch,
+            version,
+        } => {
+            client
+                .send(
+                    GraphRequest::action(&format!("{DELETED_POLICIES}/{id}/restore"))
+                        .version(*version),
+                )
+                .await?;
+            if patch.as_object().is_some_and(|p| !p.is_empty()) {
+                client
+                    .send(
+                        GraphRequest::patch(&format!("{POLICIES}/{id}"), patch.clone())
+                            .version(*version),
+                    )
+                    .await?;
+            }
+            Ok(Applied {
+                id: id.clone(),
+                action: AppliedAction::Restored,
+                version: *version,
+                changed_fields: changes.iter().map(|c| c.field.clone()).collect(),
+            })
+        }
+        PolicyPlan::NoOp { id, .. } => Ok(Applied {
+            id: id.clone(),
+            action: AppliedAction::Unchanged,
+            version: ApiVersion::V1,
+            changed_fields: Vec::new(),
+        }),
+    }
+}
+
+/// Deletes the policy of a SessionPolicy whose deletionPolicy is Delete (it stays restorable
+/// in deletedItems). A policy already gone is success.
+pub async fn delete(client: &GraphClient, id: &str) -> Result<(), GraphError> {
+    match client
+        .send(GraphRequest::delete(&format!("{POLICIES}/{id}")))
+        .await
+    {
+        Ok(_) | Err(GraphError::NotFound { .. }) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Why a SessionPolicy is not Ready.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SyncFailure {
+    /// The spec cannot be planned.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Graph refused or failed.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// Rejected before any Graph call (namespace not allowed, connection missing ...).
+    #[error("{message}")]
+    Refused {
+        /// Stable reason.
+        reason: &'static str,
+        /// Details.
+        message: String,
+    },
+}
+
+impl SyncFailure {
+    /// Stable CamelCase reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SyncFailure::Policy(e) => e.reason(),
+            SyncFailure::Graph(e) => e.reason(),
+            SyncFailure::Refused { reason, .. } => reason,
+        }
+    }
+}
+
+/// The status a sync outcome leads to. Unchanged outcomes give an identical status (no
+/// status write needed); `lastTransitionTime` moves only when Ready flips.
+pub fn status_after(
+    prior: &SessionPolicyStatus,
+    generation: Option<i64>,
+    desired: Option<&DesiredPolicy>,
+    outcome: &Result<Applied, SyncFailure>,
+    now: &Time,
+) -> SessionPolicyStatus {
+    let mut status = prior.clone();
+    status.observed_generation = generation;
+    match outcome {
+        Ok(applied) => {
+            let was_synced_at_this_generation = prior.observed_generation == generation
+                && prior.policy_id.is_some()
+                && conditions::get(&prior.conditions, "Ready").is_some_and(|c| c.status == "True");
+            let drift = was_synced_at_this_generation
+                && matches!(
+                    applied.action,
+                    AppliedAction::Updated | AppliedAction::Restored | AppliedAction::Created
+                );
+            if drift {
+                status.drift_corrections += 1;
+            }
+            let (reason, message) = match (applied.action, drift) {
+                (AppliedAction::Unchanged, _) => {
+                    ("Synced", "the policy matches the spec".to_owned())
+                }
+                (_, true) => (
+                    "DriftCorrected",
+                    describe(applied, "reverted a change made outside sessionops"),
+                ),
+                (_, false) => ("Synced", describe(applied, "applied")),
+            };
+            if applied.action != AppliedAction::Unchanged
+                || prior.policy_id.as_deref() != Some(&applied.id)
+            {
+                status.last_synced_time = Some(now.clone());
+            }
+            status.policy_id = Some(applied.id.clone());
+            status.graph_version = Some(
+                desired
+                    .map_or(applied.version, |d| d.version)
+                    .as_str()
+                    .to_owned(),
+            );
+            if let Some(desired) = desired {
+                status.resolved = desired.resolved.clone();
+            }
+            conditions::set(
+                &mut status.conditions,
+                "Ready",
+                Status::True,
+                reason,
+                &message,
+                generation,
+                now,
+            );
+        }
+        Err(failure) => {
+            conditions::set(
+                &mut status.conditions,
+                "Ready",
+                Status::False,
+                failure.reason(),
+                &failure.to_string(),
+                generation,
+                now,
+            );
+        }
+    }
+    status
+}
+
+fn describe(applied: &Applied, verb: &str) -> String {
+    let what = match applied.action {
+        AppliedAction::Created => "created the policy".to_owned(),
+        AppliedAction::Restored => "restored the policy from deleted items".to_owned(),
+        _ => format!("updated {}", applied.changed_fields.join(", ")),
+    };
+    let beta = if applied.version == ApiVersion::Beta {
+        " (Graph beta: a control of this policy exists only there)"
+    } else {
+        ""
+    };
+    format!("{verb}: {what}{beta}")
+}
+
+/// A compact value for plan output (`["a","b"]`, `12h (…)`, `null`).
+pub fn show(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
