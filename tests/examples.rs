@@ -212,8 +212,6 @@ fn validate_accepts_the_examples() {
 #[test]
 fn commands_of_later_issues_say_so_and_exit_1() {
     for args in [
-        vec!["plan", "-f", "examples/"],
-        vec!["apply", "-f", "examples/"],
         vec!["export", "--tenant", "examples/tenant-connection.yaml"],
         vec!["sim"],
         vec!["demo"],

@@ -7,3 +7,4 @@ pub mod directory;
 pub mod policy;
 pub mod policy_sync;
 pub mod resolve;
+pub mod tenant;

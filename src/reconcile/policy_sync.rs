@@ -60,39 +60,45 @@ pub struct TenantPolicies {
     pub via_beta: bool,
 }
 
-/// Reads the tenant's policies: one paged LIST (beta when a desired policy needs beta, so its
-/// beta-only controls can be compared), plus the deleted ones when `with_deleted`.
+/// Reads the tenant's policies: one paged LIST, through beta when a desired policy needs beta
+/// (so its beta-only controls can be compared).
 pub async fn read_tenant(
     client: &GraphClient,
     via_beta: bool,
-    with_deleted: bool,
 ) -> Result<TenantPolicies, GraphError> {
-    let version = if via_beta {
+    let active = client
+        .list_all(GraphRequest::get(POLICIES).version(version(via_beta)))
+        .await?;
+    Ok(TenantPolicies {
+        active,
+        deleted: Vec::new(),
+        via_beta,
+    })
+}
+
+/// Adds the soft-deleted policies (one more LIST, only when some policy is missing).
+pub async fn read_deleted(
+    client: &GraphClient,
+    tenant: &mut TenantPolicies,
+) -> Result<(), GraphError> {
+    tenant.deleted = match client
+        .list_all(GraphRequest::get(DELETED_POLICIES).version(version(tenant.via_beta)))
+        .await
+    {
+        Ok(deleted) => deleted,
+        // National clouds have no deletedItems: a missing policy is then recreated.
+        Err(GraphError::NotFound { .. }) => Vec::new(),
+        Err(error) => return Err(error),
+    };
+    Ok(())
+}
+
+fn version(via_beta: bool) -> ApiVersion {
+    if via_beta {
         ApiVersion::Beta
     } else {
         ApiVersion::V1
-    };
-    let active = client
-        .list_all(GraphRequest::get(POLICIES).version(version))
-        .await?;
-    let deleted = if with_deleted {
-        match client
-            .list_all(GraphRequest::get(DELETED_POLICIES).version(version))
-            .await
-        {
-            Ok(deleted) => deleted,
-            // National clouds have no deletedItems: a missing policy is then recreated.
-            Err(GraphError::NotFound { .. }) => Vec::new(),
-            Err(error) => return Err(error),
-        }
-    } else {
-        Vec::new()
-    };
-    Ok(TenantPolicies {
-        active,
-        deleted,
-        via_beta,
-    })
+    }
 }
 
 /// A plan for one SessionPolicy, or why there is none.

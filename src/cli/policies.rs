@@ -1,0 +1,240 @@
+//! `plan` and `apply` for SessionPolicies outside a cluster: the manifests' tenant connections,
+//! credentials from the Azure SDK environment, then the reconcile core. This module only
+//! gathers inputs and reports; planning and applying live in `crate::reconcile`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+
+use crate::api::{ConnectionSettings, SessionPolicy, SessionPolicyStatus, TenantKind};
+use crate::graph::config::{Environment, config_from_environment};
+use crate::graph::{GraphClient, GraphConfig};
+use crate::manifest::{ManifestSet, Object};
+use crate::reconcile::directory;
+use crate::reconcile::policy::{self, PolicyPlan};
+use crate::reconcile::policy_sync::{
+    self, Applied, ManagedPolicy, PlannedPolicy, SyncFailure, TenantPolicies,
+};
+use crate::reconcile::resolve::NameRequests;
+use crate::reconcile::tenant::{self, ConnectionScope};
+
+/// The outcome for one SessionPolicy: its plan (or why none), and after apply its status.
+#[derive(Clone, Debug)]
+pub struct PolicyReport {
+    /// `namespace/name`.
+    pub key: String,
+    /// The displayName it manages.
+    pub display_name: String,
+    /// The plan, or why there is none.
+    pub plan: Result<PolicyPlan, SyncFailure>,
+    /// Names resolved for it (id → name, to show names in diffs).
+    pub names: BTreeMap<String, String>,
+    /// The status after apply.
+    pub status: Option<SessionPolicyStatus>,
+}
+
+/// One tenant connection and the policies that use it.
+struct TenantWork<'a> {
+    settings: &'a dyn ConnectionSettings,
+    policies: Vec<&'a SessionPolicy>,
+}
+
+/// Plans every SessionPolicy of `set`; with `apply`, applies the plans too. `configure`
+/// lets callers (the demo, tests) adjust the Graph config, e.g. the retry policy.
+pub async fn run(
+    set: &ManifestSet,
+    env: &dyn Environment,
+    apply: bool,
+    configure: &dyn Fn(&mut GraphConfig),
+) -> Vec<PolicyReport> {
+    let mut reports = Vec::new();
+    let mut work: BTreeMap<String, TenantWork<'_>> = BTreeMap::new();
+    for loaded in &set.objects {
+        let Object::SessionPolicy(policy) = &loaded.object else {
+            continue;
+        };
+        let namespace = policy.namespace().unwrap_or_default();
+        match connection_for(set, policy) {
+            Ok((key, settings)) => work
+                .entry(key)
+                .or_insert_with(|| TenantWork {
+                    settings,
+                    policies: Vec::new(),
+                })
+                .policies
+                .push(policy),
+            Err(failure) => reports.push(failed(policy, &namespace, failure)),
+        }
+    }
+    for (_, tenant_work) in work {
+        reports.extend(run_tenant(tenant_work, env, apply, configure).await);
+    }
+    reports.sort_by(|a, b| a.key.cmp(&b.key));
+    reports
+}
+
+fn failed(policy: &SessionPolicy, namespace: &str, failure: SyncFailure) -> PolicyReport {
+    PolicyReport {
+        key: format!("{namespace}/{}", policy.name_any()),
+        display_name: policy
+            .spec
+            .display_name
+            .clone()
+            .unwrap_or_else(|| policy::default_display_name(namespace, &policy.name_any())),
+        plan: Err(failure),
+        names: BTreeMap::new(),
+        status: None,
+    }
+}
+
+/// The connection a policy names, among the manifests, if the policy's namespace may use it.
+fn connection_for<'a>(
+    set: &'a ManifestSet,
+    policy: &SessionPolicy,
+) -> Result<(String, &'a dyn ConnectionSettings), SyncFailure> {
+    let namespace = policy.namespace().unwrap_or_default();
+    let reference = &policy.spec.tenant_ref;
+    for loaded in &set.objects {
+        match (&loaded.object, reference.kind) {
+            (Object::ClusterTenantConnection(c), TenantKind::ClusterTenantConnection)
+                if c.name_any() == reference.name =>
+            {
+                tenant::check_access(
+                    reference,
+                    &namespace,
+                    ConnectionScope::Cluster(&c.spec.allowed_namespaces),
+                )?;
+                return Ok((format!("ClusterTenantConnection/{}", c.name_any()), &c.spec));
+            }
+            (Object::TenantConnection(c), TenantKind::TenantConnection)
+                if c.name_any() == reference.name && c.namespace() == Some(namespace.clone()) =>
+            {
+                return Ok((
+                    format!("TenantConnection/{}/{}", namespace, c.name_any()),
+                    &c.spec,
+                ));
+            }
+            _ => {}
+        }
+    }
+    let kind = match reference.kind {
+        TenantKind::TenantConnection => "TenantConnection",
+        TenantKind::ClusterTenantConnection => "ClusterTenantConnection",
+    };
+    Err(SyncFailure::Refused {
+        reason: "TenantConnectionNotFound",
+        message: format!(
+            "spec.tenantRef: no {kind} {:?} among the manifests given with -f (for namespace {namespace:?})",
+            reference.name
+        ),
+    })
+}
+
+async fn run_tenant(
+    work: TenantWork<'_>,
+    env: &dyn Environment,
+    apply: bool,
+    configure: &dyn Fn(&mut GraphConfig),
+) -> Vec<PolicyReport> {
+    let managed: Vec<ManagedPolicy> = work
+        .policies
+        .iter()
+        .map(|p| ManagedPolicy {
+            namespace: p.namespace().unwrap_or_default(),
+            name: p.name_any(),
+            generation: None,
+            spec: p.spec.clone(),
+            status: p.status.clone().unwrap_or_default(),
+        })
+        .collect();
+    let fail_all = |failure: SyncFailure| -> Vec<PolicyReport> {
+        managed
+            .iter()
+            .map(|m| PolicyReport {
+                key: m.key(),
+                display_name: m.display_name(),
+                plan: Err(failure.clone()),
+                names: BTreeMap::new(),
+                status: None,
+            })
+            .collect()
+    };
+    let client = match config_from_environment(work.settings, env).and_then(|mut config| {
+        configure(&mut config);
+        GraphClient::new(config)
+    }) {
+        Ok(client) => client,
+        Err(error) => return fail_all(error.into()),
+    };
+    let planned = match plan_tenant(&client, work.settings, &managed).await {
+        Ok(planned) => planned,
+        Err(failure) => return fail_all(failure),
+    };
+    let now = Time(jiff::Timestamp::now());
+    let mut reports = Vec::new();
+    for (m, planned) in managed.iter().zip(planned) {
+        let names = planned
+            .desired
+            .as_ref()
+            .map(|d| {
+                d.resolved
+                    .iter()
+                    .map(|(name, id)| (id.to_lowercase(), name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let plan = planned.plan.map_err(SyncFailure::from);
+        let status = if apply {
+            let outcome: Result<Applied, SyncFailure> = match &plan {
+                Ok(plan) => policy_sync::apply(&client, plan)
+                    .await
+                    .map_err(SyncFailure::from),
+                Err(failure) => Err(failure.clone()),
+            };
+            Some(policy_sync::status_after(
+                &m.status,
+                m.generation,
+                planned.desired.as_ref(),
+                &outcome,
+                &now,
+            ))
+        } else {
+            None
+        };
+        reports.push(PolicyReport {
+            key: planned.key,
+            display_name: planned.display_name,
+            plan,
+            names,
+            status,
+        });
+    }
+    reports
+}
+
+/// Resolves names, reads the tenant once (plus deleted items only when a policy is missing)
+/// and plans every policy of one tenant.
+async fn plan_tenant(
+    client: &GraphClient,
+    settings: &dyn ConnectionSettings,
+    managed: &[ManagedPolicy],
+) -> Result<Vec<PlannedPolicy>, SyncFailure> {
+    let mut requests = NameRequests::default();
+    tenant::protected_name_requests(settings.protected(), &mut requests);
+    for m in managed {
+        policy::name_requests(&m.spec, &mut requests);
+    }
+    let resolutions = directory::resolve(client, &requests).await?;
+    let protected = tenant::protected_ids(settings.protected(), &resolutions)?;
+    let desired = policy_sync::desire_all(managed, &protected, &resolutions);
+    let via_beta = desired.iter().any(|d| {
+        d.as_ref()
+            .is_ok_and(|d| d.version == crate::graph::ApiVersion::Beta)
+    });
+    let mut tenant: TenantPolicies = policy_sync::read_tenant(client, via_beta).await?;
+    if policy_sync::any_missing(managed, &tenant) {
+        policy_sync::read_deleted(client, &mut tenant).await?;
+    }
+    Ok(policy_sync::plan_all(managed, desired, &tenant))
+}
