@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod export;
 pub mod policies;
 pub mod render;
 
@@ -116,6 +117,10 @@ pub struct ExportArgs {
     /// Directory to write one file per policy into (default: stdout).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Namespace of the exported SessionPolicies (default: the connection's namespace, or the
+    /// first of a ClusterTenantConnection's allowedNamespaces).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -179,7 +184,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(set) => apply(&set, args.manifests.output),
             Err(code) => code,
         },
-        Command::Export(_) => not_available("export", 4),
+        Command::Export(args) => export_command(&args),
         Command::Operator(_) => not_available("operator", 6),
         Command::Sim(_) => not_available("sim", 3),
         Command::Demo => not_available("demo", 4),
@@ -349,6 +354,88 @@ fn apply(set: &ManifestSet, output: OutputFormat) -> ExitCode {
             .is_some_and(|c| c.status == "True")
     });
     if all_ready && unsupported == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `sessionops export`: exit 0 when every policy was exported, 1 otherwise (skipped ones are
+/// named on stderr).
+fn export_command(args: &ExportArgs) -> ExitCode {
+    let set = match manifest::load(std::slice::from_ref(&args.tenant), false) {
+        Ok(set) => set,
+        Err(errors) => {
+            report_manifest_errors(&errors, args.output);
+            return ExitCode::FAILURE;
+        }
+    };
+    let (settings, tenant_ref, default_namespace) = match export::connection(&set) {
+        Ok(found) => found,
+        Err(message) => {
+            eprintln!("error: {}: {message}", args.tenant.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let namespace = args.namespace.clone().unwrap_or(default_namespace);
+    let started = std::time::Instant::now();
+    let result = match runtime().block_on(export::export(
+        settings,
+        &tenant_ref,
+        &namespace,
+        &crate::graph::config::ProcessEnvironment,
+        &|_| {},
+    )) {
+        Ok(result) => result,
+        Err(error) => {
+            eprintln!("error: export failed ({}): {error}", error.reason());
+            return ExitCode::FAILURE;
+        }
+    };
+    for skipped in &result.skipped {
+        eprintln!(
+            "not exported: policy {} ({:?}) uses what SessionPolicy cannot represent: {}",
+            skipped.id,
+            skipped.display_name,
+            skipped.reasons.join(", ")
+        );
+    }
+    match (&args.out, args.output) {
+        (_, OutputFormat::Json) => {
+            let exported: Vec<serde_json::Value> = result
+                .exported
+                .iter()
+                .map(|e| serde_json::json!({"file": e.file_name, "policyId": e.policy_id, "manifest": e.yaml}))
+                .collect();
+            let skipped: Vec<serde_json::Value> = result
+                .skipped
+                .iter()
+                .map(|s| serde_json::json!({"policyId": s.id, "displayName": s.display_name, "reasons": s.reasons}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"exported": exported, "skipped": skipped})
+            );
+        }
+        (Some(dir), OutputFormat::Text) => {
+            if let Err(error) = export::write(&result, dir) {
+                eprintln!("error: cannot write into {}: {error}", dir.display());
+                return ExitCode::FAILURE;
+            }
+            eprintln!(
+                "wrote {} manifest(s) into {} in {:.2}s",
+                result.exported.len(),
+                dir.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        (None, OutputFormat::Text) => {
+            for exported in &result.exported {
+                print!("---\n{}", exported.yaml);
+            }
+        }
+    }
+    if result.skipped.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

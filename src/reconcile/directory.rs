@@ -171,3 +171,92 @@ fn record(
         resolutions.insert(kind, name, resolution);
     }
 }
+
+/// Ids found in exported policies, by kind.
+#[derive(Clone, Debug, Default)]
+pub struct IdRequests {
+    /// User ids.
+    pub users: std::collections::BTreeSet<String>,
+    /// Group ids.
+    pub groups: std::collections::BTreeSet<String>,
+    /// Role template ids.
+    pub roles: std::collections::BTreeSet<String>,
+    /// Named location ids.
+    pub locations: std::collections::BTreeSet<String>,
+}
+
+/// Names for ids, kept only where the name resolves back to that same id (unique names), so an
+/// exported manifest plans to exactly the policy it came from.
+pub async fn names_for_ids(
+    client: &GraphClient,
+    ids: &IdRequests,
+) -> Result<super::export::IdNames, GraphError> {
+    let mut names = super::export::IdNames::default();
+    let users: Vec<&str> = ids.users.iter().map(String::as_str).collect();
+    for user in filter_in::<User>(client, "/users", "id", &users, "id,userPrincipalName").await? {
+        if let Some(upn) = user.user_principal_name {
+            names.insert("user", &user.id, &upn);
+        }
+    }
+    let groups: Vec<&str> = ids.groups.iter().map(String::as_str).collect();
+    let found = filter_in::<Group>(client, "/groups", "id", &groups, "id,displayName").await?;
+    let mut requests = NameRequests::default();
+    for group in &found {
+        if let Some(name) = &group.display_name {
+            requests.add(NameKind::Group, name, &[]);
+        }
+    }
+    let back = resolve(client, &requests).await?;
+    for group in &found {
+        if let Some(name) = &group.display_name
+            && back.get(NameKind::Group, name) == Some(&Resolution::Id(group.id.clone()))
+        {
+            names.insert("group", &group.id, name);
+        }
+    }
+    if !ids.roles.is_empty() {
+        let templates: Vec<DirectoryRoleTemplate> = client
+            .list_all(
+                GraphRequest::get("/directoryRoleTemplates").query("$select", "id,displayName"),
+            )
+            .await?;
+        unique_names(
+            &mut names,
+            "role",
+            templates.into_iter().map(|t| (t.id, t.display_name)),
+        );
+    }
+    if !ids.locations.is_empty() {
+        let locations: Vec<NamedLocation> = client
+            .list_all(GraphRequest::get(
+                "/identity/conditionalAccess/namedLocations",
+            ))
+            .await?;
+        unique_names(
+            &mut names,
+            "location",
+            locations
+                .into_iter()
+                .filter_map(|l| l.id.map(|id| (id, l.display_name))),
+        );
+    }
+    Ok(names)
+}
+
+fn unique_names(
+    names: &mut super::export::IdNames,
+    kind: &'static str,
+    all: impl Iterator<Item = (String, String)>,
+) {
+    let all: Vec<(String, String)> = all.collect();
+    for (id, name) in &all {
+        if all
+            .iter()
+            .filter(|(_, other)| other.eq_ignore_ascii_case(name))
+            .count()
+            == 1
+        {
+            names.insert(kind, id, name);
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod conditions;
 pub mod directory;
+pub mod export;
 pub mod policy;
 pub mod policy_sync;
 pub mod resolve;

@@ -511,16 +511,17 @@ pub fn managed_fields(policy: &ConditionalAccessPolicy) -> BTreeMap<&'static str
             .as_ref()
             .filter(|f| f.is_enabled == Some(true))
             .map(|f| {
+                // In hours, so that 24 hours and 1 day are the same setting.
                 let every = match f.frequency_interval.as_ref().map(|i| i.as_str()) {
                     Some("everyTime") => "everyTime".to_owned(),
-                    _ => format!(
-                        "{}{}",
-                        f.value.unwrap_or(0),
-                        match f.unit.as_ref().map(|u| u.as_str()) {
-                            Some("days") => "d",
-                            _ => "h",
-                        }
-                    ),
+                    _ => {
+                        let per_unit = if f.unit.as_ref().is_some_and(|u| u.as_str() == "days") {
+                            24
+                        } else {
+                            1
+                        };
+                        format!("{}h", i64::from(f.value.unwrap_or(0)) * per_unit)
+                    }
                 };
                 let authentication = f
                     .authentication_type
