@@ -215,7 +215,6 @@ fn commands_of_later_issues_say_so_and_exit_1() {
         vec!["plan", "-f", "examples/"],
         vec!["apply", "-f", "examples/"],
         vec!["export", "--tenant", "examples/tenant-connection.yaml"],
-        vec!["sim"],
         vec!["demo"],
         vec!["operator"],
     ] {
