@@ -2349,3 +2349,78 @@ fn sim_command_prints_its_address_first_and_rejects_bad_flags() {
         assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
     }
 }
+
+#[tokio::test]
+async fn the_documented_seed_example_loads() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/simulator.md")).unwrap();
+    let after_marker = docs.split("<!-- seed-example").nth(1).unwrap();
+    let yaml = after_marker
+        .split("```yaml\n")
+        .nth(1)
+        .unwrap()
+        .split("\n```")
+        .next()
+        .unwrap();
+    let seed = Seed::from_yaml(yaml).unwrap();
+    let h = Harness::start(SimConfig {
+        seed: Some(seed),
+        throttle: false,
+        ..SimConfig::default()
+    })
+    .await;
+    let jdoe = h
+        .sim(Method::GET, "/_sim/users/jdoe@contoso.com", None)
+        .await;
+    assert_eq!(jdoe.body["id"], "4f1d7c2e-8a4b-4c6d-9e0f-1a2b3c4d5e6f");
+    assert_eq!(jdoe.body["riskState"], "atRisk");
+    let incident = h
+        .get("/v1.0/groups?$filter=displayName eq 'incident-2026-11-27'")
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let members = h
+        .get(&format!("/v1.0/groups/{incident}/transitiveMembers"))
+        .await
+        .body["value"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(members, 4, "jdoe, the nested group and its two members");
+    let policies = h
+        .call(
+            Method::GET,
+            "/beta/identity/conditionalAccess/policies",
+            None,
+            &[("Prefer", "include-unknown-enum-members")],
+        )
+        .await
+        .body;
+    let policies = policies["value"].as_array().unwrap();
+    assert_eq!(policies.len(), 2);
+    assert_eq!(
+        policies[1]["createdDateTime"],
+        "2025-03-01T09:00:00.0000000Z"
+    );
+    assert_eq!(
+        policies[1]["sessionControls"]["continuousAccessEvaluation"]["mode"],
+        "strictLocation"
+    );
+    assert_eq!(
+        h.get("/v1.0/identity/conditionalAccess/namedLocations")
+            .await
+            .body["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        h.get("/v1.0/policies/activityBasedTimeoutPolicies")
+            .await
+            .body["value"][0]["isOrganizationDefault"],
+        true
+    );
+}
