@@ -196,14 +196,6 @@ pub fn custom_document(
     Ok(doc)
 }
 
-pub fn list(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
-    COLLECTION.list(ctx)
-}
-
-pub fn get(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.get(ctx, id)
-}
-
 /// `POST`: a custom strength; 201.
 pub fn create(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
     let body = ctx.req.json_object()?;

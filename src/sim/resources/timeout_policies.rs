@@ -167,14 +167,6 @@ fn validate(
     Ok(())
 }
 
-pub fn list(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
-    COLLECTION.list(ctx)
-}
-
-pub fn get(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.get(ctx, id)
-}
-
 /// `POST`: 201 with the object.
 pub fn create(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
     let mut fields = ctx.req.json_object()?.clone();
@@ -212,11 +204,6 @@ pub fn update(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> 
     record.doc = merged;
     record.modified = ctx.now;
     Ok(GraphResponse::no_content())
-}
-
-/// `DELETE`: 204. These policies have no deleted items.
-pub fn delete(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.delete_permanently(ctx, id)
 }
 
 /// A timeout policy from a seed file.

@@ -224,14 +224,6 @@ fn read_only_error(fields: &Map<String, Value>) -> Result<(), GraphError> {
     }
 }
 
-pub fn list(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
-    COLLECTION.list(ctx)
-}
-
-pub fn get(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.get(ctx, id)
-}
-
 /// `POST`: 201 with the object.
 pub fn create(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
     let mut fields = ctx.req.json_object()?.clone();
@@ -269,26 +261,6 @@ pub fn update(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> 
     record.doc = merged;
     record.modified = ctx.now;
     Ok(GraphResponse::no_content())
-}
-
-pub fn delete(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.delete(ctx, id)
-}
-
-pub fn list_deleted(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
-    COLLECTION.list_deleted(ctx)
-}
-
-pub fn get_deleted(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.get_deleted(ctx, id)
-}
-
-pub fn restore(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.restore(ctx, id)
-}
-
-pub fn purge(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.purge(ctx, id)
 }
 
 /// A named location from a seed file.

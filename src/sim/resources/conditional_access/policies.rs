@@ -186,14 +186,6 @@ fn check_options(ctx: &Ctx<'_>, creating: bool) -> CheckOptions {
     }
 }
 
-pub fn list(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
-    COLLECTION.list(ctx)
-}
-
-pub fn get(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.get(ctx, id)
-}
-
 /// `POST`: 201 with the full object (defaults filled, ids and timestamps set).
 pub fn create(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
     let body = ctx.req.json_object()?;
@@ -239,26 +231,6 @@ pub fn update(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> 
     record.doc = merged;
     record.modified = now;
     Ok(GraphResponse::no_content())
-}
-
-pub fn delete(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.delete(ctx, id)
-}
-
-pub fn list_deleted(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
-    COLLECTION.list_deleted(ctx)
-}
-
-pub fn get_deleted(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.get_deleted(ctx, id)
-}
-
-pub fn restore(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.restore(ctx, id)
-}
-
-pub fn purge(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    COLLECTION.purge(ctx, id)
 }
 
 /// Options for documents that come from outside the Graph surface (seed files, portal edits):
