@@ -255,10 +255,11 @@ fn admit_and_handle(
     } else {
         (route.read_cost() + query.cost_modifier()).max(1) as u32
     };
-    let admitted = if identity {
-        state.throttle.admit_identity(resource_units, write, now)
-    } else {
-        state.throttle.admit_conditional_access(now)
+    let admitted = match route.service() {
+        Service::Identity => state.throttle.admit_identity(resource_units, write, now),
+        Service::ConditionalAccess => state.throttle.admit_conditional_access(now),
+        // The envelope costs nothing; its items are admitted one by one.
+        Service::Envelope => Ok(()),
     };
     let mut result = admitted.and_then(|()| {
         if write {

@@ -77,7 +77,7 @@ pub fn list(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
     if let Some(filter) = &query.filter {
         filter.check(PROPERTIES, "riskyUser", true)?;
     }
-    let size = query.page_size(20, 500)?;
+    let size = query.page_size(odata::DIRECTORY_DEFAULT_PAGE, odata::DIRECTORY_MAX_PAGE)?;
     let include = ctx.req.include_unknown_enum_members();
     let values: Vec<Value> = ctx
         .tenant
