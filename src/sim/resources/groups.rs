@@ -123,29 +123,37 @@ impl Groups {
     }
 
     /// Every member reachable from `id`, each once, nested groups included and expanded, in
-    /// depth-first order of the member lists.
-    pub fn transitive_members(&self, id: &str) -> Vec<Member> {
+    /// depth-first order of the member lists. Borrowed: paging a 100,000-member group walks it
+    /// once per page, so the walk must not copy ids.
+    pub fn transitive_members(&self, id: &str) -> Vec<&Member> {
+        let Some(group) = self.find(id) else {
+            return Vec::new();
+        };
+        // Member lists hold each member once, so without nesting there is nothing to merge.
+        if !group.members.iter().any(|m| matches!(m, Member::Group(_))) {
+            return group.members.iter().collect();
+        }
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        let mut visited_groups = HashSet::from([id.to_ascii_lowercase()]);
-        self.walk(id, &mut out, &mut seen, &mut visited_groups);
+        let mut visited_groups = HashSet::from([group.id.as_str()]);
+        self.walk(group, &mut out, &mut seen, &mut visited_groups);
         out
     }
 
-    fn walk(
-        &self,
-        id: &str,
-        out: &mut Vec<Member>,
-        seen: &mut HashSet<Member>,
-        visited_groups: &mut HashSet<String>,
+    fn walk<'g>(
+        &'g self,
+        group: &'g Group,
+        out: &mut Vec<&'g Member>,
+        seen: &mut HashSet<&'g Member>,
+        visited_groups: &mut HashSet<&'g str>,
     ) {
-        let Some(group) = self.find(id) else { return };
         for member in &group.members {
-            if seen.insert(member.clone()) {
-                out.push(member.clone());
+            if seen.insert(member) {
+                out.push(member);
             }
             if let Member::Group(nested) = member
-                && visited_groups.insert(nested.to_ascii_lowercase())
+                && let Some(nested) = self.find(nested)
+                && visited_groups.insert(nested.id.as_str())
             {
                 self.walk(nested, out, seen, visited_groups);
             }
@@ -260,48 +268,74 @@ pub fn transitive_members(
         .find(id)
         .ok_or_else(|| GraphError::not_found(id))?;
     let now = ctx.instant;
-    let mut objects = Vec::new();
-    for member in tenant.groups.transitive_members(&group.id) {
-        let object = match (&member, cast) {
-            (Member::User(id), None | Some(Cast::User)) => {
-                let Some(user) = tenant.users.find(id) else {
-                    continue;
-                };
-                let mut object = user.to_json(&user_properties, now);
-                if let Value::Object(fields) = &mut object {
-                    fields.insert("@odata.type".into(), json!("#microsoft.graph.user"));
-                }
-                object
-            }
-            (Member::Group(id), None | Some(Cast::Group)) => {
-                let Some(nested) = tenant.groups.find(id) else {
-                    continue;
-                };
-                let properties = match select {
-                    Some(s) => s
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|p| PROPERTIES.contains(p))
-                        .collect(),
-                    None => PROPERTIES.to_vec(),
-                };
-                let mut object = nested.to_json(&properties);
-                if let Value::Object(fields) = &mut object {
-                    fields.insert("@odata.type".into(), json!("#microsoft.graph.group"));
-                }
-                object
-            }
-            _ => continue,
+    let group_properties: Vec<&str> = match select {
+        Some(s) => s
+            .iter()
+            .map(String::as_str)
+            .filter(|p| PROPERTIES.contains(p))
+            .collect(),
+        None => PROPERTIES.to_vec(),
+    };
+    let render = |member: &&Member| -> Value {
+        let (mut object, odata_type) = match *member {
+            Member::User(id) => (
+                tenant
+                    .users
+                    .find(id)
+                    .map_or(Value::Null, |u| u.to_json(&user_properties, now)),
+                "#microsoft.graph.user",
+            ),
+            Member::Group(id) => (
+                tenant
+                    .groups
+                    .find(id)
+                    .map_or(Value::Null, |g| g.to_json(&group_properties)),
+                "#microsoft.graph.group",
+            ),
         };
-        if let Some(filter) = &query.filter
-            && !filter.matches(&|p| object.get(p).cloned().unwrap_or(Value::Null))
-        {
-            continue;
+        if let Value::Object(fields) = &mut object {
+            fields.insert("@odata.type".into(), json!(odata_type));
         }
-        objects.push(object);
-    }
-    let count = query.advanced().then_some(objects.len());
-    let page = odata::paginate(objects, query.offset, size);
+        object
+    };
+    let members: Vec<&Member> = tenant
+        .groups
+        .transitive_members(&group.id)
+        .into_iter()
+        .filter(|member| {
+            matches!(
+                (member, cast),
+                (_, None)
+                    | (Member::User(_), Some(Cast::User))
+                    | (Member::Group(_), Some(Cast::Group))
+            )
+        })
+        .collect();
+    // Only the page is rendered, unless a filter has to look at every object: paging through
+    // a group of 100,000 members must not render all of them for every page.
+    let (count, page) = match &query.filter {
+        None => {
+            let count = query.advanced().then_some(members.len());
+            let page = odata::paginate(members, query.offset, size);
+            let items = page.items.iter().map(render).collect();
+            (
+                count,
+                odata::Page {
+                    items,
+                    next_offset: page.next_offset,
+                },
+            )
+        }
+        Some(filter) => {
+            let objects: Vec<Value> = members
+                .iter()
+                .map(render)
+                .filter(|o| filter.matches(&|p| o.get(p).cloned().unwrap_or(Value::Null)))
+                .collect();
+            let count = query.advanced().then_some(objects.len());
+            (count, odata::paginate(objects, query.offset, size))
+        }
+    };
     let next = page.next_offset.map(|n| odata::next_link(ctx.req, n));
     let entity_set = match cast {
         Some(Cast::User) => "users",
@@ -359,15 +393,17 @@ mod tests {
                 vec![Member::User("u1".into()), Member::User("u3".into())],
             ))
             .unwrap();
+        let expected = [
+            Member::User("u1".into()),
+            Member::Group("b".into()),
+            Member::User("u2".into()),
+            Member::Group("c".into()),
+            Member::User("u3".into()),
+        ];
         assert_eq!(
             groups.transitive_members("a"),
-            vec![
-                Member::User("u1".into()),
-                Member::Group("b".into()),
-                Member::User("u2".into()),
-                Member::Group("c".into()),
-                Member::User("u3".into()),
-            ]
+            expected.iter().collect::<Vec<_>>()
         );
+        assert_eq!(groups.transitive_members("c").len(), 2);
     }
 }
