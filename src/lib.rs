@@ -1,12 +1,13 @@
 //! sessionops: Microsoft 365 / Entra ID session control as code.
 //!
 //! Layers (see DESIGN.md): [`api`] (custom resource types), [`manifest`] (loading and
-//! validating manifests from files).
+//! validating manifests from files), [`sim`] (the Microsoft Graph simulator).
 
 pub mod api;
 pub mod cli;
 pub mod graph;
 pub mod manifest;
 pub mod reconcile;
+pub mod sim;
 pub mod tls;
 pub mod util;

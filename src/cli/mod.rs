@@ -126,49 +126,71 @@ pub struct ExportArgs {
     pub output: OutputFormat,
 }
 
-/// Flags of `sessionops sim`.
+/// Flags of `sessionops sim`. Values are plain strings checked by `sim::cli`, so that a bad
+/// value is a clear message and exit code 1.
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address to listen on; port 0 picks a free port. The bound address is the first line
     /// printed on stdout.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8700")]
-    pub listen: SocketAddr,
-    /// Tenant id the simulator answers for.
+    pub listen: String,
+    /// Tenant id the simulator answers for (default: a fixed GUID, printed at start).
     #[arg(long, value_name = "GUID")]
     pub tenant_id: Option<String>,
-    /// Client id of the one app registration it accepts.
+    /// Client id of the one app registration it accepts (default: a fixed GUID, printed).
     #[arg(long, value_name = "GUID")]
     pub client_id: Option<String>,
-    /// Client secret of that app registration.
+    /// Client secret of that app registration (default: a fixed value, printed).
     #[arg(long, value_name = "SECRET")]
     pub client_secret: Option<String>,
-    /// Number of generated users.
+    /// PEM certificate registered on the app, for certificate client assertions.
+    #[arg(long, value_name = "FILE")]
+    pub client_certificate: Option<PathBuf>,
+    /// Issuer the federated credential (workload identity) accepts (default: any).
+    #[arg(long, value_name = "URL")]
+    pub federated_issuer: Option<String>,
+    /// Subject the federated credential accepts
+    /// (default: system:serviceaccount:sessionops-system:sessionops).
+    #[arg(long, value_name = "SUBJECT")]
+    pub federated_subject: Option<String>,
+    /// Application permissions granted to the app, comma-separated (default: every permission
+    /// sessionops uses).
+    #[arg(long, value_name = "A,B,C")]
+    pub roles: Option<String>,
+    /// Lifetime of issued access tokens, in seconds (default 3599).
+    #[arg(long, value_name = "SECONDS")]
+    pub token_lifetime: Option<String>,
+    /// Primary domain of the tenant (default contoso.onmicrosoft.com).
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Number of generated users: user0001@DOMAIN ...
     #[arg(long, value_name = "N")]
-    pub users: Option<u32>,
-    /// Generated groups, e.g. `incident=2000,staff=500`.
+    pub users: Option<String>,
+    /// Generated groups of the first N generated users, e.g. `incident=2000,staff=500`.
     #[arg(long, value_name = "SPEC")]
     pub groups: Option<String>,
-    /// Seed file with users, groups, devices, named locations and policies (see docs/).
+    /// Seed file (YAML or JSON) with users, groups, devices, named locations and policies
+    /// (see docs/simulator.md).
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
     /// Throttling: `realistic` (Graph's documented limits) or `off`.
     #[arg(long, value_name = "MODE", default_value = "realistic")]
     pub throttle: String,
-    /// Write quota per app and tenant, e.g. `3000/150`.
+    /// Write quota per app and tenant, e.g. `3000/150` (the default).
     #[arg(long, value_name = "N/SECONDS")]
     pub write_quota: Option<String>,
-    /// Conditional Access requests per second per tenant.
+    /// Conditional Access requests per second per tenant (default 1).
     #[arg(long, value_name = "N")]
-    pub ca_rps: Option<f64>,
-    /// Added latency per request, in milliseconds.
+    pub ca_rps: Option<String>,
+    /// Added latency per HTTP request, in milliseconds.
     #[arg(long, value_name = "MS")]
-    pub latency: Option<u64>,
-    /// Probability of a transient 5xx per request (0 to 1).
+    pub latency: Option<String>,
+    /// Probability of a transient 503/504 per request or batch item (0 to 1).
     #[arg(long, value_name = "P")]
-    pub fault_rate: Option<f64>,
-    /// Eventual-consistency lag of new objects, in milliseconds.
+    pub fault_rate: Option<String>,
+    /// Eventual-consistency lag of new objects and revocations, in milliseconds.
     #[arg(long, value_name = "MS")]
-    pub lag: Option<u64>,
+    pub lag: Option<String>,
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -186,7 +208,7 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Command::Export(args) => export_command(&args),
         Command::Operator(_) => not_available("operator", 6),
-        Command::Sim(_) => not_available("sim", 3),
+        Command::Sim(args) => crate::sim::cli::run(args),
         Command::Demo => not_available("demo", 4),
     }
 }

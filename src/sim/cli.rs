@@ -1,0 +1,232 @@
+//! `sessionops sim`: runs the simulator until Ctrl-C. Flag values are parsed here rather than by
+//! clap so that every bad value is a clear message and exit code 1.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::config::SimConfig;
+use super::seed::Seed;
+use super::server::Simulator;
+use crate::cli::SimArgs;
+
+/// Runs `sessionops sim`.
+pub fn run(args: SimArgs) -> ExitCode {
+    let (config, listen) = match config_from_args(&args) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(config, listen))
+}
+
+async fn serve(config: SimConfig, listen: SocketAddr) -> ExitCode {
+    let users = config.users;
+    let simulator = match Simulator::start(config, listen).await {
+        Ok(simulator) => simulator,
+        Err(err) => {
+            eprintln!("error: cannot start the simulator on {listen}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The first line is the address, for scripts: `url=$(sessionops sim --listen 127.0.0.1:0 | head -1)`.
+    println!("{}", simulator.base_url());
+    println!("tenant-id: {}", simulator.tenant_id());
+    println!("client-id: {}", simulator.client_id());
+    println!("client-secret: {}", simulator.client_secret());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    eprintln!(
+        "Graph simulator ready ({users} generated users); Graph and login base: {}. Ctrl-C stops it.",
+        simulator.base_url()
+    );
+    if let Err(err) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for Ctrl-C: {err}");
+    }
+    simulator.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+fn parse<T: std::str::FromStr>(flag: &str, value: &str, what: &str) -> Result<T, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("--{flag}: '{value}' is not {what}"))
+}
+
+/// `incident=2000,staff=500`.
+pub fn parse_groups(spec: &str) -> Result<Vec<(String, u32)>, String> {
+    spec.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let (name, count) = part.split_once('=').ok_or_else(|| {
+                format!("--groups: '{part}' is not NAME=N (e.g. incident=2000,staff=500)")
+            })?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(format!("--groups: '{part}' has no group name"));
+            }
+            Ok((
+                name.to_owned(),
+                parse("groups", count, "a number of users")?,
+            ))
+        })
+        .collect()
+}
+
+/// `3000/150`: writes per window of seconds.
+pub fn parse_write_quota(spec: &str) -> Result<(u32, Duration), String> {
+    let (writes, seconds) = spec
+        .split_once('/')
+        .ok_or_else(|| format!("--write-quota: '{spec}' is not N/SECONDS (e.g. 3000/150)"))?;
+    let writes: u32 = parse("write-quota", writes, "a number of writes")?;
+    let seconds: f64 = parse("write-quota", seconds, "a number of seconds")?;
+    if writes == 0 || !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(format!(
+            "--write-quota: '{spec}' needs at least 1 write in a window longer than 0 seconds"
+        ));
+    }
+    Ok((writes, Duration::from_secs_f64(seconds)))
+}
+
+/// Builds the configuration from the flags.
+pub fn config_from_args(args: &SimArgs) -> Result<(SimConfig, SocketAddr), String> {
+    let defaults = SimConfig::default();
+    let listen: SocketAddr = parse("listen", &args.listen, "an address like 127.0.0.1:8700")?;
+    let throttle = match args.throttle.as_str() {
+        "realistic" => true,
+        "off" => false,
+        other => return Err(format!("--throttle: '{other}' is not realistic or off")),
+    };
+    let fault_rate = match &args.fault_rate {
+        Some(p) => {
+            let p: f64 = parse("fault-rate", p, "a probability")?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("--fault-rate: {p} is not between 0 and 1"));
+            }
+            p
+        }
+        None => defaults.fault_rate,
+    };
+    let ca_rps = match &args.ca_rps {
+        Some(n) => {
+            let n: f64 = parse("ca-rps", n, "a number of requests per second")?;
+            if !(n > 0.0 && n.is_finite()) {
+                return Err(format!("--ca-rps: {n} must be greater than 0"));
+            }
+            n
+        }
+        None => defaults.ca_rps,
+    };
+    let millis = |flag: &str, value: &Option<String>, default: Duration| match value {
+        Some(ms) => parse::<u64>(flag, ms, "a number of milliseconds").map(Duration::from_millis),
+        None => Ok(default),
+    };
+    let token_lifetime = match &args.token_lifetime {
+        Some(s) => {
+            let seconds: u64 = parse("token-lifetime", s, "a number of seconds")?;
+            if seconds == 0 {
+                return Err("--token-lifetime: must be at least 1 second".to_owned());
+            }
+            Duration::from_secs(seconds)
+        }
+        None => defaults.token_lifetime,
+    };
+    let seed = args
+        .seed
+        .as_deref()
+        .map(|path| Seed::load(path).map_err(|e| format!("--seed {}: {e}", path.display())))
+        .transpose()?;
+    let client_certificate_pem = args
+        .client_certificate
+        .as_deref()
+        .map(|path| read_text("client-certificate", path))
+        .transpose()?;
+    let granted_roles = match &args.roles {
+        Some(roles) => roles
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => defaults.granted_roles.clone(),
+    };
+    let config = SimConfig {
+        tenant_id: args.tenant_id.clone().unwrap_or(defaults.tenant_id),
+        client_id: args.client_id.clone().unwrap_or(defaults.client_id),
+        client_secret: args.client_secret.clone().unwrap_or(defaults.client_secret),
+        client_certificate_pem,
+        federated_issuer: args.federated_issuer.clone(),
+        federated_subject: args
+            .federated_subject
+            .clone()
+            .unwrap_or(defaults.federated_subject),
+        granted_roles,
+        users: match &args.users {
+            Some(n) => parse("users", n, "a number of users")?,
+            None => defaults.users,
+        },
+        groups: match &args.groups {
+            Some(spec) => parse_groups(spec)?,
+            None => Vec::new(),
+        },
+        seed,
+        throttle,
+        write_quota: match &args.write_quota {
+            Some(spec) => parse_write_quota(spec)?,
+            None => defaults.write_quota,
+        },
+        ca_rps,
+        latency: millis("latency", &args.latency, defaults.latency)?,
+        fault_rate,
+        lag: millis("lag", &args.lag, defaults.lag)?,
+        token_lifetime,
+        domain: args.domain.clone().unwrap_or(defaults.domain),
+    };
+    config.validate().map_err(|e| e.to_string())?;
+    Ok((config, listen))
+}
+
+fn read_text(flag: &str, path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("--{flag} {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_and_quota_specs() {
+        assert_eq!(
+            parse_groups("incident=2000, staff=500").unwrap(),
+            vec![("incident".to_owned(), 2000), ("staff".to_owned(), 500)]
+        );
+        assert!(parse_groups("incident").is_err());
+        assert!(parse_groups("=3").is_err());
+        assert!(parse_groups("a=x").is_err());
+        assert_eq!(
+            parse_write_quota("3000/150").unwrap(),
+            (3000, Duration::from_secs(150))
+        );
+        assert_eq!(
+            parse_write_quota("20/0.5").unwrap(),
+            (20, Duration::from_millis(500))
+        );
+        for bad in ["3000", "0/150", "10/0", "x/1", "1/-1"] {
+            assert!(parse_write_quota(bad).is_err(), "{bad}");
+        }
+    }
+}

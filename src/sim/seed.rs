@@ -1,0 +1,244 @@
+//! The seed file (`--seed FILE`, YAML or JSON): the users, groups, devices and policies a
+//! simulated tenant starts with. The format is documented with a full example in
+//! `docs/simulator.md`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Contents of a seed file.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    #[serde(default)]
+    pub groups: Vec<SeedGroup>,
+    /// Raw Graph JSON of `ipNamedLocation` / `countryNamedLocation` objects (`@odata.type` required).
+    #[serde(default)]
+    pub named_locations: Vec<Value>,
+    /// Custom authentication strengths (the three built-ins always exist).
+    #[serde(default)]
+    pub authentication_strength_policies: Vec<SeedAuthenticationStrength>,
+    /// Raw Graph JSON of Conditional Access policies, as a POST to the beta endpoint would carry
+    /// them; `id` may be given.
+    #[serde(default)]
+    pub conditional_access_policies: Vec<Value>,
+    /// Raw Graph JSON of activity-based timeout policies.
+    #[serde(default)]
+    pub activity_based_timeout_policies: Vec<Value>,
+}
+
+/// Member or guest (B2B).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum UserType {
+    #[default]
+    Member,
+    Guest,
+}
+
+impl UserType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "Member",
+            Self::Guest => "Guest",
+        }
+    }
+}
+
+/// One user.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedUser {
+    pub user_principal_name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Object id; derived from the UPN when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub user_type: UserType,
+    /// Synced from on-premises AD: cloud changes of accountEnabled/password are refused.
+    #[serde(default)]
+    pub on_premises_sync_enabled: bool,
+    #[serde(default = "yes")]
+    pub account_enabled: bool,
+    #[serde(default)]
+    pub mail: Option<String>,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub surname: Option<String>,
+    #[serde(default)]
+    pub job_title: Option<String>,
+    /// Identity Protection state: `low|medium|high|hidden|none`.
+    #[serde(default)]
+    pub risk_level: Option<String>,
+    /// `atRisk|confirmedCompromised|dismissed|remediated|confirmedSafe|none`.
+    #[serde(default)]
+    pub risk_state: Option<String>,
+    #[serde(default)]
+    pub devices: Vec<SeedDevice>,
+}
+
+/// A device registered to a user.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedDevice {
+    pub display_name: String,
+    /// Object id; derived when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The device's own id (`deviceId`); derived when absent.
+    #[serde(default)]
+    pub device_id: Option<String>,
+    #[serde(default = "windows")]
+    pub operating_system: String,
+    #[serde(default)]
+    pub operating_system_version: Option<String>,
+    /// `AzureAd` (joined), `Workplace` (registered) or `ServerAd` (hybrid joined: synced, so
+    /// cloud changes of accountEnabled are refused).
+    #[serde(default = "azure_ad")]
+    pub trust_type: String,
+    #[serde(default = "yes")]
+    pub account_enabled: bool,
+    #[serde(default)]
+    pub is_compliant: Option<bool>,
+    #[serde(default)]
+    pub is_managed: Option<bool>,
+}
+
+/// A security group.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedGroup {
+    pub display_name: String,
+    /// Object id; derived from the display name when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// User principal names, or display names of other seeded groups (nesting).
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// A custom authentication strength.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedAuthenticationStrength {
+    pub display_name: String,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// authenticationMethodModes combinations, e.g. `fido2`, `password,sms`.
+    pub allowed_combinations: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn windows() -> String {
+    "Windows".to_owned()
+}
+fn azure_ad() -> String {
+    "AzureAd".to_owned()
+}
+
+/// Why a seed file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid {format}: {message}")]
+    Syntax {
+        format: &'static str,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Field { path: String, message: String },
+}
+
+impl Seed {
+    /// Reads a seed file: `.json` as JSON, anything else as YAML.
+    pub fn load(path: &Path) -> Result<Seed, SeedError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let is_json = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        if is_json {
+            Self::from_json(&text)
+        } else {
+            Self::from_yaml(&text)
+        }
+    }
+
+    pub fn from_yaml(text: &str) -> Result<Seed, SeedError> {
+        let value: Value = serde_saphyr::from_str(text).map_err(|e| SeedError::Syntax {
+            format: "YAML",
+            message: e.to_string(),
+        })?;
+        Self::from_value(value)
+    }
+
+    pub fn from_json(text: &str) -> Result<Seed, SeedError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| SeedError::Syntax {
+            format: "JSON",
+            message: e.to_string(),
+        })?;
+        Self::from_value(value)
+    }
+
+    /// Both formats go through a JSON value so errors name the field path the same way.
+    fn from_value(value: Value) -> Result<Seed, SeedError> {
+        let value = if value.is_null() {
+            Value::Object(Default::default())
+        } else {
+            value
+        };
+        serde_path_to_error::deserialize(value).map_err(|e| SeedError::Field {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_and_json_agree() {
+        let yaml = "users:\n  - userPrincipalName: a@x.com\n    userType: Guest\n    devices:\n      - displayName: D1\ngroups:\n  - displayName: g\n    members: [a@x.com]\n";
+        let json = r#"{"users":[{"userPrincipalName":"a@x.com","userType":"Guest","devices":[{"displayName":"D1"}]}],"groups":[{"displayName":"g","members":["a@x.com"]}]}"#;
+        let a = Seed::from_yaml(yaml).unwrap();
+        assert_eq!(a, Seed::from_json(json).unwrap());
+        assert_eq!(a.users[0].user_type, UserType::Guest);
+        assert!(a.users[0].account_enabled);
+        assert_eq!(a.users[0].devices[0].trust_type, "AzureAd");
+    }
+
+    #[test]
+    fn unknown_fields_are_reported_with_their_path() {
+        let err =
+            Seed::from_yaml("users:\n  - userPrincipalName: a@x.com\n    accountEnable: true\n")
+                .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("users[0]"), "{text}");
+        assert!(text.contains("accountEnable"), "{text}");
+    }
+
+    #[test]
+    fn empty_file_is_an_empty_seed() {
+        assert_eq!(Seed::from_yaml("").unwrap(), Seed::default());
+    }
+}

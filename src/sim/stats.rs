@@ -1,0 +1,117 @@
+//! Request counters for `/_sim/stats`: how a client behaved, for tests and benchmarks.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::{Value, json};
+
+/// How many CA request instants are kept.
+const CA_TIMES_KEPT: usize = 10_000;
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// "METHOD /route/template" → status → count.
+    routes: BTreeMap<String, BTreeMap<u16, u64>>,
+    requests: u64,
+    throttled: u64,
+    writes: u64,
+    faults: u64,
+    /// Unix milliseconds of Conditional Access / named location / Identity Protection requests,
+    /// throttled ones included, so a test can check a client's pacing.
+    ca_request_times: VecDeque<i64>,
+}
+
+impl Stats {
+    /// Counts one answered operation (a request, a `$batch` item or envelope, a token request).
+    pub fn record(&mut self, key: &str, status: u16) {
+        *self
+            .routes
+            .entry(key.to_owned())
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
+        self.requests += 1;
+        if status == 429 {
+            self.throttled += 1;
+        }
+    }
+
+    /// Counts a write admitted past throttling.
+    pub fn record_write(&mut self) {
+        self.writes += 1;
+    }
+
+    /// Counts an injected fault.
+    pub fn record_fault(&mut self) {
+        self.faults += 1;
+    }
+
+    pub fn record_ca_request(&mut self, unix_ms: i64) {
+        if self.ca_request_times.len() == CA_TIMES_KEPT {
+            self.ca_request_times.pop_front();
+        }
+        self.ca_request_times.push_back(unix_ms);
+    }
+
+    pub fn reset(&mut self) {
+        *self = Stats::default();
+    }
+
+    pub fn to_json(&self) -> Value {
+        let routes: serde_json::Map<String, Value> = self
+            .routes
+            .iter()
+            .map(|(route, statuses)| {
+                let statuses: serde_json::Map<String, Value> = statuses
+                    .iter()
+                    .map(|(status, count)| (status.to_string(), json!(count)))
+                    .collect();
+                (route.clone(), Value::Object(statuses))
+            })
+            .collect();
+        json!({
+            "routes": routes,
+            "totals": {
+                "requests": self.requests,
+                "throttled": self.throttled,
+                "writes": self.writes,
+                "faults": self.faults,
+            },
+            "caRequestTimes": self.ca_request_times,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_by_route_and_status() {
+        let mut stats = Stats::default();
+        stats.record("GET /users", 200);
+        stats.record("GET /users", 200);
+        stats.record("PATCH /users/{id}", 429);
+        stats.record_write();
+        let json = stats.to_json();
+        assert_eq!(json["routes"]["GET /users"]["200"], 2);
+        assert_eq!(json["routes"]["PATCH /users/{id}"]["429"], 1);
+        assert_eq!(
+            json["totals"],
+            json!({"requests": 3, "throttled": 1, "writes": 1, "faults": 0})
+        );
+        stats.reset();
+        assert_eq!(stats.to_json()["totals"]["requests"], 0);
+    }
+
+    #[test]
+    fn keeps_the_last_ca_times() {
+        let mut stats = Stats::default();
+        for i in 0..(CA_TIMES_KEPT as i64 + 5) {
+            stats.record_ca_request(i);
+        }
+        let json = stats.to_json();
+        let times = json["caRequestTimes"].as_array().unwrap();
+        assert_eq!(times.len(), CA_TIMES_KEPT);
+        assert_eq!(times[0], 5);
+    }
+}
