@@ -215,16 +215,28 @@ impl GraphClient {
                 .await;
             let mut retry_later = Vec::new();
             let mut longest_retry_after: Option<Duration> = None;
+            let (mut throttled, mut written) = (false, 0);
             for answer in answers {
                 let (chunk, responses) = answer?;
                 for (index, mut response) in chunk.into_iter().zip(responses) {
                     response.attempts = round;
+                    throttled |= response.status == 429;
+                    if response.is_success() && items[index].is_write() {
+                        written += 1;
+                    }
                     if response.is_retryable() && round < retry.max_attempts {
                         longest_retry_after = longest_retry_after.max(response.retry_after());
                         retry_later.push(index);
                     }
                     results[index] = Some(response);
                 }
+            }
+            // Items count against the quota one by one: a throttled item slows the write lane
+            // like a throttled request would.
+            if throttled {
+                self.write_lane_throttled(longest_retry_after);
+            } else if written > 0 {
+                self.write_lane_succeeded(written);
             }
             if !retry_later.is_empty() {
                 let delay = longest_retry_after

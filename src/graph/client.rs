@@ -435,6 +435,14 @@ impl GraphClient {
         self.inner.retry
     }
 
+    pub(crate) fn write_lane_throttled(&self, retry_after: Option<Duration>) {
+        self.inner.writes.throttled(retry_after);
+    }
+
+    pub(crate) fn write_lane_succeeded(&self, writes: u32) {
+        self.inner.writes.succeeded(writes);
+    }
+
     /// The tenant this client talks to.
     pub fn tenant_id(&self) -> &str {
         &self.inner.tenant_id

@@ -31,9 +31,9 @@ struct State {
 
 /// Never slow below this fraction of the nominal rate: throttling by another app must not
 /// starve us forever, and Retry-After pauses handle the rest.
-const MIN_RATE_FRACTION: f64 = 0.1;
-/// Rate kept after a throttled response.
-const DECREASE_FACTOR: f64 = 0.7;
+const MIN_RATE_FRACTION: f64 = 0.02;
+/// Rate kept after a throttled round: halving finds a quota 50 times lower in six rounds.
+const DECREASE_FACTOR: f64 = 0.5;
 /// Fraction of the nominal rate regained per successful request.
 const RECOVERY_STEP: f64 = 0.02;
 
@@ -143,13 +143,13 @@ mod tests {
         let pacer = Pacer::new(10.0, 1);
         let now = Instant::now();
         pacer.throttled(Some(Duration::from_secs(2)));
-        assert!((pacer.rate() - 7.0).abs() < 1e-9);
+        assert!((pacer.rate() - 5.0).abs() < 1e-9);
         let wait = pacer.reserve(1.0, now);
         assert!(
             wait >= Duration::from_millis(1900),
             "paused for Retry-After: {wait:?}"
         );
-        for _ in 0..100 {
+        for _ in 0..200 {
             pacer.succeeded(1);
         }
         assert!(
@@ -160,8 +160,8 @@ mod tests {
             pacer.throttled(None);
         }
         assert!(
-            (pacer.rate() - 1.0).abs() < 1e-9,
-            "never below a tenth of nominal"
+            (pacer.rate() - 0.2).abs() < 1e-9,
+            "never below 2% of nominal"
         );
     }
 }

@@ -1,0 +1,71 @@
+//! Shared helpers for tests that run the Graph client against the simulator over HTTP.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::time::Duration;
+
+use serde_json::Value;
+use sessionops::graph::{Credential, GraphClient, GraphConfig, RetryPolicy, Secret};
+use sessionops::sim::{SimConfig, Simulator};
+
+/// A simulator on a free loopback port.
+pub async fn start(config: SimConfig) -> Simulator {
+    sessionops::tls::install_crypto_provider();
+    Simulator::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts")
+}
+
+/// The simulator's defaults without throttling, latency or faults.
+pub fn quiet() -> SimConfig {
+    SimConfig {
+        throttle: false,
+        ..SimConfig::default()
+    }
+}
+
+/// A config for `sim` with its client secret and quick retries (tests wait milliseconds, not
+/// the production backoff).
+pub fn config(sim: &Simulator) -> GraphConfig {
+    let mut config = GraphConfig::new(
+        sim.tenant_id(),
+        sim.client_id(),
+        Credential::ClientSecret(Secret::new(sim.client_secret())),
+        &sim.base_url(),
+        &sim.base_url(),
+    );
+    config.retry = RetryPolicy {
+        max_attempts: 6,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_secs(5),
+    };
+    config
+}
+
+/// A client for `sim`.
+pub fn client(sim: &Simulator) -> GraphClient {
+    GraphClient::new(config(sim)).expect("client")
+}
+
+/// `GET /_sim/stats`.
+pub async fn stats(sim: &Simulator) -> Value {
+    reqwest::get(format!("{}/_sim/stats", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// How many answers `route` (e.g. `GET /users/{id}`) got with `status`.
+pub fn count(stats: &Value, route: &str, status: u16) -> u64 {
+    stats["routes"][route][status.to_string()]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Total answers of `route`, any status.
+pub fn total(stats: &Value, route: &str) -> u64 {
+    stats["routes"][route]
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum())
+}
