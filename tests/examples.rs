@@ -211,7 +211,7 @@ fn validate_accepts_the_examples() {
 
 #[test]
 fn commands_of_later_issues_say_so_and_exit_1() {
-    for args in [vec!["demo"], vec!["operator"]] {
+    for args in [vec!["operator"]] {
         let output = sessionops(&args);
         assert_eq!(output.status.code(), Some(1), "{args:?}");
         assert!(

@@ -209,7 +209,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Export(args) => export_command(&args),
         Command::Operator(_) => not_available("operator", 6),
         Command::Sim(args) => crate::sim::cli::run(args),
-        Command::Demo => not_available("demo", 4),
+        Command::Demo => crate::demo::run(),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::reconcile::policy::{self, PolicyPlan};
 use crate::reconcile::policy_sync::{
     self, Applied, ManagedPolicy, PlannedPolicy, SyncFailure, TenantPolicies,
 };
-use crate::reconcile::resolve::NameRequests;
+use crate::reconcile::resolve::{NameRequests, Resolutions};
 use crate::reconcile::tenant::{self, ConnectionScope};
 
 /// The outcome for one SessionPolicy: its plan (or why none), and after apply its status.
@@ -167,10 +167,15 @@ async fn run_tenant(
         Ok(client) => client,
         Err(error) => return fail_all(error.into()),
     };
-    let planned = match plan_tenant(&client, work.settings, &managed).await {
+    let (planned, resolutions) = match plan_tenant(&client, work.settings, &managed).await {
         Ok(planned) => planned,
         Err(failure) => return fail_all(failure),
     };
+    // Ids shown as the names they came from in diffs (protected principals included).
+    let names: BTreeMap<String, String> = resolutions
+        .ids()
+        .map(|(kind, name, id)| (id.to_lowercase(), format!("{}:{name}", kind.prefix())))
+        .collect();
     let now = Time(jiff::Timestamp::now());
     let mut reports = Vec::new();
     for (m, planned) in managed.iter().zip(planned) {
@@ -219,7 +224,7 @@ async fn plan_tenant(
     client: &GraphClient,
     settings: &dyn ConnectionSettings,
     managed: &[ManagedPolicy],
-) -> Result<Vec<PlannedPolicy>, SyncFailure> {
+) -> Result<(Vec<PlannedPolicy>, Resolutions), SyncFailure> {
     let mut requests = NameRequests::default();
     tenant::protected_name_requests(settings.protected(), &mut requests);
     for m in managed {
@@ -236,5 +241,8 @@ async fn plan_tenant(
     if policy_sync::any_missing(managed, &tenant) {
         policy_sync::read_deleted(client, &mut tenant).await?;
     }
-    Ok(policy_sync::plan_all(managed, desired, &tenant))
+    Ok((
+        policy_sync::plan_all(managed, desired, &tenant),
+        resolutions,
+    ))
 }

@@ -56,6 +56,16 @@ impl Resolutions {
         self.entries.insert((kind, name.to_lowercase()), resolution);
     }
 
+    /// Every name that resolved to one id: `(kind, lowercased name, id)`.
+    pub fn ids(&self) -> impl Iterator<Item = (NameKind, &str, &str)> {
+        self.entries
+            .iter()
+            .filter_map(|((kind, name), resolution)| match resolution {
+                Resolution::Id(id) => Some((*kind, name.as_str(), id.as_str())),
+                _ => None,
+            })
+    }
+
     /// What `name` resolved to, if it was looked up.
     pub fn get(&self, kind: NameKind, name: &str) -> Option<&Resolution> {
         self.entries.get(&(kind, name.to_lowercase()))

@@ -1,0 +1,284 @@
+//! `sessionops demo`: the whole policy-as-code loop on one laptop, against the simulator
+//! started in-process with realistic Graph limits: plan, apply, the resulting status, a second
+//! plan that changes nothing, then a portal edit and a portal delete that the next plan reports
+//! and the next apply corrects.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::api::Endpoints;
+use crate::cli::policies::{self, PolicyReport};
+use crate::cli::render;
+use crate::manifest::{self, ManifestSet, Object};
+use crate::sim::{Seed, SimConfig, Simulator};
+
+/// The examples the demo applies, embedded so that `cargo run -- demo` works from anywhere.
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "examples/tenant-connection.yaml",
+        include_str!("../../examples/tenant-connection.yaml"),
+    ),
+    (
+        "examples/policy-sign-in-every-12h.yaml",
+        include_str!("../../examples/policy-sign-in-every-12h.yaml"),
+    ),
+    (
+        "examples/policy-unmanaged-devices-no-persistent-browser.yaml",
+        include_str!("../../examples/policy-unmanaged-devices-no-persistent-browser.yaml"),
+    ),
+    (
+        "examples/policy-admins-phishing-resistant.yaml",
+        include_str!("../../examples/policy-admins-phishing-resistant.yaml"),
+    ),
+    (
+        "examples/policy-risky-sign-in-reauth.yaml",
+        include_str!("../../examples/policy-risky-sign-in-reauth.yaml"),
+    ),
+];
+
+const SEED: &str = include_str!("seed.yaml");
+
+/// Runs the demo; prints as it goes.
+pub fn run() -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    match runtime.block_on(demo()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("demo failed: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn demo() -> Result<(), String> {
+    let started = Instant::now();
+    crate::tls::install_crypto_provider();
+    let seed = Seed::from_yaml(SEED).map_err(|e| format!("demo seed: {e}"))?;
+    let sim = Simulator::start(
+        SimConfig {
+            seed: Some(seed),
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .await
+    .map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let base = sim.base_url();
+    println!(
+        "Graph simulator on {base} (Graph's limits on: Conditional Access at 1 request/s per tenant)\n"
+    );
+
+    let set = examples(&base)?;
+    // Outside a cluster, credentials come from the Azure SDK variables.
+    let env: HashMap<String, String> = [
+        ("AZURE_TENANT_ID", sim.tenant_id()),
+        ("AZURE_CLIENT_ID", sim.client_id()),
+        ("AZURE_CLIENT_SECRET", sim.client_secret()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let control = Control {
+        http: reqwest::Client::new(),
+        base: base.clone(),
+    };
+
+    step(
+        1,
+        "sessionops plan -f examples/   (a new tenant: everything to create)",
+    );
+    let reports = policies::run(&set, &env, false, &|_| {}).await;
+    print_plan(&reports);
+
+    step(2, "sessionops apply -f examples/");
+    control.reset().await?;
+    let reports = policies::run(&set, &env, true, &|_| {}).await;
+    print_apply(&reports);
+    println!("Graph writes sent: {}", control.writes().await?);
+    if !all_ready(&reports) {
+        return Err("apply left objects not Ready".into());
+    }
+
+    step(
+        3,
+        "sessionops plan -f examples/   (again: the tenant matches Git)",
+    );
+    control.reset().await?;
+    let reports = policies::run(&set, &env, false, &|_| {}).await;
+    print_plan(&reports);
+    println!(
+        "Graph writes sent: {}, Conditional Access requests: {}",
+        control.writes().await?,
+        control.ca_requests().await?
+    );
+
+    let twelve_hours = policy_id(&reports, "identity/sign-in-every-12h")?;
+    step(
+        4,
+        "an admin edits a policy in the portal: sign-in frequency 12h -> 7 days, and adds an exclusion",
+    );
+    control
+        .portal_edit(&twelve_hours, json!({
+            "sessionControls": {"signInFrequency": {"isEnabled": true, "value": 7, "type": "days", "frequencyInterval": "timeBased", "authenticationType": "primaryAndSecondaryAuthentication"}},
+            "conditions": {"users": {"excludeUsers": []}},
+        }))
+        .await?;
+    let reports = policies::run(&set, &env, false, &|_| {}).await;
+    print_plan(&reports);
+
+    step(5, "sessionops apply -f examples/   (drift corrected)");
+    let reports = policies::run(&set, &env, true, &|_| {}).await;
+    print_apply(&reports);
+
+    let admins = policy_id(&reports, "identity/admins-phishing-resistant")?;
+    step(
+        6,
+        "an admin deletes a policy in the portal; plan and apply restore it from deleted items",
+    );
+    control.portal_delete(&admins).await?;
+    let reports = policies::run(&set, &env, false, &|_| {}).await;
+    print_plan(&reports);
+    let reports = policies::run(&set, &env, true, &|_| {}).await;
+    print_apply(&reports);
+    if !all_ready(&reports) {
+        return Err("the final apply left objects not Ready".into());
+    }
+    let restored = policy_id(&reports, "identity/admins-phishing-resistant")?;
+    println!("restored under its old id: {}", restored == admins);
+
+    sim.shutdown().await;
+    println!("\ndone in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn step(number: u32, title: &str) {
+    println!("\n=== {number}. {title}\n");
+}
+
+fn print_plan(reports: &[PolicyReport]) {
+    print!("{}", render::plan_text(reports));
+    println!("\nPlan: {}.", render::Summary::of(reports).line());
+}
+
+fn print_apply(reports: &[PolicyReport]) {
+    print!("{}", render::plan_text(reports));
+    println!();
+    print!("{}", render::status_text(reports));
+}
+
+fn all_ready(reports: &[PolicyReport]) -> bool {
+    reports.iter().all(|r| {
+        r.status
+            .as_ref()
+            .and_then(|s| crate::reconcile::conditions::get(&s.conditions, "Ready"))
+            .is_some_and(|c| c.status == "True")
+    })
+}
+
+fn policy_id(reports: &[PolicyReport], key: &str) -> Result<String, String> {
+    reports
+        .iter()
+        .find(|r| r.key == key)
+        .and_then(|r| match &r.plan {
+            Ok(
+                crate::reconcile::policy::PolicyPlan::NoOp { id, .. }
+                | crate::reconcile::policy::PolicyPlan::Update { id, .. },
+            ) => Some(id.clone()),
+            _ => r.status.as_ref().and_then(|s| s.policy_id.clone()),
+        })
+        .ok_or_else(|| format!("no policy id for {key}"))
+}
+
+/// The embedded examples, with the tenant connection pointed at the simulator.
+fn examples(base: &str) -> Result<ManifestSet, String> {
+    let mut set = ManifestSet::default();
+    for (file, text) in EXAMPLES {
+        let loaded =
+            manifest::load_str(std::path::Path::new(file), text).map_err(|e| e.to_string())?;
+        set.objects.extend(loaded.objects);
+    }
+    for loaded in &mut set.objects {
+        if let Object::ClusterTenantConnection(connection) = &mut loaded.object {
+            connection.spec.endpoints = Some(Endpoints {
+                graph: Some(base.to_owned()),
+                login: Some(base.to_owned()),
+            });
+        }
+    }
+    Ok(set)
+}
+
+/// The simulator's `/_sim/` control surface: what an admin does in the portal, and counters.
+struct Control {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Control {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut request = self
+            .http
+            .request(method, format!("{}/_sim/{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("/_sim/{path}: {}", response.status()));
+        }
+        Ok(response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn reset(&self) -> Result<(), String> {
+        self.call(reqwest::Method::POST, "stats/reset", None)
+            .await
+            .map(drop)
+    }
+
+    async fn writes(&self) -> Result<u64, String> {
+        Ok(
+            self.call(reqwest::Method::GET, "stats", None).await?["totals"]["writes"]
+                .as_u64()
+                .unwrap_or(0),
+        )
+    }
+
+    async fn ca_requests(&self) -> Result<usize, String> {
+        Ok(
+            self.call(reqwest::Method::GET, "stats", None).await?["caRequestTimes"]
+                .as_array()
+                .map_or(0, Vec::len),
+        )
+    }
+
+    async fn portal_edit(&self, id: &str, patch: Value) -> Result<(), String> {
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("portal/policies/{id}"),
+            Some(patch),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn portal_delete(&self, id: &str) -> Result<(), String> {
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("portal/policies/{id}"),
+            None,
+        )
+        .await
+        .map(drop)
+    }
+}
