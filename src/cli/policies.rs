@@ -179,16 +179,10 @@ async fn run_tenant(
     let now = Time(jiff::Timestamp::now());
     let mut reports = Vec::new();
     for (m, planned) in managed.iter().zip(planned) {
-        let names = planned
-            .desired
-            .as_ref()
-            .map(|d| {
-                d.resolved
-                    .iter()
-                    .map(|(name, id)| (id.to_lowercase(), name.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut names = names.clone();
+        if let Some(desired) = &planned.desired {
+            names.extend(desired.resolved.iter().map(|(name, id)| (id.to_lowercase(), name.clone())));
+        }
         let plan = planned.plan.map_err(SyncFailure::from);
         let status = if apply {
             let outcome: Result<Applied, SyncFailure> = match &plan {
