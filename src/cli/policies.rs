@@ -181,7 +181,12 @@ async fn run_tenant(
     for (m, planned) in managed.iter().zip(planned) {
         let mut names = names.clone();
         if let Some(desired) = &planned.desired {
-            names.extend(desired.resolved.iter().map(|(name, id)| (id.to_lowercase(), name.clone())));
+            names.extend(
+                desired
+                    .resolved
+                    .iter()
+                    .map(|(name, id)| (id.to_lowercase(), name.clone())),
+            );
         }
         let plan = planned.plan.map_err(SyncFailure::from);
         let status = if apply {
