@@ -555,3 +555,43 @@ async fn the_cli_exits_2_with_changes_then_0_when_in_sync() {
         String::from_utf8_lossy(&plan_after.stdout)
     );
 }
+
+#[tokio::test]
+async fn deleting_a_managed_policy_leaves_it_restorable_and_tolerates_a_second_delete() {
+    let sim = tenant(20.0).await;
+    let set = examples(&sim);
+    let created = apply(&sim, &set).await;
+    let id = created[0]
+        .status
+        .as_ref()
+        .unwrap()
+        .policy_id
+        .clone()
+        .unwrap();
+    let mut config = common::config(&sim);
+    config.ca_requests_per_second = 20.0;
+    let client = sessionops::graph::GraphClient::new(config).unwrap();
+    sessionops::reconcile::policy_sync::delete(&client, &id)
+        .await
+        .unwrap();
+    sessionops::reconcile::policy_sync::delete(&client, &id)
+        .await
+        .expect("already gone is success");
+    assert_eq!(sim_policies(&sim).await.len(), 3);
+    let all: Value = reqwest::get(format!("{}/_sim/policies", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let deleted = all["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id.as_str())
+        .unwrap();
+    assert!(
+        deleted["deletedDateTime"].is_string(),
+        "soft-deleted, restorable"
+    );
+}
