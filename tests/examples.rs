@@ -225,13 +225,19 @@ fn commands_of_later_issues_say_so_and_exit_1() {
 }
 
 #[test]
-fn revocation_requests_are_refused_by_apply_until_they_are_supported() {
+fn a_revocation_without_its_connection_is_refused_before_any_graph_call() {
     let output = sessionops(&["apply", "-f", "examples/revocation-offboard-jdoe.yaml"]);
     assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stderr.contains("RevocationRequest security/offboard-jdoe-hr4411")
-            && stderr.contains("not available in this build yet"),
-        "{stderr}"
+        stdout.contains("RevocationRequest security/offboard-jdoe-hr4411")
+            && stdout.contains("TenantConnectionNotFound"),
+        "{stdout}"
+    );
+    assert!(
+        !Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/.sessionops")
+            .exists(),
+        "no state written for a request that did not run"
     );
 }

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub mod export;
 pub mod policies;
 pub mod render;
+pub mod revocations;
 
 use crate::manifest::{self, ManifestErrors, ManifestSet};
 
@@ -56,7 +57,7 @@ pub enum Command {
     Operator(OperatorArgs),
     /// Show what applying the manifests would change in the tenant; writes nothing.
     /// Exit code 0: no changes, 2: changes pending, 1: error.
-    Plan(ManifestArgs),
+    Plan(ApplyArgs),
     /// Reconcile the manifests against the tenant without a cluster and print each object's
     /// resulting status. Exit code 0: every object Ready, 1: an error or an object not Ready.
     Apply(ApplyArgs),
@@ -198,12 +199,22 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crds(args) => crds(&args),
         Command::Validate(args) => validate(&args),
-        Command::Plan(args) => match load(&args) {
-            Ok(set) => plan(&set, args.output),
+        Command::Plan(args) => match load(&args.manifests) {
+            Ok(set) => plan(
+                &set,
+                args.manifests.output,
+                args.state.as_deref(),
+                &args.manifests.paths[0],
+            ),
             Err(code) => code,
         },
         Command::Apply(args) => match load(&args.manifests) {
-            Ok(set) => apply(&set, args.manifests.output),
+            Ok(set) => apply(
+                &set,
+                args.manifests.output,
+                args.state.as_deref(),
+                &args.manifests.paths[0],
+            ),
             Err(code) => code,
         },
         Command::Export(args) => export_command(&args),
@@ -311,41 +322,57 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime starts")
 }
 
-/// Objects the CLI cannot run yet: said plainly, and the command fails.
-fn unsupported_objects(set: &ManifestSet) -> usize {
-    let mut count = 0;
-    for loaded in &set.objects {
-        if let manifest::Object::RevocationRequest(_) = loaded.object {
-            eprintln!(
-                "error: {} ({}): running RevocationRequests from the CLI is not available in this build yet (tracked in issue #5)",
-                loaded.object, loaded.source
-            );
-            count += 1;
-        }
-    }
-    count
-}
-
 /// `sessionops plan`: exit 0 no changes, 2 changes pending, 1 error.
-fn plan(set: &ManifestSet, output: OutputFormat) -> ExitCode {
-    let unsupported = unsupported_objects(set);
-    let reports = runtime().block_on(policies::run(
+fn plan(
+    set: &ManifestSet,
+    output: OutputFormat,
+    state: Option<&std::path::Path>,
+    first: &std::path::Path,
+) -> ExitCode {
+    let env = crate::graph::config::ProcessEnvironment;
+    let state_path = state
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| revocations::default_state_path(first));
+    let runtime = runtime();
+    let reports = runtime.block_on(policies::run(set, &env, false, &|_| {}));
+    let revocation_reports = match runtime.block_on(revocations::run(
         set,
-        &crate::graph::config::ProcessEnvironment,
+        &env,
+        &state_path,
         false,
+        &Default::default(),
         &|_| {},
-    ));
+    )) {
+        Ok(reports) => reports,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let summary = render::Summary::of(&reports);
+    let runs = revocation_reports.iter().filter(|r| r.would_run).count();
+    let revocation_errors = revocation_reports
+        .iter()
+        .filter(|r| r.error.is_some())
+        .count();
     match output {
-        OutputFormat::Json => println!("{}", render::reports_json(&reports)),
+        OutputFormat::Json => {
+            let mut body = render::reports_json(&reports);
+            body["revocations"] = revocation_reports
+                .iter()
+                .map(|r| serde_json::json!({"name": r.key, "wouldRun": r.would_run, "summary": r.summary, "reason": r.error.as_ref().map(|e| &e.0), "message": r.error.as_ref().map(|e| &e.1), "status": r.status}))
+                .collect();
+            println!("{body}");
+        }
         OutputFormat::Text => {
             print!("{}", render::plan_text(&reports));
-            println!("\nPlan: {}.", summary.line());
+            print!("{}", revocations::text(&revocation_reports));
+            println!("\nPlan: {}; {runs} revocation(s) to run.", summary.line());
         }
     }
-    if summary.errors > 0 || unsupported > 0 {
+    if summary.errors > 0 || revocation_errors > 0 {
         ExitCode::FAILURE
-    } else if summary.has_changes() {
+    } else if summary.has_changes() || runs > 0 {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -353,29 +380,64 @@ fn plan(set: &ManifestSet, output: OutputFormat) -> ExitCode {
 }
 
 /// `sessionops apply`: exit 0 when every object is Ready, else 1.
-fn apply(set: &ManifestSet, output: OutputFormat) -> ExitCode {
-    let unsupported = unsupported_objects(set);
-    let reports = runtime().block_on(policies::run(
+fn apply(
+    set: &ManifestSet,
+    output: OutputFormat,
+    state: Option<&std::path::Path>,
+    first: &std::path::Path,
+) -> ExitCode {
+    let env = crate::graph::config::ProcessEnvironment;
+    let state_path = state
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| revocations::default_state_path(first));
+    let runtime = runtime();
+    let reports = runtime.block_on(policies::run(set, &env, true, &|_| {}));
+    let revocation_reports = match runtime.block_on(revocations::run(
         set,
-        &crate::graph::config::ProcessEnvironment,
+        &env,
+        &state_path,
         true,
+        &Default::default(),
         &|_| {},
-    ));
+    )) {
+        Ok(reports) => reports,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     match output {
-        OutputFormat::Json => println!("{}", render::reports_json(&reports)),
+        OutputFormat::Json => {
+            let mut body = render::reports_json(&reports);
+            body["revocations"] = revocation_reports
+                .iter()
+                .map(|r| serde_json::json!({"name": r.key, "summary": r.summary, "reason": r.error.as_ref().map(|e| &e.0), "message": r.error.as_ref().map(|e| &e.1), "status": r.status, "passwordFile": r.password_file}))
+                .collect();
+            println!("{body}");
+        }
         OutputFormat::Text => {
             print!("{}", render::plan_text(&reports));
             println!();
             print!("{}", render::status_text(&reports));
+            print!("{}", revocations::text(&revocation_reports));
         }
     }
-    let all_ready = reports.iter().all(|r| {
+    let policies_ready = reports.iter().all(|r| {
         r.status
             .as_ref()
             .and_then(|s| crate::reconcile::conditions::get(&s.conditions, "Ready"))
             .is_some_and(|c| c.status == "True")
     });
-    if all_ready && unsupported == 0 {
+    // A request that already ran (recorded terminal) is as done as it will be.
+    let revocations_ready = revocation_reports.iter().all(|r| {
+        revocations::is_ready(r)
+            || (r.error.is_none()
+                && !r.would_run
+                && r.status
+                    .as_ref()
+                    .is_some_and(|s| s.phase == crate::api::RevocationPhase::Succeeded))
+    });
+    if policies_ready && revocations_ready {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

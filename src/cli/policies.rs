@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
-use crate::api::{ConnectionSettings, SessionPolicy, SessionPolicyStatus, TenantKind};
+use crate::api::{ConnectionSettings, SessionPolicy, SessionPolicyStatus, TenantKind, TenantRef};
 use crate::graph::config::{Environment, config_from_environment};
 use crate::graph::{GraphClient, GraphConfig};
 use crate::manifest::{ManifestSet, Object};
@@ -55,7 +55,7 @@ pub async fn run(
             continue;
         };
         let namespace = policy.namespace().unwrap_or_default();
-        match connection_for(set, policy) {
+        match connection_for(set, &policy.spec.tenant_ref, &namespace) {
             Ok((key, settings)) => work
                 .entry(key)
                 .or_insert_with(|| TenantWork {
@@ -88,13 +88,13 @@ fn failed(policy: &SessionPolicy, namespace: &str, failure: SyncFailure) -> Poli
     }
 }
 
-/// The connection a policy names, among the manifests, if the policy's namespace may use it.
-fn connection_for<'a>(
+/// The connection an object in `namespace` names, among the manifests, if it may use it.
+pub fn connection_for<'a>(
     set: &'a ManifestSet,
-    policy: &SessionPolicy,
+    reference: &TenantRef,
+    namespace: &str,
 ) -> Result<(String, &'a dyn ConnectionSettings), SyncFailure> {
-    let namespace = policy.namespace().unwrap_or_default();
-    let reference = &policy.spec.tenant_ref;
+    let namespace = namespace.to_owned();
     for loaded in &set.objects {
         match (&loaded.object, reference.kind) {
             (Object::ClusterTenantConnection(c), TenantKind::ClusterTenantConnection)

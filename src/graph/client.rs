@@ -431,7 +431,8 @@ impl GraphClient {
         })
     }
 
-    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+    /// The retry policy (for callers that run their own item-level retries).
+    pub fn retry_policy(&self) -> RetryPolicy {
         self.inner.retry
     }
 

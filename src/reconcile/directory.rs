@@ -91,7 +91,7 @@ pub async fn resolve(
 
 /// Looks up `values` of `property` with `$filter=property in (...)`, 15 values per filter,
 /// the filters sent together in `$batch`es.
-async fn filter_in<T>(
+pub(crate) async fn filter_in<T>(
     client: &GraphClient,
     collection: &str,
     property: &str,

@@ -8,4 +8,5 @@ pub mod export;
 pub mod policy;
 pub mod policy_sync;
 pub mod resolve;
+pub mod revocation;
 pub mod tenant;

@@ -1,0 +1,1113 @@
+//! RevocationRequest execution: resolve the targets, apply the actions at the Graph write
+//! ceiling in `$batch`es of 20, verify that sessions were revoked, and record progress so that
+//! a crash resumes without losing a target. The driver (CLI or operator) supplies where
+//! progress is saved; everything else is here.
+//!
+//! Order and resume: targets are resolved first, de-duplicated and sorted by object id, then
+//! executed in that order in chunks of 20; the cursor is the last id of the contiguous prefix
+//! of finished chunks. A crash redoes at most the chunks in flight (all actions are idempotent).
+//! Resolving a 100k-member group takes ~100 paged reads (seconds), against hours of writes at
+//! the quota, so resolving before writing costs nothing measurable and makes the order exact.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::conditions::{self, Status};
+use super::directory;
+use super::resolve::{NameKind, NameRequests, Resolution, is_object_id};
+use crate::api::revocation::MAX_REPORTED_FAILURES;
+use crate::api::{
+    ProtectedPrincipals, RevocationAction, RevocationCounts, RevocationFailure, RevocationPhase,
+    RevocationRequestSpec, RevocationRequestStatus,
+};
+use crate::graph::models::{DirectoryObject, Page, User};
+use crate::graph::{
+    ApiVersion, BatchItem, BatchItemResponse, GraphClient, GraphError, GraphRequest,
+};
+
+/// Users per chunk: one `$batch` of revocations.
+pub const CHUNK: usize = 20;
+/// A revocation is verified when `signInSessionsValidFromDateTime` ≥ the moment revocation
+/// started minus this allowance for clock skew between sessionops and Entra.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(30);
+const SELECT: &str = "id,userPrincipalName,userType,onPremisesSyncEnabled";
+
+/// One user to act on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    /// Object id (the sort key).
+    pub id: String,
+    /// UPN, for reports.
+    pub upn: String,
+    /// A B2B guest (sessions live in the home tenant).
+    pub guest: bool,
+    /// Synced from on-premises AD.
+    pub synced: bool,
+}
+
+impl Target {
+    fn from_user(
+        id: String,
+        upn: Option<String>,
+        user_type: Option<&str>,
+        synced: Option<bool>,
+    ) -> Target {
+        Target {
+            upn: upn.unwrap_or_else(|| id.clone()),
+            id: id.to_lowercase(),
+            guest: user_type == Some("Guest"),
+            synced: synced == Some(true),
+        }
+    }
+}
+
+/// The resolved target set.
+#[derive(Clone, Debug, Default)]
+pub struct Resolved {
+    /// Targets sorted by id, protected ones removed.
+    pub targets: Vec<Target>,
+    /// Distinct users left alone because the connection protects them.
+    pub skipped_protected: i64,
+}
+
+/// Why a request stopped before or outside per-target work. Each has a stable reason.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RevocationError {
+    /// Users or groups that do not exist.
+    #[error("targets not found in the tenant: {}", .0.join(", "))]
+    TargetNotFound(Vec<String>),
+    /// More users resolved than `maxTargets` allows.
+    #[error("{resolved} users resolved, more than maxTargets {max}: nothing was written")]
+    TooManyTargets {
+        /// Resolved count.
+        resolved: usize,
+        /// The guard.
+        max: i64,
+    },
+    /// The spec differs from the one that already ran under this name.
+    #[error(
+        "the spec differs from the one that ran under this name (spec is immutable): create a new RevocationRequest"
+    )]
+    SpecChanged,
+    /// Graph failed in a way that stops the run (resolution, permission).
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// Progress could not be saved: stop rather than run without a resume point.
+    #[error("cannot save progress: {0}")]
+    Progress(String),
+}
+
+impl RevocationError {
+    /// Stable CamelCase reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RevocationError::TargetNotFound(_) => "TargetNotFound",
+            RevocationError::TooManyTargets { .. } => "TooManyTargets",
+            RevocationError::SpecChanged => "SpecChanged",
+            RevocationError::Graph(error) => error.reason(),
+            RevocationError::Progress(_) => "ProgressNotSaved",
+        }
+    }
+}
+
+/// Hash of a spec, recorded in status so a re-applied manifest is recognised.
+pub fn spec_hash(spec: &RevocationRequestSpec) -> String {
+    let canonical =
+        serde_json::to_vec(&serde_json::to_value(spec).expect("spec serializes")).expect("json");
+    let digest = ring::digest::digest(&ring::digest::SHA256, &canonical);
+    digest
+        .as_ref()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Resolves targets: users by UPN or id, groups by name or id (transitive user members), or all
+/// users; de-duplicated, protected users removed and counted. Unknown names fail the request.
+pub async fn resolve_targets(
+    client: &GraphClient,
+    spec: &RevocationRequestSpec,
+    protected: &ProtectedPrincipals,
+) -> Result<Resolved, RevocationError> {
+    let mut found: BTreeMap<String, Target> = BTreeMap::new();
+    let mut missing = Vec::new();
+    let targets = &spec.targets;
+    if targets.all_users {
+        collect(
+            &mut found,
+            client.pages::<User>(
+                GraphRequest::get("/users")
+                    .query("$select", SELECT)
+                    .query("$top", "999"),
+            ),
+        )
+        .await?;
+    }
+    for user in lookup_users(client, &targets.users, &mut missing).await? {
+        found.insert(user.id.clone(), user);
+    }
+    for group in group_ids(client, &targets.groups, &mut missing).await? {
+        collect_members(&mut found, client, &group).await?;
+    }
+    if !missing.is_empty() {
+        return Err(RevocationError::TargetNotFound(missing));
+    }
+    // Protected principals: an unresolvable one is an error, never a silent gap.
+    let mut protected_missing = Vec::new();
+    let mut protected_ids: BTreeSet<String> =
+        lookup_users(client, &protected.users, &mut protected_missing)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+    let mut protected_members = BTreeMap::new();
+    for group in group_ids(client, &protected.groups, &mut protected_missing).await? {
+        collect_members(&mut protected_members, client, &group).await?;
+    }
+    if !protected_missing.is_empty() {
+        return Err(RevocationError::TargetNotFound(
+            protected_missing
+                .into_iter()
+                .map(|m| format!("protected {m}"))
+                .collect(),
+        ));
+    }
+    protected_ids.extend(protected_members.into_keys());
+    let before = found.len();
+    found.retain(|id, _| !protected_ids.contains(id));
+    Ok(Resolved {
+        skipped_protected: (before - found.len()) as i64,
+        targets: found.into_values().collect(),
+    })
+}
+
+async fn lookup_users(
+    client: &GraphClient,
+    names: &[String],
+    missing: &mut Vec<String>,
+) -> Result<Vec<Target>, GraphError> {
+    let mut users = Vec::new();
+    for (property, wanted) in [
+        (
+            "id",
+            names.iter().filter(|n| is_object_id(n)).collect::<Vec<_>>(),
+        ),
+        (
+            "userPrincipalName",
+            names.iter().filter(|n| !is_object_id(n)).collect(),
+        ),
+    ] {
+        let values: Vec<&str> = wanted.iter().map(|s| s.as_str()).collect();
+        let got: Vec<User> =
+            directory::filter_in(client, "/users", property, &values, SELECT).await?;
+        for name in wanted {
+            match got.iter().find(|u| {
+                if property == "id" {
+                    u.id.eq_ignore_ascii_case(name)
+                } else {
+                    u.user_principal_name
+                        .as_deref()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(name))
+                }
+            }) {
+                Some(u) => users.push(Target::from_user(
+                    u.id.clone(),
+                    u.user_principal_name.clone(),
+                    u.user_type.as_deref(),
+                    u.on_premises_sync_enabled,
+                )),
+                None => missing.push(format!("user:{name}")),
+            }
+        }
+    }
+    Ok(users)
+}
+
+async fn group_ids(
+    client: &GraphClient,
+    names: &[String],
+    missing: &mut Vec<String>,
+) -> Result<Vec<String>, GraphError> {
+    let mut requests = NameRequests::default();
+    for name in names {
+        requests.add(NameKind::Group, name, &[]);
+    }
+    let resolutions = directory::resolve(client, &requests).await?;
+    let mut ids = Vec::new();
+    for name in names {
+        if is_object_id(name) {
+            ids.push(name.to_lowercase());
+            continue;
+        }
+        match resolutions.get(NameKind::Group, name) {
+            Some(Resolution::Id(id)) => ids.push(id.clone()),
+            Some(Resolution::Ambiguous(_)) => missing.push(format!(
+                "group:{name} (several groups have this name: use the id)"
+            )),
+            _ => missing.push(format!("group:{name}")),
+        }
+    }
+    Ok(ids)
+}
+
+async fn collect_members(
+    found: &mut BTreeMap<String, Target>,
+    client: &GraphClient,
+    group: &str,
+) -> Result<(), GraphError> {
+    let request = GraphRequest::get(&format!(
+        "/groups/{group}/transitiveMembers/microsoft.graph.user"
+    ))
+    .query("$select", SELECT)
+    .query("$top", "999")
+    .advanced_query();
+    match collect(found, client.pages::<DirectoryObject>(request)).await {
+        Err(GraphError::NotFound { .. }) if is_object_id(group) => Err(GraphError::NotFound {
+            code: "Request_ResourceNotFound".into(),
+            message: format!("group {group} does not exist"),
+            ids: Default::default(),
+        }),
+        other => other,
+    }
+}
+
+async fn collect<T, S>(found: &mut BTreeMap<String, Target>, pages: S) -> Result<(), GraphError>
+where
+    S: futures::Stream<Item = Result<Page<T>, GraphError>>,
+    T: Into<Target>,
+{
+    let mut pages = std::pin::pin!(pages);
+    while let Some(page) = pages.try_next().await? {
+        for item in page.value {
+            let target: Target = item.into();
+            found.insert(target.id.clone(), target);
+        }
+    }
+    Ok(())
+}
+
+impl From<User> for Target {
+    fn from(u: User) -> Target {
+        Target::from_user(
+            u.id,
+            u.user_principal_name,
+            u.user_type.as_deref(),
+            u.on_premises_sync_enabled,
+        )
+    }
+}
+
+impl From<DirectoryObject> for Target {
+    fn from(o: DirectoryObject) -> Target {
+        Target::from_user(
+            o.id,
+            o.user_principal_name,
+            o.user_type.as_deref(),
+            o.on_premises_sync_enabled,
+        )
+    }
+}
+
+/// Where progress goes: the CLI's state file, or the object's status in a cluster.
+#[async_trait::async_trait]
+pub trait ProgressSink: Send {
+    /// Persists `status` (atomically). Called after every finished chunk.
+    async fn save(&mut self, status: &RevocationRequestStatus) -> Result<(), String>;
+    /// Stores a generated temporary password for a user (never logged); returns where.
+    async fn store_password(&mut self, upn: &str, password: &str) -> Result<String, String>;
+}
+
+/// Tunables of a run (tests shorten the verification window).
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Chunks in flight at once.
+    pub concurrency: usize,
+    /// How long unverified users are re-polled.
+    pub verify_timeout: Duration,
+    /// First re-poll delay (doubles).
+    pub verify_poll: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            concurrency: 4,
+            verify_timeout: Duration::from_secs(300),
+            verify_poll: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Where a run resumes: every chunk up to `after` is finished, and so are the chunks
+/// starting with the ids in `done` (finished out of order; at most `concurrency` of them);
+/// revocation started at `started_ms`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    done: Vec<String>,
+    #[serde(default)]
+    started_ms: i64,
+}
+
+fn read_cursor(status: &RevocationRequestStatus) -> Cursor {
+    status
+        .cursor
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default()
+}
+
+fn write_cursor(status: &mut RevocationRequestStatus, cursor: &Cursor) {
+    status.cursor = Some(serde_json::to_string(cursor).expect("cursor serializes"));
+}
+
+/// Runs (or resumes) a RevocationRequest to a terminal phase. `status` is the last saved
+/// status (default for a new request). Returns the terminal status.
+pub async fn run(
+    client: &GraphClient,
+    spec: &RevocationRequestSpec,
+    protected: &ProtectedPrincipals,
+    generation: Option<i64>,
+    mut status: RevocationRequestStatus,
+    sink: &mut dyn ProgressSink,
+    options: &RunOptions,
+) -> RevocationRequestStatus {
+    let hash = spec_hash(spec);
+    if status.phase.is_terminal() {
+        return status;
+    }
+    if status.spec_hash.as_ref().is_some_and(|h| *h != hash) {
+        return finish_failed(status, generation, &RevocationError::SpecChanged);
+    }
+    status.spec_hash = Some(hash);
+    status.observed_generation = generation;
+    if status.started_time.is_none() {
+        status.started_time = Some(now());
+    }
+    match execute(
+        client,
+        spec,
+        protected,
+        generation,
+        &mut status,
+        sink,
+        options,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(error) => status = finish_failed(status, generation, &error),
+    }
+    let _ = sink.save(&status).await;
+    status
+}
+
+fn now() -> Time {
+    Time(jiff::Timestamp::now())
+}
+
+fn set_phase(
+    status: &mut RevocationRequestStatus,
+    phase: RevocationPhase,
+    generation: Option<i64>,
+    message: &str,
+) {
+    status.phase = phase;
+    let time = now();
+    let (ready, reason) = match phase {
+        RevocationPhase::Succeeded => (Status::True, "Succeeded"),
+        RevocationPhase::PartiallySucceeded => (Status::False, "PartiallySucceeded"),
+        RevocationPhase::Failed => (Status::False, "Failed"),
+        RevocationPhase::Pending => (Status::False, "Pending"),
+        RevocationPhase::Resolving => (Status::False, "Resolving"),
+        RevocationPhase::Running => (Status::False, "Running"),
+        RevocationPhase::Verifying => (Status::False, "Verifying"),
+    };
+    conditions::set(
+        &mut status.conditions,
+        "Ready",
+        ready,
+        reason,
+        message,
+        generation,
+        &time,
+    );
+    let complete = matches!(
+        phase,
+        RevocationPhase::Succeeded | RevocationPhase::PartiallySucceeded
+    );
+    conditions::set(
+        &mut status.conditions,
+        "Complete",
+        if complete {
+            Status::True
+        } else {
+            Status::False
+        },
+        reason,
+        message,
+        generation,
+        &time,
+    );
+    let failed = phase == RevocationPhase::Failed;
+    conditions::set(
+        &mut status.conditions,
+        "Failed",
+        if failed { Status::True } else { Status::False },
+        reason,
+        message,
+        generation,
+        &time,
+    );
+    if phase.is_terminal() {
+        status.completed_time = Some(time);
+    }
+}
+
+fn finish_failed(
+    mut status: RevocationRequestStatus,
+    generation: Option<i64>,
+    error: &RevocationError,
+) -> RevocationRequestStatus {
+    let message = error.to_string();
+    set_phase(&mut status, RevocationPhase::Failed, generation, &message);
+    // The Failed condition carries the precise reason.
+    let time = now();
+    conditions::set(
+        &mut status.conditions,
+        "Failed",
+        Status::True,
+        error.reason(),
+        &message,
+        generation,
+        &time,
+    );
+    conditions::set(
+        &mut status.conditions,
+        "Ready",
+        Status::False,
+        error.reason(),
+        &message,
+        generation,
+        &time,
+    );
+    status
+}
+
+async fn execute(
+    client: &GraphClient,
+    spec: &RevocationRequestSpec,
+    protected: &ProtectedPrincipals,
+    generation: Option<i64>,
+    status: &mut RevocationRequestStatus,
+    sink: &mut dyn ProgressSink,
+    options: &RunOptions,
+) -> Result<(), RevocationError> {
+    let resuming = matches!(
+        status.phase,
+        RevocationPhase::Running | RevocationPhase::Verifying
+    );
+    if !resuming {
+        set_phase(
+            status,
+            RevocationPhase::Resolving,
+            generation,
+            "resolving targets",
+        );
+        sink.save(status).await.map_err(RevocationError::Progress)?;
+    }
+    let resolved = resolve_targets(client, spec, protected).await?;
+    if resolved.targets.len() as i64 > spec.max_targets {
+        return Err(RevocationError::TooManyTargets {
+            resolved: resolved.targets.len(),
+            max: spec.max_targets,
+        });
+    }
+    if !resuming {
+        status.counts = RevocationCounts {
+            resolved: resolved.targets.len() as i64,
+            skipped_protected: resolved.skipped_protected,
+            ..Default::default()
+        };
+    }
+    if spec.dry_run {
+        let message = format!(
+            "dry run: {} users would be affected ({} protected left alone); nothing was written",
+            resolved.targets.len(),
+            resolved.skipped_protected
+        );
+        set_phase(status, RevocationPhase::Succeeded, generation, &message);
+        return Ok(());
+    }
+    let mut cursor = read_cursor(status);
+    if status.phase != RevocationPhase::Verifying {
+        if cursor.started_ms == 0 {
+            cursor.started_ms = jiff::Timestamp::now().as_millisecond();
+            write_cursor(status, &cursor);
+        }
+        set_phase(
+            status,
+            RevocationPhase::Running,
+            generation,
+            &format!(
+                "applying {:?} to {} users",
+                spec.actions,
+                resolved.targets.len()
+            ),
+        );
+        sink.save(status).await.map_err(RevocationError::Progress)?;
+        let started = jiff::Timestamp::from_millisecond(cursor.started_ms)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let pending: Vec<Target> = resolved
+            .targets
+            .iter()
+            .filter(|t| cursor.after.as_ref().is_none_or(|after| t.id > *after))
+            .cloned()
+            .collect();
+        // Chunks stay aligned with the first run's (they start right after `after`), so the
+        // ids in `done` name the same chunks on resume.
+        let chunks: Vec<Vec<Target>> = pending
+            .chunks(CHUNK)
+            .filter(|chunk| !cursor.done.contains(&chunk[0].id))
+            .map(<[Target]>::to_vec)
+            .collect();
+        // Chunks that may have been in flight when the previous run stopped: read back before
+        // revoking again, so a crash does not revoke anyone twice.
+        let suspect = if resuming {
+            options.concurrency.max(1)
+        } else {
+            0
+        };
+        let mut finished: BTreeSet<usize> = BTreeSet::new();
+        let mut contiguous = 0;
+        let mut results = futures::stream::iter(chunks.iter().enumerate())
+            .map(|(index, chunk)| async move {
+                let outcome =
+                    run_chunk(client, &spec.actions, chunk, started, index < suspect).await;
+                (index, outcome)
+            })
+            .buffer_unordered(options.concurrency.max(1));
+        while let Some((index, outcome)) = results.next().await {
+            let outcome = outcome?;
+            for (upn, password) in &outcome.passwords {
+                sink.store_password(upn, password)
+                    .await
+                    .map_err(RevocationError::Progress)?;
+            }
+            status.counts.succeeded += outcome.succeeded;
+            status.counts.skipped += outcome.skipped;
+            record_failures(status, outcome.failures);
+            finished.insert(index);
+            while finished.remove(&contiguous) {
+                cursor.after = chunks[contiguous].last().map(|t| t.id.clone());
+                contiguous += 1;
+            }
+            cursor.done = finished.iter().map(|i| chunks[*i][0].id.clone()).collect();
+            write_cursor(status, &cursor);
+            sink.save(status).await.map_err(RevocationError::Progress)?;
+        }
+    }
+    if spec.verify && spec.actions.contains(&RevocationAction::RevokeSessions) {
+        set_phase(
+            status,
+            RevocationPhase::Verifying,
+            generation,
+            "reading back signInSessionsValidFromDateTime",
+        );
+        sink.save(status).await.map_err(RevocationError::Progress)?;
+        let failed: BTreeSet<String> = status.failures.iter().map(|f| f.target.clone()).collect();
+        let to_verify: Vec<Target> = resolved
+            .targets
+            .iter()
+            .filter(|t| !t.guest && !failed.contains(&t.upn))
+            .cloned()
+            .collect();
+        let threshold = jiff::Timestamp::from_millisecond(cursor.started_ms)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            - jiff::SignedDuration::try_from(CLOCK_SKEW).unwrap_or_default();
+        let unverified = verify(client, &to_verify, threshold, options).await?;
+        status.counts.verified = (to_verify.len() - unverified.len()) as i64;
+        status.counts.succeeded -= unverified.len() as i64;
+        record_failures(
+            status,
+            unverified
+                .iter()
+                .map(|t| RevocationFailure {
+                    target: t.upn.clone(),
+                    action: "verify".into(),
+                    reason: "Unverified".into(),
+                    message: format!(
+                        "signInSessionsValidFromDateTime still before the revocation after {}s",
+                        options.verify_timeout.as_secs()
+                    ),
+                })
+                .collect(),
+        );
+    }
+    let phase = if status.counts.failed == 0 {
+        RevocationPhase::Succeeded
+    } else {
+        RevocationPhase::PartiallySucceeded
+    };
+    let c = &status.counts;
+    let message = format!(
+        "{} resolved, {} succeeded, {} verified, {} failed, {} skipped, {} protected left alone",
+        c.resolved, c.succeeded, c.verified, c.failed, c.skipped, c.skipped_protected
+    );
+    set_phase(status, phase, generation, &message);
+    Ok(())
+}
+
+fn record_failures(status: &mut RevocationRequestStatus, failures: Vec<RevocationFailure>) {
+    status.counts.failed += failures.len() as i64;
+    for failure in failures {
+        if status.failures.len() < MAX_REPORTED_FAILURES {
+            status.failures.push(failure);
+        }
+    }
+}
+
+/// What one chunk did.
+#[derive(Default)]
+struct ChunkOutcome {
+    succeeded: i64,
+    skipped: i64,
+    failures: Vec<RevocationFailure>,
+    passwords: Vec<(String, String)>,
+}
+
+/// Applies every action to the users of one chunk. Per-user failures are recorded; only
+/// failures that would repeat for everyone (a missing permission) stop the run.
+async fn run_chunk(
+    client: &GraphClient,
+    actions: &[RevocationAction],
+    chunk: &[Target],
+    started: jiff::Timestamp,
+    check_first: bool,
+) -> Result<ChunkOutcome, RevocationError> {
+    let mut outcome = ChunkOutcome::default();
+    let mut failed: BTreeMap<String, RevocationFailure> = BTreeMap::new();
+    let mut skipped_any: BTreeSet<String> = BTreeSet::new();
+    for action in actions {
+        let mut items = Vec::new();
+        let mut owners = Vec::new();
+        let active: Vec<&Target> = chunk
+            .iter()
+            .filter(|t| !failed.contains_key(&t.id))
+            .collect();
+        for target in active {
+            match action {
+                RevocationAction::RevokeSessions if target.guest => {
+                    skipped_any.insert(target.id.clone());
+                }
+                RevocationAction::RevokeSessions => owners.push(target),
+                RevocationAction::DisableAccount | RevocationAction::RequirePasswordChange
+                    if target.synced =>
+                {
+                    failed.insert(target.id.clone(), failure(target, *action, "SyncedUser", "synced from on-premises AD: change it there (cloud changes are overwritten or refused)"));
+                }
+                RevocationAction::DisableAccount => {
+                    items.push(
+                        BatchItem::new(
+                            target.id.clone(),
+                            Method::PATCH,
+                            format!("/users/{}", target.id),
+                        )
+                        .with_body(json!({"accountEnabled": false})),
+                    );
+                    owners.push(target);
+                }
+                RevocationAction::RequirePasswordChange => {
+                    let password = temporary_password();
+                    items.push(
+                        BatchItem::new(target.id.clone(), Method::PATCH, format!("/users/{}", target.id))
+                            .with_body(json!({"passwordProfile": {"forceChangePasswordNextSignIn": true, "password": password}})),
+                    );
+                    outcome.passwords.push((target.upn.clone(), password));
+                    owners.push(target);
+                }
+                RevocationAction::DisableDevices => match disable_devices(client, target).await {
+                    Ok(()) => {}
+                    Err(error) if !error.is_transient() && error.reason() == "Forbidden" => {
+                        return Err(error.into());
+                    }
+                    Err(error) => {
+                        failed.insert(
+                            target.id.clone(),
+                            failure(target, *action, error.reason(), &error.to_string()),
+                        );
+                    }
+                },
+                RevocationAction::ConfirmCompromised => owners.push(target),
+            }
+        }
+        if *action == RevocationAction::RevokeSessions {
+            for (target, error) in revoke(client, &owners, started, check_first).await? {
+                failed.insert(
+                    target.id.clone(),
+                    failure(target, *action, error.reason(), &error.to_string()),
+                );
+            }
+            continue;
+        }
+        if *action == RevocationAction::ConfirmCompromised {
+            if !owners.is_empty() {
+                let ids: Vec<&str> = owners.iter().map(|t| t.id.as_str()).collect();
+                if let Err(error) = client
+                    .send(GraphRequest::post(
+                        "/identityProtection/riskyUsers/confirmCompromised",
+                        json!({"userIds": ids}),
+                    ))
+                    .await
+                {
+                    if error.reason() == "Forbidden" {
+                        return Err(error.into());
+                    }
+                    for target in owners {
+                        failed.insert(
+                            target.id.clone(),
+                            failure(target, *action, error.reason(), &error.to_string()),
+                        );
+                    }
+                }
+            }
+            continue;
+        }
+        if items.is_empty() {
+            continue;
+        }
+        let responses: Vec<BatchItemResponse> =
+            client.batch(ApiVersion::V1, items.clone(), 1).await?;
+        for ((item, response), target) in items.iter().zip(&responses).zip(owners) {
+            if let Some(error) = response.error(item) {
+                if error.reason() == "Forbidden" {
+                    return Err(error.into());
+                }
+                failed.insert(
+                    target.id.clone(),
+                    failure(target, *action, error.reason(), &error.to_string()),
+                );
+            }
+        }
+    }
+    // A password for a user whose change failed must not be reported as set.
+    outcome.passwords.retain(|(upn, _)| {
+        !failed
+            .values()
+            .any(|f| f.target == *upn && f.action == "requirePasswordChange")
+    });
+    for target in chunk {
+        if failed.contains_key(&target.id) {
+            continue;
+        }
+        // A guest only skipped (nothing else to do for them) counts as skipped, not succeeded.
+        if skipped_any.contains(&target.id)
+            && actions
+                .iter()
+                .all(|a| *a == RevocationAction::RevokeSessions)
+        {
+            outcome.skipped += 1;
+        } else {
+            if skipped_any.contains(&target.id) {
+                outcome.skipped += 1;
+            }
+            outcome.succeeded += 1;
+        }
+    }
+    outcome.failures = failed.into_values().collect();
+    Ok(outcome)
+}
+
+/// Revokes the sessions of `targets` (one `$batch`), retrying throttled and unavailable items.
+/// A gateway timeout (504, 500, 502) may hide a success: those users are read back first and
+/// revoked again only if their sessions are still valid, so retries never double a revocation
+/// that happened. With `check_first`, everyone is read back before the first attempt (a chunk
+/// that may have run before a crash). Returns the users that failed, with why.
+async fn revoke<'a>(
+    client: &GraphClient,
+    targets: &[&'a Target],
+    started: jiff::Timestamp,
+    check_first: bool,
+) -> Result<Vec<(&'a Target, GraphError)>, RevocationError> {
+    let mut pending: Vec<&Target> = targets.to_vec();
+    if check_first && !pending.is_empty() {
+        let done = revoked_since(client, &pending, started).await?;
+        pending.retain(|t| !done.contains(&t.id));
+    }
+    let policy = client.retry_policy();
+    let mut failed = Vec::new();
+    let mut round = 0;
+    while !pending.is_empty() {
+        round += 1;
+        let items: Vec<BatchItem> = pending
+            .iter()
+            .map(|t| {
+                BatchItem::new(
+                    t.id.clone(),
+                    Method::POST,
+                    format!("/users/{}/revokeSignInSessions", t.id),
+                )
+            })
+            .collect();
+        let responses = client.send_batch(ApiVersion::V1, &items).await?;
+        let (mut retry, mut ambiguous) = (Vec::new(), Vec::new());
+        let mut longest: Option<Duration> = None;
+        let mut throttled = false;
+        for ((target, item), response) in pending.iter().zip(&items).zip(&responses) {
+            match response.status {
+                200..=299 => {}
+                429 | 503 => {
+                    throttled |= response.status == 429;
+                    longest = longest.max(response.retry_after());
+                    retry.push(*target);
+                }
+                500 | 502 | 504 => ambiguous.push(*target),
+                _ => {
+                    let error = response.error(item).expect("a non-2xx answer is an error");
+                    if error.reason() == "Forbidden" {
+                        return Err(error.into());
+                    }
+                    failed.push((*target, error));
+                }
+            }
+        }
+        if throttled {
+            client.write_lane_throttled(longest);
+        }
+        if !ambiguous.is_empty() {
+            let done = revoked_since(client, &ambiguous, started).await?;
+            retry.extend(ambiguous.into_iter().filter(|t| !done.contains(&t.id)));
+        }
+        if retry.is_empty() {
+            break;
+        }
+        if round >= policy.max_attempts {
+            failed.extend(retry.into_iter().map(|t| {
+                (
+                    t,
+                    GraphError::Throttled {
+                        attempts: round,
+                        retry_after: longest,
+                        ids: Default::default(),
+                    },
+                )
+            }));
+            break;
+        }
+        tokio::time::sleep(
+            longest
+                .unwrap_or_else(|| policy.backoff(round))
+                .min(policy.max_delay),
+        )
+        .await;
+        pending = retry;
+    }
+    Ok(failed)
+}
+
+/// The ids among `targets` whose sessions were revoked at or after `since`.
+async fn revoked_since(
+    client: &GraphClient,
+    targets: &[&Target],
+    since: jiff::Timestamp,
+) -> Result<BTreeSet<String>, GraphError> {
+    // Graph reports the instant to the second: compare at that precision.
+    let since = jiff::Timestamp::from_second(since.as_second()).unwrap_or(since);
+    let items: Vec<BatchItem> = targets
+        .iter()
+        .map(|t| {
+            BatchItem::new(
+                t.id.clone(),
+                Method::GET,
+                format!("/users/{}?$select=id,signInSessionsValidFromDateTime", t.id),
+            )
+        })
+        .collect();
+    let responses = client.batch(ApiVersion::V1, items, 1).await?;
+    Ok(targets
+        .iter()
+        .zip(responses)
+        .filter(|(_, r)| r.is_success() && valid_from(r).is_some_and(|v| v >= since))
+        .map(|(t, _)| t.id.clone())
+        .collect())
+}
+
+fn valid_from(response: &BatchItemResponse) -> Option<jiff::Timestamp> {
+    response
+        .body
+        .as_ref()
+        .and_then(|b| b["signInSessionsValidFromDateTime"].as_str())
+        .and_then(|t| t.parse().ok())
+}
+
+fn failure(
+    target: &Target,
+    action: RevocationAction,
+    reason: &str,
+    message: &str,
+) -> RevocationFailure {
+    RevocationFailure {
+        target: target.upn.clone(),
+        action: serde_json::to_value(action)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        reason: reason.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+async fn disable_devices(client: &GraphClient, target: &Target) -> Result<(), GraphError> {
+    let devices: Vec<Value> = client
+        .list_all(
+            GraphRequest::get(&format!("/users/{}/registeredDevices", target.id))
+                .query("$select", "id,accountEnabled,trustType"),
+        )
+        .await?;
+    let items: Vec<BatchItem> = devices
+        .iter()
+        .filter(|d| d["@odata.type"] == "#microsoft.graph.device" && d["accountEnabled"] != false)
+        .filter_map(|d| d["id"].as_str())
+        .map(|id| {
+            BatchItem::new(id, Method::PATCH, format!("/devices/{id}"))
+                .with_body(json!({"accountEnabled": false}))
+        })
+        .collect();
+    for chunk in items.chunks(CHUNK) {
+        for (item, response) in chunk
+            .iter()
+            .zip(client.batch(ApiVersion::V1, chunk.to_vec(), 1).await?)
+        {
+            if let Some(error) = response.error(item) {
+                return Err(error);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A temporary password from the system CSPRNG: 20 characters, every character class.
+fn temporary_password() -> String {
+    use ring::rand::SecureRandom;
+    const CLASSES: [&[u8]; 4] = [
+        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
+        b"abcdefghijkmnopqrstuvwxyz",
+        b"23456789",
+        b"!#%+-=?@_",
+    ];
+    let all: Vec<u8> = CLASSES.concat();
+    let rng = ring::rand::SystemRandom::new();
+    let mut bytes = [0u8; 20];
+    rng.fill(&mut bytes)
+        .expect("the system random generator works");
+    let mut password: Vec<u8> = bytes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let class = if i < CLASSES.len() { CLASSES[i] } else { &all };
+            class[*b as usize % class.len()]
+        })
+        .collect();
+    // Class characters were placed first; rotate by a random amount so they are not predictable.
+    let rotation = bytes[0] as usize % password.len();
+    password.rotate_left(rotation);
+    String::from_utf8(password).expect("ascii")
+}
+
+/// Reads back `signInSessionsValidFromDateTime` for `targets` until each is at or after
+/// `threshold`, re-polling with backoff until the timeout. Returns the unverified.
+async fn verify(
+    client: &GraphClient,
+    targets: &[Target],
+    threshold: jiff::Timestamp,
+    options: &RunOptions,
+) -> Result<Vec<Target>, RevocationError> {
+    let deadline = Instant::now() + options.verify_timeout;
+    let mut pending: Vec<Target> = targets.to_vec();
+    let mut delay = options.verify_poll;
+    loop {
+        let items: Vec<BatchItem> = pending
+            .iter()
+            .map(|t| {
+                BatchItem::new(
+                    t.id.clone(),
+                    Method::GET,
+                    format!("/users/{}?$select=id,signInSessionsValidFromDateTime", t.id),
+                )
+            })
+            .collect();
+        let responses = client
+            .batch(ApiVersion::V1, items, options.concurrency)
+            .await?;
+        pending = pending
+            .into_iter()
+            .zip(responses)
+            .filter(|(_, response)| {
+                !(response.is_success() && valid_from(response).is_some_and(|v| v >= threshold))
+            })
+            .map(|(target, _)| target)
+            .collect();
+        if pending.is_empty() || Instant::now() + delay > deadline {
+            return Ok(pending);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_passwords_are_long_mixed_and_different() {
+        let a = temporary_password();
+        let b = temporary_password();
+        assert_eq!(a.len(), 20);
+        assert_ne!(a, b);
+        assert!(
+            a.chars().any(|c| c.is_ascii_uppercase())
+                && a.chars().any(|c| c.is_ascii_lowercase())
+                && a.chars().any(|c| c.is_ascii_digit())
+                && a.chars().any(|c| !c.is_ascii_alphanumeric())
+        );
+    }
+
+    #[test]
+    fn the_spec_hash_changes_with_the_spec() {
+        let spec: RevocationRequestSpec = serde_json::from_value(
+            json!({"tenantRef": {"name": "t"}, "reason": "r", "targets": {"users": ["a@b.c"]}}),
+        )
+        .unwrap();
+        let mut other = spec.clone();
+        other.reason = "s".into();
+        assert_eq!(spec_hash(&spec), spec_hash(&spec.clone()));
+        assert_ne!(spec_hash(&spec), spec_hash(&other));
+    }
+
+    #[test]
+    fn cursors_round_trip_through_status() {
+        let mut status = RevocationRequestStatus::default();
+        let cursor = Cursor {
+            after: Some("abc".into()),
+            done: vec!["def".into()],
+            started_ms: 42,
+        };
+        write_cursor(&mut status, &cursor);
+        assert_eq!(read_cursor(&status), cursor);
+        assert_eq!(
+            read_cursor(&RevocationRequestStatus::default()),
+            Cursor::default()
+        );
+    }
+}
