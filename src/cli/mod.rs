@@ -367,7 +367,12 @@ fn plan(
         OutputFormat::Text => {
             print!("{}", render::plan_text(&reports));
             print!("{}", revocations::text(&revocation_reports));
-            println!("\nPlan: {}; {runs} revocation(s) to run.", summary.line());
+            let revocations = if revocation_reports.is_empty() {
+                String::new()
+            } else {
+                format!("; {runs} revocation(s) to run")
+            };
+            println!("\nPlan: {}{revocations}.", summary.line());
         }
     }
     if summary.errors > 0 || revocation_errors > 0 {

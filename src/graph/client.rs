@@ -643,15 +643,20 @@ impl GraphClient {
     {
         let client = self.clone();
         let version = first.version;
+        // Headers such as `ConsistencyLevel: eventual` must accompany every page of an
+        // advanced query, not only the first.
+        let headers = first.headers.clone();
         futures::stream::try_unfold(Some(first), move |next| {
             let client = client.clone();
+            let headers = headers.clone();
             async move {
                 let Some(request) = next else { return Ok(None) };
                 let page: Page<T> = client.send_json(request).await?;
-                let following = page
-                    .next_link
-                    .as_deref()
-                    .map(|link| GraphRequest::next_link(link, version));
+                let following = page.next_link.as_deref().map(|link| {
+                    let mut request = GraphRequest::next_link(link, version);
+                    request.headers = headers;
+                    request
+                });
                 Ok(Some((page, following)))
             }
         })

@@ -550,6 +550,7 @@ async fn execute(
         return Ok(());
     }
     let mut cursor = read_cursor(status);
+    let mut pending_verification: Vec<Target> = Vec::new();
     if status.phase != RevocationPhase::Verifying {
         if cursor.started_ms == 0 {
             cursor.started_ms = jiff::Timestamp::now().as_millisecond();
@@ -592,8 +593,15 @@ async fn execute(
         let mut contiguous = 0;
         let mut results = futures::stream::iter(chunks.iter().enumerate())
             .map(|(index, chunk)| async move {
-                let outcome =
-                    run_chunk(client, &spec.actions, chunk, started, index < suspect).await;
+                let outcome = run_chunk(
+                    client,
+                    &spec.actions,
+                    chunk,
+                    started,
+                    index < suspect,
+                    spec.verify,
+                )
+                .await;
                 (index, outcome)
             })
             .buffer_unordered(options.concurrency.max(1));
@@ -606,6 +614,8 @@ async fn execute(
             }
             status.counts.succeeded += outcome.succeeded;
             status.counts.skipped += outcome.skipped;
+            status.counts.verified += outcome.verified;
+            pending_verification.extend(outcome.unverified);
             record_failures(status, outcome.failures);
             finished.insert(index);
             while finished.remove(&contiguous) {
@@ -626,17 +636,24 @@ async fn execute(
         );
         sink.save(status).await.map_err(RevocationError::Progress)?;
         let failed: BTreeSet<String> = status.failures.iter().map(|f| f.target.clone()).collect();
-        let to_verify: Vec<Target> = resolved
-            .targets
-            .iter()
-            .filter(|t| !t.guest && !failed.contains(&t.upn))
-            .cloned()
-            .collect();
+        // After a resume the in-line results of the earlier run are gone: verify everyone
+        // again and count from scratch; otherwise only re-poll the users not visible yet.
+        let to_verify: Vec<Target> = if resuming {
+            status.counts.verified = 0;
+            resolved
+                .targets
+                .iter()
+                .filter(|t| !t.guest && !failed.contains(&t.upn))
+                .cloned()
+                .collect()
+        } else {
+            pending_verification
+        };
         let threshold = jiff::Timestamp::from_millisecond(cursor.started_ms)
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             - jiff::SignedDuration::try_from(CLOCK_SKEW).unwrap_or_default();
         let unverified = verify(client, &to_verify, threshold, options).await?;
-        status.counts.verified = (to_verify.len() - unverified.len()) as i64;
+        status.counts.verified += (to_verify.len() - unverified.len()) as i64;
         status.counts.succeeded -= unverified.len() as i64;
         record_failures(
             status,
@@ -684,6 +701,10 @@ struct ChunkOutcome {
     skipped: i64,
     failures: Vec<RevocationFailure>,
     passwords: Vec<(String, String)>,
+    /// Revoked users whose revocation was already read back.
+    verified: i64,
+    /// Revoked users not visible yet (re-polled at the end).
+    unverified: Vec<Target>,
 }
 
 /// Applies every action to the users of one chunk. Per-user failures are recorded; only
@@ -694,6 +715,7 @@ async fn run_chunk(
     chunk: &[Target],
     started: jiff::Timestamp,
     check_first: bool,
+    verify_now: bool,
 ) -> Result<ChunkOutcome, RevocationError> {
     let mut outcome = ChunkOutcome::default();
     let mut failed: BTreeMap<String, RevocationFailure> = BTreeMap::new();
@@ -822,6 +844,24 @@ async fn run_chunk(
                 outcome.skipped += 1;
             }
             outcome.succeeded += 1;
+        }
+    }
+    // Verification overlaps the writes of later chunks: reads do not use the write quota.
+    if verify_now && actions.contains(&RevocationAction::RevokeSessions) {
+        let revoked: Vec<&Target> = chunk
+            .iter()
+            .filter(|t| !t.guest && !failed.contains_key(&t.id))
+            .collect();
+        if !revoked.is_empty() {
+            let threshold =
+                started - jiff::SignedDuration::try_from(CLOCK_SKEW).unwrap_or_default();
+            let done = revoked_since(client, &revoked, threshold).await?;
+            outcome.verified = done.len() as i64;
+            outcome.unverified = revoked
+                .into_iter()
+                .filter(|t| !done.contains(&t.id))
+                .cloned()
+                .collect();
         }
     }
     outcome.failures = failed.into_values().collect();
