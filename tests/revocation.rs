@@ -420,3 +420,50 @@ async fn a_run_killed_twice_under_faults_resumes_to_exact_counts() {
         "nobody revoked more than twice: {counts:?}"
     );
 }
+
+#[tokio::test]
+async fn devices_are_disabled_and_users_confirmed_compromised() {
+    let seed = Seed::from_yaml(
+        "users:\n  - userPrincipalName: jdoe@contoso.onmicrosoft.com\n    riskLevel: medium\n    devices:\n      - {displayName: JDOE-LAPTOP}\n      - {displayName: JDOE-PHONE, operatingSystem: iOS}\ngroups:\n  - {displayName: protected, members: []}\n",
+    )
+    .unwrap();
+    let sim = common::start(SimConfig {
+        users: 1,
+        seed: Some(seed),
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let set = manifests(
+        &sim,
+        &request(
+            "jdoe",
+            "{users: [jdoe@contoso.onmicrosoft.com]}",
+            "  actions: [revokeSessions, disableDevices, confirmCompromised]\n",
+        ),
+    );
+    let reports = run(&sim, &set, &state_path(&dir), true).await;
+    let status = reports[0].status.as_ref().unwrap();
+    assert_eq!(
+        status.phase,
+        RevocationPhase::Succeeded,
+        "{}",
+        revocations::text(&reports)
+    );
+    let state = user(&sim, "jdoe@contoso.onmicrosoft.com").await;
+    assert_eq!(state["riskState"], "confirmedCompromised");
+    let devices = state["registeredDevices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2);
+    let client = common::client(&sim);
+    for device in devices {
+        let device: Value = client
+            .send_json(sessionops::graph::GraphRequest::get(&format!(
+                "/devices/{}",
+                device.as_str().unwrap()
+            )))
+            .await
+            .unwrap();
+        assert_eq!(device["accountEnabled"], false, "{device}");
+    }
+    assert_eq!(state["revokeCount"], 1);
+}
