@@ -322,6 +322,61 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime starts")
 }
 
+/// Reconciles (or only plans) every object of `set`: SessionPolicies, then RevocationRequests
+/// (recorded in the state file).
+fn reconcile_all(
+    set: &ManifestSet,
+    state: Option<&std::path::Path>,
+    first: &std::path::Path,
+    apply: bool,
+) -> Result<
+    (
+        Vec<policies::PolicyReport>,
+        Vec<revocations::RevocationReport>,
+    ),
+    ExitCode,
+> {
+    let env = crate::graph::config::ProcessEnvironment;
+    let state_path = state
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| revocations::default_state_path(first));
+    let runtime = runtime();
+    let reports = runtime.block_on(policies::run(set, &env, apply, &|_| {}));
+    match runtime.block_on(revocations::run(
+        set,
+        &env,
+        &state_path,
+        apply,
+        &Default::default(),
+        &|_| {},
+    )) {
+        Ok(revocation_reports) => Ok((reports, revocation_reports)),
+        Err(message) => {
+            eprintln!("error: {message}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Policy reports and revocation reports as one JSON document.
+fn reports_json(
+    reports: &[policies::PolicyReport],
+    revocation_reports: &[revocations::RevocationReport],
+) -> serde_json::Value {
+    let mut body = render::reports_json(reports);
+    body["revocations"] = revocation_reports
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "name": r.key, "wouldRun": r.would_run, "summary": r.summary,
+                "reason": r.error.as_ref().map(|e| &e.0), "message": r.error.as_ref().map(|e| &e.1),
+                "status": r.status, "passwordFile": r.password_file,
+            })
+        })
+        .collect();
+    body
+}
+
 /// `sessionops plan`: exit 0 no changes, 2 changes pending, 1 error.
 fn plan(
     set: &ManifestSet,
@@ -329,25 +384,9 @@ fn plan(
     state: Option<&std::path::Path>,
     first: &std::path::Path,
 ) -> ExitCode {
-    let env = crate::graph::config::ProcessEnvironment;
-    let state_path = state
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| revocations::default_state_path(first));
-    let runtime = runtime();
-    let reports = runtime.block_on(policies::run(set, &env, false, &|_| {}));
-    let revocation_reports = match runtime.block_on(revocations::run(
-        set,
-        &env,
-        &state_path,
-        false,
-        &Default::default(),
-        &|_| {},
-    )) {
+    let (reports, revocation_reports) = match reconcile_all(set, state, first, false) {
         Ok(reports) => reports,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let summary = render::Summary::of(&reports);
     let runs = revocation_reports.iter().filter(|r| r.would_run).count();
@@ -356,14 +395,7 @@ fn plan(
         .filter(|r| r.error.is_some())
         .count();
     match output {
-        OutputFormat::Json => {
-            let mut body = render::reports_json(&reports);
-            body["revocations"] = revocation_reports
-                .iter()
-                .map(|r| serde_json::json!({"name": r.key, "wouldRun": r.would_run, "summary": r.summary, "reason": r.error.as_ref().map(|e| &e.0), "message": r.error.as_ref().map(|e| &e.1), "status": r.status}))
-                .collect();
-            println!("{body}");
-        }
+        OutputFormat::Json => println!("{}", reports_json(&reports, &revocation_reports)),
         OutputFormat::Text => {
             print!("{}", render::plan_text(&reports));
             print!("{}", revocations::text(&revocation_reports));
@@ -391,35 +423,12 @@ fn apply(
     state: Option<&std::path::Path>,
     first: &std::path::Path,
 ) -> ExitCode {
-    let env = crate::graph::config::ProcessEnvironment;
-    let state_path = state
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| revocations::default_state_path(first));
-    let runtime = runtime();
-    let reports = runtime.block_on(policies::run(set, &env, true, &|_| {}));
-    let revocation_reports = match runtime.block_on(revocations::run(
-        set,
-        &env,
-        &state_path,
-        true,
-        &Default::default(),
-        &|_| {},
-    )) {
+    let (reports, revocation_reports) = match reconcile_all(set, state, first, true) {
         Ok(reports) => reports,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match output {
-        OutputFormat::Json => {
-            let mut body = render::reports_json(&reports);
-            body["revocations"] = revocation_reports
-                .iter()
-                .map(|r| serde_json::json!({"name": r.key, "summary": r.summary, "reason": r.error.as_ref().map(|e| &e.0), "message": r.error.as_ref().map(|e| &e.1), "status": r.status, "passwordFile": r.password_file}))
-                .collect();
-            println!("{body}");
-        }
+        OutputFormat::Json => println!("{}", reports_json(&reports, &revocation_reports)),
         OutputFormat::Text => {
             print!("{}", render::plan_text(&reports));
             println!();
@@ -433,15 +442,8 @@ fn apply(
             .and_then(|s| crate::reconcile::conditions::get(&s.conditions, "Ready"))
             .is_some_and(|c| c.status == "True")
     });
-    // A request that already ran (recorded terminal) is as done as it will be.
-    let revocations_ready = revocation_reports.iter().all(|r| {
-        revocations::is_ready(r)
-            || (r.error.is_none()
-                && !r.would_run
-                && r.status
-                    .as_ref()
-                    .is_some_and(|s| s.phase == crate::api::RevocationPhase::Succeeded))
-    });
+    // A request that already ran is judged by its recorded outcome.
+    let revocations_ready = revocation_reports.iter().all(revocations::is_ready);
     if policies_ready && revocations_ready {
         ExitCode::SUCCESS
     } else {

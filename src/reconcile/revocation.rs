@@ -855,7 +855,7 @@ async fn run_chunk(
         if !revoked.is_empty() {
             let threshold =
                 started - jiff::SignedDuration::try_from(CLOCK_SKEW).unwrap_or_default();
-            let done = revoked_since(client, &revoked, threshold).await?;
+            let done = revoked_since(client, &revoked, threshold, 1).await?;
             outcome.verified = done.len() as i64;
             outcome.unverified = revoked
                 .into_iter()
@@ -881,7 +881,7 @@ async fn revoke<'a>(
 ) -> Result<Vec<(&'a Target, GraphError)>, RevocationError> {
     let mut pending: Vec<&Target> = targets.to_vec();
     if check_first && !pending.is_empty() {
-        let done = revoked_since(client, &pending, started).await?;
+        let done = revoked_since(client, &pending, started, 1).await?;
         pending.retain(|t| !done.contains(&t.id));
     }
     let policy = client.retry_policy();
@@ -925,7 +925,7 @@ async fn revoke<'a>(
             client.write_lane_throttled(longest);
         }
         if !ambiguous.is_empty() {
-            let done = revoked_since(client, &ambiguous, started).await?;
+            let done = revoked_since(client, &ambiguous, started, 1).await?;
             retry.extend(ambiguous.into_iter().filter(|t| !done.contains(&t.id)));
         }
         if retry.is_empty() {
@@ -960,6 +960,7 @@ async fn revoked_since(
     client: &GraphClient,
     targets: &[&Target],
     since: jiff::Timestamp,
+    concurrency: usize,
 ) -> Result<BTreeSet<String>, GraphError> {
     // Graph reports the instant to the second: compare at that precision.
     let since = jiff::Timestamp::from_second(since.as_second()).unwrap_or(since);
@@ -973,7 +974,7 @@ async fn revoked_since(
             )
         })
         .collect();
-    let responses = client.batch(ApiVersion::V1, items, 1).await?;
+    let responses = client.batch(ApiVersion::V1, items, concurrency).await?;
     Ok(targets
         .iter()
         .zip(responses)
@@ -1076,27 +1077,9 @@ async fn verify(
     let mut pending: Vec<Target> = targets.to_vec();
     let mut delay = options.verify_poll;
     loop {
-        let items: Vec<BatchItem> = pending
-            .iter()
-            .map(|t| {
-                BatchItem::new(
-                    t.id.clone(),
-                    Method::GET,
-                    format!("/users/{}?$select=id,signInSessionsValidFromDateTime", t.id),
-                )
-            })
-            .collect();
-        let responses = client
-            .batch(ApiVersion::V1, items, options.concurrency)
-            .await?;
-        pending = pending
-            .into_iter()
-            .zip(responses)
-            .filter(|(_, response)| {
-                !(response.is_success() && valid_from(response).is_some_and(|v| v >= threshold))
-            })
-            .map(|(target, _)| target)
-            .collect();
+        let targets: Vec<&Target> = pending.iter().collect();
+        let done = revoked_since(client, &targets, threshold, options.concurrency).await?;
+        pending.retain(|t| !done.contains(&t.id));
         if pending.is_empty() || Instant::now() + delay > deadline {
             return Ok(pending);
         }
