@@ -280,6 +280,9 @@ pub fn text(reports: &[RevocationReport]) -> String {
         }
         match &report.status {
             Some(status) if status.phase.is_terminal() => {
+                if !report.would_run {
+                    out.push_str("    already ran (recorded in the state file); not run again\n");
+                }
                 let c = &status.counts;
                 out.push_str(&format!(
                     "    {:?}: {} resolved, {} succeeded, {} verified, {} failed, {} skipped, {} protected left alone\n",

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::api::Endpoints;
 use crate::cli::policies::{self, PolicyReport};
 use crate::cli::render;
+use crate::cli::revocations;
 use crate::manifest::{self, ManifestSet, Object};
 use crate::sim::{Seed, SimConfig, Simulator};
 
@@ -40,6 +41,12 @@ const EXAMPLES: &[(&str, &str)] = &[
 ];
 
 const SEED: &str = include_str!("seed.yaml");
+
+/// The offboarding example, applied at the end.
+const OFFBOARDING: (&str, &str) = (
+    "examples/revocation-offboard-jdoe.yaml",
+    include_str!("../../examples/revocation-offboard-jdoe.yaml"),
+);
 
 /// Runs the demo; prints as it goes.
 pub fn run() -> ExitCode {
@@ -151,6 +158,37 @@ async fn demo() -> Result<(), String> {
     }
     let restored = policy_id(&reports, "identity/admins-phishing-resistant")?;
     println!("restored under its old id: {}", restored == admins);
+
+    step(
+        7,
+        "sessionops apply -f examples/revocation-offboard-jdoe.yaml   (offboarding: sign jdoe out everywhere, block the account, verify)",
+    );
+    let mut offboarding = examples(&base)?;
+    offboarding
+        .objects
+        .retain(|o| matches!(o.object, Object::ClusterTenantConnection(_)));
+    let loaded = manifest::load_str(std::path::Path::new(OFFBOARDING.0), OFFBOARDING.1)
+        .map_err(|e| e.to_string())?;
+    offboarding.objects.extend(loaded.objects);
+    let state = std::env::temp_dir()
+        .join(format!("sessionops-demo-{}", std::process::id()))
+        .join("state.json");
+    let options = crate::reconcile::revocation::RunOptions::default();
+    let reports = revocations::run(&offboarding, &env, &state, true, &options, &|_| {}).await?;
+    print!("{}", revocations::text(&reports));
+    let jdoe = control.user("jdoe@contoso.onmicrosoft.com").await?;
+    println!(
+        "jdoe in the tenant: accountEnabled={}, signInSessionsValidFromDateTime={}",
+        jdoe["accountEnabled"], jdoe["signInSessionsValidFromDateTime"]
+    );
+
+    step(
+        8,
+        "the same apply again (a GitOps re-sync): it ran once, it does not run again",
+    );
+    let reports = revocations::run(&offboarding, &env, &state, true, &options, &|_| {}).await?;
+    print!("{}", revocations::text(&reports));
+    let _ = std::fs::remove_dir_all(state.parent().expect("a state directory"));
 
     sim.shutdown().await;
     println!("\ndone in {:.1}s", started.elapsed().as_secs_f64());
@@ -270,6 +308,11 @@ impl Control {
         )
         .await
         .map(drop)
+    }
+
+    async fn user(&self, upn: &str) -> Result<Value, String> {
+        self.call(reqwest::Method::GET, &format!("users/{upn}"), None)
+            .await
     }
 
     async fn portal_delete(&self, id: &str) -> Result<(), String> {
