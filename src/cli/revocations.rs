@@ -81,7 +81,49 @@ struct FileSink<'a> {
     key: String,
     password_file: PathBuf,
     wrote_password: bool,
-    progress: bool,
+    /// A progress bar on a terminal, shown once a run has lasted a few seconds.
+    progress: Progress,
+}
+
+/// indicatif's bar; drawn only when stderr is a terminal, and only for runs long enough to
+/// need one.
+struct Progress {
+    terminal: bool,
+    started: std::time::Instant,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            started: std::time::Instant::now(),
+            bar: None,
+        }
+    }
+
+    fn update(&mut self, key: &str, status: &RevocationRequestStatus) {
+        if !self.terminal || self.started.elapsed() < std::time::Duration::from_secs(2) {
+            return;
+        }
+        let c = &status.counts;
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new(c.resolved.max(0) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {pos}/{len} users, {per_sec}, eta {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_message(key.to_owned());
+            bar
+        });
+        bar.set_position((c.succeeded + c.failed + c.skipped).max(0) as u64);
+        if status.phase.is_terminal() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -90,15 +132,7 @@ impl ProgressSink for FileSink<'_> {
         self.state
             .revocations
             .insert(self.key.clone(), status.clone());
-        if self.progress {
-            let c = &status.counts;
-            let done = c.succeeded + c.failed + c.skipped;
-            eprint!(
-                "\r{}: {:?} {done}/{} users   ",
-                self.key, status.phase, c.resolved
-            );
-            let _ = std::io::stderr().flush();
-        }
+        self.progress.update(&self.key, status);
         self.state.save(self.state_path)
     }
 
@@ -232,7 +266,7 @@ async fn run_one(
         key: key.clone(),
         password_file: password_file.clone(),
         wrote_password: false,
-        progress: std::io::stderr().is_terminal(),
+        progress: Progress::new(),
     };
     let status = revocation::run(
         &client,
@@ -244,8 +278,8 @@ async fn run_one(
         options,
     )
     .await;
-    if sink.progress {
-        eprintln!();
+    if let Some(bar) = &sink.progress.bar {
+        bar.finish_and_clear();
     }
     if sink.wrote_password {
         report.password_file = Some(password_file);
