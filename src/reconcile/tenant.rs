@@ -179,3 +179,203 @@ mod tests {
         );
     }
 }
+
+/// What a tenant connection is used for, to know which Graph permissions it needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// SessionPolicies use it (and may write).
+    pub policies: bool,
+    /// Revocation actions used by its RevocationRequests.
+    pub revocation_actions: std::collections::BTreeSet<crate::api::RevocationAction>,
+    /// Some RevocationRequest targets groups.
+    pub group_targets: bool,
+}
+
+/// The least application permissions the features need (fact sheet; see README).
+pub fn required_roles(features: &Features) -> std::collections::BTreeSet<&'static str> {
+    use crate::api::RevocationAction::*;
+    let mut roles = std::collections::BTreeSet::new();
+    if features.policies {
+        roles.extend([
+            "Policy.Read.All",
+            "Policy.ReadWrite.ConditionalAccess",
+            "User.Read.All",
+            "GroupMember.Read.All",
+            "RoleManagement.Read.Directory",
+        ]);
+    }
+    if !features.revocation_actions.is_empty() {
+        roles.insert("User.Read.All");
+    }
+    if features.group_targets {
+        roles.insert("GroupMember.Read.All");
+    }
+    for action in &features.revocation_actions {
+        roles.insert(match action {
+            RevokeSessions => "User.RevokeSessions.All",
+            RequirePasswordChange => "User-PasswordProfile.ReadWrite.All",
+            DisableAccount => "User.EnableDisableAccount.All",
+            DisableDevices => "Device.ReadWrite.All",
+            ConfirmCompromised => "IdentityRiskyUser.ReadWrite.All",
+        });
+    }
+    roles
+}
+
+/// Broader permissions that include a narrower one (Graph accepts either).
+const INCLUDED_BY: &[(&str, &[&str])] = &[
+    (
+        "User.Read.All",
+        &[
+            "User.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        "GroupMember.Read.All",
+        &[
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        "RoleManagement.Read.Directory",
+        &[
+            "RoleManagement.ReadWrite.Directory",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        "User.RevokeSessions.All",
+        &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    ),
+    (
+        "User.EnableDisableAccount.All",
+        &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    ),
+    ("Device.ReadWrite.All", &["Directory.ReadWrite.All"]),
+];
+
+/// The required permissions the token does not carry (directly or through a broader one).
+pub fn missing_roles(
+    required: &std::collections::BTreeSet<&'static str>,
+    granted: &[String],
+) -> Vec<String> {
+    required
+        .iter()
+        .filter(|role| {
+            let broader = INCLUDED_BY
+                .iter()
+                .find(|(narrow, _)| narrow == *role)
+                .map_or(&[][..], |(_, broader)| broader);
+            !granted
+                .iter()
+                .any(|g| g == *role || broader.contains(&g.as_str()))
+        })
+        .map(|role| (*role).to_owned())
+        .collect()
+}
+
+/// The status of a tenant connection after a token check: Ready when a token was obtained,
+/// with the granted roles and the ones the features in use still need.
+pub fn connection_status(
+    prior: &crate::api::TenantConnectionStatus,
+    generation: Option<i64>,
+    check: &Result<Vec<String>, crate::graph::GraphError>,
+    required: &std::collections::BTreeSet<&'static str>,
+    now: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+) -> crate::api::TenantConnectionStatus {
+    use super::conditions::{self, Status};
+    let mut status = prior.clone();
+    status.observed_generation = generation;
+    match check {
+        Ok(granted) => {
+            let mut granted = granted.clone();
+            granted.sort();
+            status.missing_roles = missing_roles(required, &granted);
+            status.granted_roles = granted;
+            status.last_token_time = Some(now.clone());
+            let message = if status.missing_roles.is_empty() {
+                "token obtained; every permission the objects using this connection need is granted"
+                    .to_owned()
+            } else {
+                format!(
+                    "token obtained; missing application permissions: {}",
+                    status.missing_roles.join(", ")
+                )
+            };
+            conditions::set(
+                &mut status.conditions,
+                "Ready",
+                Status::True,
+                "TokenObtained",
+                &message,
+                generation,
+                now,
+            );
+        }
+        Err(error) => {
+            conditions::set(
+                &mut status.conditions,
+                "Ready",
+                Status::False,
+                error.reason(),
+                &error.to_string(),
+                generation,
+                now,
+            );
+        }
+    }
+    status
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use super::*;
+    use crate::api::RevocationAction;
+
+    #[test]
+    fn required_permissions_follow_the_features_and_broader_grants_count() {
+        let features = Features {
+            policies: false,
+            revocation_actions: [
+                RevocationAction::RevokeSessions,
+                RevocationAction::DisableAccount,
+            ]
+            .into(),
+            group_targets: true,
+        };
+        let required = required_roles(&features);
+        assert_eq!(
+            required.iter().copied().collect::<Vec<_>>(),
+            [
+                "GroupMember.Read.All",
+                "User.EnableDisableAccount.All",
+                "User.Read.All",
+                "User.RevokeSessions.All"
+            ]
+        );
+        let granted = vec![
+            "User.RevokeSessions.All".to_owned(),
+            "Directory.Read.All".to_owned(),
+        ];
+        assert_eq!(
+            missing_roles(&required, &granted),
+            ["User.EnableDisableAccount.All"]
+        );
+        assert!(
+            missing_roles(
+                &required,
+                &[
+                    "Directory.ReadWrite.All".to_owned(),
+                    "User.RevokeSessions.All".to_owned()
+                ]
+            )
+            .is_empty()
+        );
+    }
+}
