@@ -31,14 +31,7 @@ async fn tenant(ca_rps: f64) -> Simulator {
 }
 
 fn env(sim: &Simulator) -> HashMap<String, String> {
-    [
-        ("AZURE_TENANT_ID", sim.tenant_id()),
-        ("AZURE_CLIENT_ID", sim.client_id()),
-        ("AZURE_CLIENT_SECRET", sim.client_secret()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    common::azure_env(sim)
 }
 
 /// The connection and the SessionPolicies of examples/, pointed at `sim`.

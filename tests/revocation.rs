@@ -17,14 +17,7 @@ use sessionops::reconcile::revocation::RunOptions;
 use sessionops::sim::{Seed, SimConfig, Simulator};
 
 fn env(sim: &Simulator) -> HashMap<String, String> {
-    [
-        ("AZURE_TENANT_ID", sim.tenant_id()),
-        ("AZURE_CLIENT_ID", sim.client_id()),
-        ("AZURE_CLIENT_SECRET", sim.client_secret()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    common::azure_env(sim)
 }
 
 /// A connection (protecting user0001 and the group `protected`) plus `requests` YAML.

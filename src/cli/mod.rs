@@ -436,12 +436,7 @@ fn apply(
             print!("{}", revocations::text(&revocation_reports));
         }
     }
-    let policies_ready = reports.iter().all(|r| {
-        r.status
-            .as_ref()
-            .and_then(|s| crate::reconcile::conditions::get(&s.conditions, "Ready"))
-            .is_some_and(|c| c.status == "True")
-    });
+    let policies_ready = reports.iter().all(policies::PolicyReport::is_ready);
     // A request that already ran is judged by its recorded outcome.
     let revocations_ready = revocation_reports.iter().all(revocations::is_ready);
     if policies_ready && revocations_ready {

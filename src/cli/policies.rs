@@ -34,6 +34,16 @@ pub struct PolicyReport {
     pub status: Option<SessionPolicyStatus>,
 }
 
+impl PolicyReport {
+    /// Applied and Ready=True.
+    pub fn is_ready(&self) -> bool {
+        self.status
+            .as_ref()
+            .and_then(|s| crate::reconcile::conditions::get(&s.conditions, "Ready"))
+            .is_some_and(|c| c.status == "True")
+    }
+}
+
 /// One tenant connection and the policies that use it.
 struct TenantWork<'a> {
     settings: &'a dyn ConnectionSettings,

@@ -211,12 +211,7 @@ fn print_apply(reports: &[PolicyReport]) {
 }
 
 fn all_ready(reports: &[PolicyReport]) -> bool {
-    reports.iter().all(|r| {
-        r.status
-            .as_ref()
-            .and_then(|s| crate::reconcile::conditions::get(&s.conditions, "Ready"))
-            .is_some_and(|c| c.status == "True")
-    })
+    reports.iter().all(PolicyReport::is_ready)
 }
 
 fn policy_id(reports: &[PolicyReport], key: &str) -> Result<String, String> {

@@ -652,13 +652,6 @@ pub enum PolicyPlan {
     },
 }
 
-impl PolicyPlan {
-    /// Whether applying the plan writes to the tenant.
-    pub fn writes(&self) -> bool {
-        !matches!(self, PolicyPlan::NoOp { .. })
-    }
-}
-
 /// How the tenant policy of a SessionPolicy was found.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Found<'a> {

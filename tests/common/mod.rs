@@ -23,6 +23,19 @@ pub fn quiet() -> SimConfig {
     }
 }
 
+/// The Azure SDK variables that point a CLI run at `sim` (outside a cluster, credentials
+/// come from the environment).
+pub fn azure_env(sim: &Simulator) -> std::collections::HashMap<String, String> {
+    [
+        ("AZURE_TENANT_ID", sim.tenant_id()),
+        ("AZURE_CLIENT_ID", sim.client_id()),
+        ("AZURE_CLIENT_SECRET", sim.client_secret()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
 /// A config for `sim` with its client secret and quick retries (tests wait milliseconds, not
 /// the production backoff).
 pub fn config(sim: &Simulator) -> GraphConfig {
