@@ -361,7 +361,11 @@ async fn transient_failures_are_retried_and_reported_when_they_persist() {
         ..common::quiet()
     })
     .await;
-    let client = common::client(&sim);
+    // 12 attempts: at a 40% fault rate a request fails them all with p = 0.4^12 ≈ 2e-5, so
+    // this test does not flake (6 attempts gave ~8% over 20 requests).
+    let mut config = common::config(&sim);
+    config.retry.max_attempts = 12;
+    let client = GraphClient::new(config).unwrap();
     for _ in 0..20 {
         client
             .send(GraphRequest::get("/users"))
