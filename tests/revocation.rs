@@ -51,6 +51,7 @@ fn quick() -> RunOptions {
         concurrency: 4,
         verify_timeout: Duration::from_secs(5),
         verify_poll: Duration::from_millis(100),
+        stop: None,
     }
 }
 

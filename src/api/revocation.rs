@@ -236,6 +236,10 @@ pub struct RevocationRequestStatus {
     /// Resume point after a restart (opaque to users).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+    /// Where the temporary passwords of `requirePasswordChange` are: in a cluster the name of
+    /// a Secret in this namespace (owned by this object), outside a cluster a file path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret: Option<String>,
     /// Hash of the spec that ran, so a re-applied manifest is recognised.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_hash: Option<String>,

@@ -11,12 +11,11 @@ use crate::api::{ConnectionSettings, SessionPolicy, SessionPolicyStatus, TenantK
 use crate::graph::config::{Environment, config_from_environment};
 use crate::graph::{GraphClient, GraphConfig};
 use crate::manifest::{ManifestSet, Object};
-use crate::reconcile::directory;
 use crate::reconcile::policy::{self, PolicyPlan};
 use crate::reconcile::policy_sync::{
-    self, Applied, ManagedPolicy, PlannedPolicy, SyncFailure, TenantPolicies,
+    self, Applied, ManagedPolicy, PlannedPolicy, SyncFailure,
 };
-use crate::reconcile::resolve::{NameRequests, Resolutions};
+use crate::reconcile::resolve::Resolutions;
 use crate::reconcile::tenant::{self, ConnectionScope};
 
 /// The outcome for one SessionPolicy: its plan (or why none), and after apply its status.
@@ -227,31 +226,12 @@ async fn run_tenant(
     reports
 }
 
-/// Resolves names, reads the tenant once (plus deleted items only when a policy is missing)
-/// and plans every policy of one tenant.
+/// Reads the tenant once and plans every policy of it.
 async fn plan_tenant(
     client: &GraphClient,
     settings: &dyn ConnectionSettings,
     managed: &[ManagedPolicy],
 ) -> Result<(Vec<PlannedPolicy>, Resolutions), SyncFailure> {
-    let mut requests = NameRequests::default();
-    tenant::protected_name_requests(settings.protected(), &mut requests);
-    for m in managed {
-        policy::name_requests(&m.spec, &mut requests);
-    }
-    let resolutions = directory::resolve(client, &requests).await?;
-    let protected = tenant::protected_ids(settings.protected(), &resolutions)?;
-    let desired = policy_sync::desire_all(managed, &protected, &resolutions);
-    let via_beta = desired.iter().any(|d| {
-        d.as_ref()
-            .is_ok_and(|d| d.version == crate::graph::ApiVersion::Beta)
-    });
-    let mut tenant: TenantPolicies = policy_sync::read_tenant(client, via_beta).await?;
-    if policy_sync::any_missing(managed, &tenant) {
-        policy_sync::read_deleted(client, &mut tenant).await?;
-    }
-    Ok((
-        policy_sync::plan_all(managed, desired, &tenant),
-        resolutions,
-    ))
+    let read = policy_sync::read_for(client, settings.protected(), managed).await?;
+    Ok((read.plan(managed), read.resolutions))
 }

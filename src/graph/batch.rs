@@ -173,6 +173,7 @@ impl GraphClient {
                 by_id
                     .remove(&item.id.to_ascii_lowercase())
                     .map(|mut r| {
+                        self.observe(item.method.as_str(), &item.url, r.status);
                         r.attempts = 1;
                         r.batch_ids = response.ids.clone();
                         r

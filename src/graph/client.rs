@@ -139,6 +139,45 @@ pub struct GraphConfig {
     pub retry: RetryPolicy,
     /// Timeout of one HTTP request.
     pub request_timeout: Duration,
+    /// Sees every answer (the operator's metrics); None outside the operator.
+    pub observer: Option<Arc<dyn GraphObserver>>,
+}
+
+/// Sees every answer Graph gives, `$batch` items included: the operator counts them by route
+/// and status. `route` is templated (`/users/{id}/revokeSignInSessions`) so that metric label
+/// values stay few; `status` is 0 when no HTTP answer came (connection failure, timeout).
+pub trait GraphObserver: Send + Sync + std::fmt::Debug {
+    /// One answer.
+    fn observe(&self, method: &str, route: &str, status: u16);
+}
+
+/// A path (or `$batch` item URL) with its ids replaced by `{id}`, without the query string.
+pub fn route_template(path: &str) -> String {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let mut route = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        route.push('/');
+        if is_id_segment(segment) {
+            route.push_str("{id}");
+        } else {
+            route.push_str(segment);
+        }
+    }
+    if route.is_empty() { "/".to_owned() } else { route }
+}
+
+/// Object ids (GUIDs), user principal names, `'key'` forms and numbers: anything that names
+/// one object rather than a collection or an action.
+fn is_id_segment(segment: &str) -> bool {
+    let is_guid = segment.len() == 36
+        && segment
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == '-');
+    is_guid
+        || segment.contains('@')
+        || segment.contains("%40")
+        || segment.contains('\'')
+        || segment.chars().all(|c| c.is_ascii_digit())
 }
 
 impl GraphConfig {
@@ -160,6 +199,7 @@ impl GraphConfig {
             ca_requests_per_second: 1.0,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(60),
+            observer: None,
         }
     }
 }
@@ -377,6 +417,7 @@ struct Inner {
     ca_lane: Arc<ConditionalAccessLane>,
     writes: Arc<Pacer>,
     retry: RetryPolicy,
+    observer: Option<Arc<dyn GraphObserver>>,
 }
 
 impl GraphClient {
@@ -427,6 +468,7 @@ impl GraphClient {
                 ca_lane,
                 writes,
                 retry: config.retry,
+                observer: config.observer,
             }),
         })
     }
@@ -442,6 +484,13 @@ impl GraphClient {
 
     pub(crate) fn write_lane_succeeded(&self, writes: u32) {
         self.inner.writes.succeeded(writes);
+    }
+
+    /// Tells the observer (if any) about one answer.
+    pub(crate) fn observe(&self, method: &str, path: &str, status: u16) {
+        if let Some(observer) = &self.inner.observer {
+            observer.observe(method, &route_template(path), status);
+        }
     }
 
     /// The tenant this client talks to.
@@ -585,7 +634,16 @@ impl GraphClient {
         } else if request.method == Method::POST {
             builder = builder.header("Content-Length", "0");
         }
+        let route = match &request.target {
+            Target::Relative(path) => path.as_str(),
+            Target::Absolute(url) => url
+                .strip_prefix(&self.inner.graph_endpoint)
+                .and_then(|rest| rest.split_once('/').map(|(_, after)| after))
+                .and_then(|rest| rest.split_once('/').map(|(_, path)| path))
+                .unwrap_or(""),
+        };
         let response = builder.send().await.map_err(|e| {
+            self.observe(request.method.as_str(), route, 0);
             (
                 Attempt::Transport {
                     detail: transport_detail(&e),
@@ -594,6 +652,7 @@ impl GraphClient {
             )
         })?;
         let status = response.status().as_u16();
+        self.observe(request.method.as_str(), route, status);
         let ids = RequestIds {
             request_id: response
                 .headers()

@@ -13,6 +13,7 @@ pub mod permissions;
 pub use auth::{Credential, Secret};
 pub use batch::{BatchItem, BatchItemResponse, MAX_BATCH_SIZE};
 pub use client::{
-    ApiVersion, GraphClient, GraphConfig, GraphRequest, GraphResponse, RetryPolicy, WriteQuota,
+    ApiVersion, GraphClient, GraphConfig, GraphObserver, GraphRequest, GraphResponse, RetryPolicy,
+    WriteQuota, route_template,
 };
 pub use error::{GraphError, RequestIds};

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use super::conditions::{self, Status};
 use super::policy::{self, DesiredPolicy, Found, PolicyError, PolicyPlan, ProtectedIds};
-use super::resolve::Resolutions;
-use crate::api::{SessionPolicySpec, SessionPolicyStatus};
+use super::directory;
+use super::resolve::{NameRequests, Resolutions};
+use crate::api::{ProtectedPrincipals, SessionPolicySpec, SessionPolicyStatus};
 use crate::graph::models::ConditionalAccessPolicy;
 use crate::graph::{ApiVersion, GraphClient, GraphError, GraphRequest};
 
@@ -99,6 +100,155 @@ fn version(via_beta: bool) -> ApiVersion {
     } else {
         ApiVersion::V1
     }
+}
+
+/// What planning the SessionPolicies of one tenant needs from Graph: resolved names, the
+/// protected principals' ids and the policies (one LIST, deleted items only when needed).
+/// The operator keeps it for a resync interval and shares it across every SessionPolicy of the
+/// tenant; the CLI reads it once per run.
+#[derive(Clone, Debug, Default)]
+pub struct TenantRead {
+    /// Names looked up (every name of every policy read with it, and the protected ones).
+    pub resolutions: Resolutions,
+    /// Ids of the connection's protected principals.
+    pub protected: ProtectedIds,
+    /// The tenant's policies.
+    pub policies: TenantPolicies,
+    /// Whether deleted items were read.
+    pub deleted_read: bool,
+}
+
+impl TenantRead {
+    /// Whether this read can plan `managed` as well as a fresh one could: every name was looked
+    /// up, the endpoint version suffices, and deleted items were read if a policy is missing.
+    pub fn serves(&self, protected: &ProtectedPrincipals, managed: &[ManagedPolicy]) -> bool {
+        let requests = name_requests(protected, managed);
+        let needs_beta = desire_all(managed, &self.protected, &self.resolutions)
+            .iter()
+            .any(|d| d.as_ref().is_ok_and(|d| d.version == ApiVersion::Beta));
+        self.resolutions.covers(&requests)
+            && (!needs_beta || self.policies.via_beta)
+            && (self.deleted_read || !any_missing(managed, &self.policies))
+    }
+
+    /// Plans every SessionPolicy of the tenant against this read.
+    pub fn plan(&self, managed: &[ManagedPolicy]) -> Vec<PlannedPolicy> {
+        plan_all(
+            managed,
+            desire_all(managed, &self.protected, &self.resolutions),
+            &self.policies,
+        )
+    }
+
+    /// Folds a write just made into the read, so that plans made from it before the next
+    /// LIST see the tenant as it now is (and send nothing more). False when the write cannot
+    /// be folded in: the caller then discards the read.
+    pub fn record(&mut self, plan: &PolicyPlan, applied: &Applied) -> bool {
+        let policies = &mut self.policies;
+        match plan {
+            PolicyPlan::Create { body, .. } => {
+                let mut body = body.clone();
+                body["id"] = Value::String(applied.id.clone());
+                match serde_json::from_value(body) {
+                    Ok(created) => {
+                        policies.active.push(created);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+            PolicyPlan::Update { id, patch, .. } => patch_cached(&mut policies.active, id, patch),
+            PolicyPlan::Restore { id, patch, .. } => {
+                let Some(at) = policies
+                    .deleted
+                    .iter()
+                    .position(|p| p.id.as_deref() == Some(id))
+                else {
+                    return false;
+                };
+                let restored = policies.deleted.remove(at);
+                policies.active.push(restored);
+                patch_cached(&mut policies.active, id, patch)
+            }
+            PolicyPlan::NoOp { .. } => true,
+        }
+    }
+}
+
+/// Applies a PATCH body to the cached copy of a policy as Graph does: nested objects merge,
+/// arrays and scalars replace, null clears (RFC 7386).
+fn patch_cached(active: &mut [ConditionalAccessPolicy], id: &str, patch: &Value) -> bool {
+    let Some(cached) = active.iter_mut().find(|p| p.id.as_deref() == Some(id)) else {
+        return false;
+    };
+    let Ok(mut value) = serde_json::to_value(&*cached) else {
+        return false;
+    };
+    merge_patch(&mut value, patch);
+    match serde_json::from_value(value) {
+        Ok(patched) => {
+            *cached = patched;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                match value {
+                    Value::Null => {
+                        target.insert(key.clone(), Value::Null);
+                    }
+                    Value::Object(_) => merge_patch(
+                        target.entry(key.clone()).or_insert(Value::Object(Default::default())),
+                        value,
+                    ),
+                    _ => {
+                        target.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
+}
+
+/// Every name the policies and the protected principals need resolved.
+fn name_requests(protected: &ProtectedPrincipals, managed: &[ManagedPolicy]) -> NameRequests {
+    let mut requests = NameRequests::default();
+    super::tenant::protected_name_requests(protected, &mut requests);
+    for m in managed {
+        policy::name_requests(&m.spec, &mut requests);
+    }
+    requests
+}
+
+/// Reads what planning `managed` needs: names (batched), the protected ids, one LIST of the
+/// policies (through beta only if a policy needs it) and deleted items only if one is missing.
+pub async fn read_for(
+    client: &GraphClient,
+    protected: &ProtectedPrincipals,
+    managed: &[ManagedPolicy],
+) -> Result<TenantRead, SyncFailure> {
+    let resolutions = directory::resolve(client, &name_requests(protected, managed)).await?;
+    let protected = super::tenant::protected_ids(protected, &resolutions)?;
+    let via_beta = desire_all(managed, &protected, &resolutions)
+        .iter()
+        .any(|d| d.as_ref().is_ok_and(|d| d.version == ApiVersion::Beta));
+    let mut policies = read_tenant(client, via_beta).await?;
+    let deleted_read = any_missing(managed, &policies);
+    if deleted_read {
+        read_deleted(client, &mut policies).await?;
+    }
+    Ok(TenantRead {
+        resolutions,
+        protected,
+        policies,
+        deleted_read,
+    })
 }
 
 /// A plan for one SessionPolicy, or why there is none.

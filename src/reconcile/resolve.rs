@@ -66,6 +66,15 @@ impl Resolutions {
             })
     }
 
+    /// Whether every requested name was looked up (found or not).
+    pub fn covers(&self, requests: &NameRequests) -> bool {
+        requests.names.iter().all(|(kind, names)| {
+            names
+                .keys()
+                .all(|name| self.entries.contains_key(&(*kind, name.clone())))
+        })
+    }
+
     /// What `name` resolved to, if it was looked up.
     pub fn get(&self, kind: NameKind, name: &str) -> Option<&Resolution> {
         self.entries.get(&(kind, name.to_lowercase()))

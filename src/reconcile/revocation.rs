@@ -333,6 +333,28 @@ pub struct RunOptions {
     pub verify_timeout: Duration,
     /// First re-poll delay (doubles).
     pub verify_poll: Duration,
+    /// Graceful stop (operator shutdown or lost leadership): when it turns true, no new chunk
+    /// starts, the chunks in flight finish, the cursor is saved and `run` returns a
+    /// non-terminal status that a later run resumes.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+impl RunOptions {
+    fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|stop| *stop.borrow())
+    }
+
+    async fn stopped(&self) {
+        match self.stop.clone() {
+            Some(mut stop) => {
+                if stop.wait_for(|stopped| *stopped).await.is_err() {
+                    // The sender is gone: nobody can ask for a stop any more.
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -341,6 +363,7 @@ impl Default for RunOptions {
             concurrency: 4,
             verify_timeout: Duration::from_secs(300),
             verify_poll: Duration::from_secs(2),
+            stop: None,
         }
     }
 }
@@ -405,7 +428,12 @@ pub async fn run(
     )
     .await
     {
-        Ok(()) => {}
+        Ok(Progress::Finished) => {}
+        Ok(Progress::Stopped) => tracing::info!(
+            phase = ?status.phase,
+            succeeded = status.counts.succeeded,
+            "revocation stopped on request; the saved cursor resumes it"
+        ),
         Err(error) => status = finish_failed(status, generation, &error),
     }
     let _ = sink.save(&status).await;
@@ -504,6 +532,13 @@ fn finish_failed(
     status
 }
 
+/// Whether `execute` ran to a terminal phase or was stopped (and saved) part-way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    Finished,
+    Stopped,
+}
+
 async fn execute(
     client: &GraphClient,
     spec: &RevocationRequestSpec,
@@ -512,7 +547,7 @@ async fn execute(
     status: &mut RevocationRequestStatus,
     sink: &mut dyn ProgressSink,
     options: &RunOptions,
-) -> Result<(), RevocationError> {
+) -> Result<Progress, RevocationError> {
     let resuming = matches!(
         status.phase,
         RevocationPhase::Running | RevocationPhase::Verifying
@@ -547,7 +582,7 @@ async fn execute(
             resolved.skipped_protected
         );
         set_phase(status, RevocationPhase::Succeeded, generation, &message);
-        return Ok(());
+        return Ok(Progress::Finished);
     }
     let mut cursor = read_cursor(status);
     let mut pending_verification: Vec<Target> = Vec::new();
@@ -591,12 +626,17 @@ async fn execute(
         };
         let mut finished: BTreeSet<usize> = BTreeSet::new();
         let mut contiguous = 0;
-        let mut results = futures::stream::iter(chunks.iter().enumerate())
-            .map(|(index, chunk)| async move {
+        // A stop lets the chunks in flight finish; no new chunk starts.
+        // Indices, not borrowed items, flow through the stream: the future stays Send for any
+        // lifetime (the operator runs it on a multi-threaded runtime).
+        let chunks_ref = &chunks;
+        let mut results = futures::stream::iter(0..chunks.len())
+            .take_while(|_: &usize| std::future::ready(!options.stopping()))
+            .map(|index: usize| async move {
                 let outcome = run_chunk(
                     client,
                     &spec.actions,
-                    chunk,
+                    &chunks_ref[index],
                     started,
                     index < suspect,
                     spec.verify,
@@ -608,9 +648,11 @@ async fn execute(
         while let Some((index, outcome)) = results.next().await {
             let outcome = outcome?;
             for (upn, password) in &outcome.passwords {
-                sink.store_password(upn, password)
+                let stored_in = sink
+                    .store_password(upn, password)
                     .await
                     .map_err(RevocationError::Progress)?;
+                status.password_secret = Some(stored_in);
             }
             status.counts.succeeded += outcome.succeeded;
             status.counts.skipped += outcome.skipped;
@@ -625,6 +667,10 @@ async fn execute(
             cursor.done = finished.iter().map(|i| chunks[*i][0].id.clone()).collect();
             write_cursor(status, &cursor);
             sink.save(status).await.map_err(RevocationError::Progress)?;
+        }
+        if finished.len() + contiguous < chunks.len() {
+            // Stopped before every chunk ran: the cursor just saved is where a later run resumes.
+            return Ok(Progress::Stopped);
         }
     }
     if spec.verify && spec.actions.contains(&RevocationAction::RevokeSessions) {
@@ -652,7 +698,11 @@ async fn execute(
         let threshold = jiff::Timestamp::from_millisecond(cursor.started_ms)
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             - jiff::SignedDuration::try_from(CLOCK_SKEW).unwrap_or_default();
-        let unverified = verify(client, &to_verify, threshold, options).await?;
+        let unverified = tokio::select! {
+            unverified = verify(client, &to_verify, threshold, options) => unverified?,
+            // Verification only reads; a later run verifies everyone again.
+            () = options.stopped() => return Ok(Progress::Stopped),
+        };
         status.counts.verified += (to_verify.len() - unverified.len()) as i64;
         status.counts.succeeded -= unverified.len() as i64;
         record_failures(
@@ -682,7 +732,7 @@ async fn execute(
         c.resolved, c.succeeded, c.verified, c.failed, c.skipped, c.skipped_protected
     );
     set_phase(status, phase, generation, &message);
-    Ok(())
+    Ok(Progress::Finished)
 }
 
 fn record_failures(status: &mut RevocationRequestStatus, failures: Vec<RevocationFailure>) {
