@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if json {
-        logs.json().flatten_event(true).with_current_span(false).init();
+        logs.json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
     } else {
         logs.init();
     }

@@ -12,9 +12,7 @@ use crate::graph::config::{Environment, config_from_environment};
 use crate::graph::{GraphClient, GraphConfig};
 use crate::manifest::{ManifestSet, Object};
 use crate::reconcile::policy::{self, PolicyPlan};
-use crate::reconcile::policy_sync::{
-    self, Applied, ManagedPolicy, PlannedPolicy, SyncFailure,
-};
+use crate::reconcile::policy_sync::{self, Applied, ManagedPolicy, PlannedPolicy, SyncFailure};
 use crate::reconcile::resolve::Resolutions;
 use crate::reconcile::tenant::{self, ConnectionScope};
 

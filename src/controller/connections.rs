@@ -126,11 +126,7 @@ pub fn find(
     }
 }
 
-fn valid<K: Clone>(
-    found: &DeserializeGuard<K>,
-    kind: &str,
-    name: &str,
-) -> Result<K, SyncFailure> {
+fn valid<K: Clone>(found: &DeserializeGuard<K>, kind: &str, name: &str) -> Result<K, SyncFailure> {
     found.0.clone().map_err(|invalid| SyncFailure::Refused {
         reason: "InvalidSpec",
         message: format!("{kind} {name:?} is not valid: {}", invalid.error),
@@ -231,23 +227,42 @@ impl Connections {
                 .secret_data(&namespace, &reference.name, "spec.credentials.clientSecret")
                 .await?;
             let value = data.get(&reference.key).ok_or_else(|| {
-                invalid_secret(&namespace, &reference.name, &format!("has no key {:?}", reference.key))
+                invalid_secret(
+                    &namespace,
+                    &reference.name,
+                    &format!("has no key {:?}", reference.key),
+                )
             })?;
             let text = String::from_utf8(value.clone()).map_err(|_| {
-                invalid_secret(&namespace, &reference.name, &format!("key {:?} is not UTF-8 text", reference.key))
+                invalid_secret(
+                    &namespace,
+                    &reference.name,
+                    &format!("key {:?} is not UTF-8 text", reference.key),
+                )
             })?;
             let text = text.trim().to_owned();
-            Ok((Credential::ClientSecret(Secret::new(text.clone())), text.into_bytes()))
+            Ok((
+                Credential::ClientSecret(Secret::new(text.clone())),
+                text.into_bytes(),
+            ))
         } else if let Some(certificate) = &credentials.certificate {
             let reference = &certificate.secret_ref;
             let namespace = connection.secret_namespace(reference.namespace.as_ref());
             let data = self
                 .secret_data(&namespace, &reference.name, "spec.credentials.certificate")
                 .await?;
-            let crt = data.get("tls.crt").ok_or_else(|| invalid_secret(&namespace, &reference.name, "has no key \"tls.crt\""))?;
-            let key = data.get("tls.key").ok_or_else(|| invalid_secret(&namespace, &reference.name, "has no key \"tls.key\""))?;
+            let crt = data.get("tls.crt").ok_or_else(|| {
+                invalid_secret(&namespace, &reference.name, "has no key \"tls.crt\"")
+            })?;
+            let key = data.get("tls.key").ok_or_else(|| {
+                invalid_secret(&namespace, &reference.name, "has no key \"tls.key\"")
+            })?;
             let credential = CertificateCredential::from_pem(crt, key).map_err(|e| {
-                invalid_secret(&namespace, &reference.name, &format!("does not hold a usable certificate and key: {e}"))
+                invalid_secret(
+                    &namespace,
+                    &reference.name,
+                    &format!("does not hold a usable certificate and key: {e}"),
+                )
             })?;
             let mut material = crt.clone();
             material.extend_from_slice(key);

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
+use kube::core::DeserializeGuard;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::Store;
-use kube::core::DeserializeGuard;
 
 use super::connections::Connections;
 use super::metrics::Metrics;
@@ -79,7 +79,8 @@ pub struct Context {
     pub connections: Connections,
     /// Tenant reads per connection key; the async mutex makes reconciles of one tenant take
     /// turns, so one LIST serves them all.
-    pub(crate) reads: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<SharedRead>>>>>,
+    pub(crate) reads:
+        tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<SharedRead>>>>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Tunables.

@@ -166,7 +166,12 @@ impl Metrics {
     }
 
     /// The counts of a RevocationRequest's status.
-    pub fn revocation_progress(&self, namespace: &str, name: &str, status: &RevocationRequestStatus) {
+    pub fn revocation_progress(
+        &self,
+        namespace: &str,
+        name: &str,
+        status: &RevocationRequestStatus,
+    ) {
         let c = &status.counts;
         for (count, value) in [
             ("resolved", c.resolved),
@@ -259,10 +264,33 @@ mod tests {
         metrics.observe("POST", "/users/{id}/revokeSignInSessions", 429);
         metrics.tenant_write("SessionPolicy", "Created");
         let text = metrics.encode();
-        assert!(text.contains(r#"sessionops_reconciles_total{kind="SessionPolicy",reason="Synced"} 1"#), "{text}");
-        assert!(text.contains(r#"sessionops_reconcile_failures_total{kind="SessionPolicy",reason="Forbidden"} 1"#), "{text}");
-        assert!(!text.contains(r#"sessionops_reconcile_failures_total{kind="SessionPolicy",reason="Synced"}"#), "{text}");
-        assert!(text.contains(r#"sessionops_graph_throttled_total{route="/users/{id}/revokeSignInSessions"} 1"#), "{text}");
-        assert!(text.contains(r#"sessionops_tenant_writes_total{kind="SessionPolicy",action="Created"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"sessionops_reconciles_total{kind="SessionPolicy",reason="Synced"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"sessionops_reconcile_failures_total{kind="SessionPolicy",reason="Forbidden"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains(
+                r#"sessionops_reconcile_failures_total{kind="SessionPolicy",reason="Synced"}"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"sessionops_graph_throttled_total{route="/users/{id}/revokeSignInSessions"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"sessionops_tenant_writes_total{kind="SessionPolicy",action="Created"} 1"#
+            ),
+            "{text}"
+        );
     }
 }

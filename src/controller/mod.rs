@@ -19,8 +19,8 @@ pub mod tenant_connection;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
@@ -76,7 +76,11 @@ pub fn backoff(failures: u32) -> Duration {
 }
 
 /// The error policy of every controller: transient failures requeue with backoff.
-pub fn error_policy<K: Resource>(object: Arc<K>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+pub fn error_policy<K: Resource>(
+    object: Arc<K>,
+    error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
     let key = object_key(object.as_ref());
     let failures = ctx.failed(&key);
     let delay = backoff(failures);
@@ -109,7 +113,11 @@ where
 }
 
 /// Adds a finalizer with a JSON patch that fails if the list changed meanwhile.
-pub async fn add_finalizer<K>(api: &Api<K>, object: &K, finalizer: &str) -> Result<(), ReconcileError>
+pub async fn add_finalizer<K>(
+    api: &Api<K>,
+    object: &K,
+    finalizer: &str,
+) -> Result<(), ReconcileError>
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
@@ -135,7 +143,11 @@ where
 }
 
 /// Removes a finalizer (JSON patch with a test of the entry removed).
-pub async fn remove_finalizer<K>(api: &Api<K>, object: &K, finalizer: &str) -> Result<(), ReconcileError>
+pub async fn remove_finalizer<K>(
+    api: &Api<K>,
+    object: &K,
+    finalizer: &str,
+) -> Result<(), ReconcileError>
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
@@ -187,6 +199,7 @@ where
         &json!({ "observedGeneration": generation, "conditions": conditions }),
     )
     .await?;
-    ctx.event(reference, true, "InvalidSpec", "Reconcile", message).await;
+    ctx.event(reference, true, "InvalidSpec", "Reconcile", message)
+        .await;
     Ok(Action::await_change())
 }

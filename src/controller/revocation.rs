@@ -73,47 +73,87 @@ async fn reconcile_request(
         // Runs once: a re-applied manifest or an operator restart changes nothing.
         ctx.metrics.revocation_progress(&namespace, &name, &prior);
         let reason = ready_reason(&prior);
-        return (reason, prior.phase == RevocationPhase::Succeeded, Ok(Action::await_change()));
+        return (
+            reason,
+            prior.phase == RevocationPhase::Succeeded,
+            Ok(Action::await_change()),
+        );
     }
     let reference = request.object_ref(&());
     let waiting = |reason: &'static str, message: String| {
-        let (prior, api, name, reference) = (prior.clone(), api.clone(), name.clone(), reference.clone());
+        let (prior, api, name, reference) =
+            (prior.clone(), api.clone(), name.clone(), reference.clone());
         async move {
-        // Nothing was written to the tenant: the request waits (Pending) for the connection or
-        // its Secret to be fixed, and is looked at again every resync.
-        let mut status = prior.clone();
-        let now = Time(jiff::Timestamp::now());
-        let generation = request.meta().generation;
-        status.observed_generation = generation;
-        for (type_, value) in [("Ready", Status::False), ("Complete", Status::False), ("Failed", Status::False)] {
-            conditions::set(&mut status.conditions, type_, value, reason, &message, generation, &now);
-        }
-        if status != prior
-            && let Err(error) = super::patch_status(&api, &name, &status).await
-        {
-            return (reason.to_owned(), false, Err(error));
-        }
-        ctx.event(&reference, true, reason, "Revoke", message).await;
-        let result = if is_transient(reason) {
-            Err(ReconcileError::Transient(crate::reconcile::policy_sync::SyncFailure::Refused { reason, message: String::new() }))
-        } else {
-            Ok(Action::requeue(ctx.settings.resync))
-        };
-        (reason.to_owned(), false, result)
+            // Nothing was written to the tenant: the request waits (Pending) for the connection or
+            // its Secret to be fixed, and is looked at again every resync.
+            let mut status = prior.clone();
+            let now = Time(jiff::Timestamp::now());
+            let generation = request.meta().generation;
+            status.observed_generation = generation;
+            for (type_, value) in [
+                ("Ready", Status::False),
+                ("Complete", Status::False),
+                ("Failed", Status::False),
+            ] {
+                conditions::set(
+                    &mut status.conditions,
+                    type_,
+                    value,
+                    reason,
+                    &message,
+                    generation,
+                    &now,
+                );
+            }
+            if status != prior
+                && let Err(error) = super::patch_status(&api, &name, &status).await
+            {
+                return (reason.to_owned(), false, Err(error));
+            }
+            ctx.event(&reference, true, reason, "Revoke", message).await;
+            let result = if is_transient(reason) {
+                Err(ReconcileError::Transient(
+                    crate::reconcile::policy_sync::SyncFailure::Refused {
+                        reason,
+                        message: String::new(),
+                    },
+                ))
+            } else {
+                Ok(Action::requeue(ctx.settings.resync))
+            };
+            (reason.to_owned(), false, result)
         }
     };
     let connection = match connections::find(&ctx.stores, &request.spec.tenant_ref, &namespace) {
         Ok(connection) => connection,
         Err(failure) => return waiting(failure.reason(), failure.to_string()).await,
     };
-    let graph = match ctx.connections.graph(&connection, &ctx.settings, &ctx.metrics, false).await {
+    let graph = match ctx
+        .connections
+        .graph(&connection, &ctx.settings, &ctx.metrics, false)
+        .await
+    {
         Ok(graph) => graph,
         Err(failure) => return waiting(failure.reason(), failure.to_string()).await,
     };
     if prior.phase == RevocationPhase::Pending && prior.started_time.is_none() {
-        ctx.event(&reference, false, "Running", "Revoke", format!("{:?} for: {}", request.spec.actions, request.spec.reason)).await;
+        ctx.event(
+            &reference,
+            false,
+            "Running",
+            "Revoke",
+            format!("{:?} for: {}", request.spec.actions, request.spec.reason),
+        )
+        .await;
     } else {
-        ctx.event(&reference, false, "Resuming", "Revoke", "resuming from the saved cursor after a restart".to_owned()).await;
+        ctx.event(
+            &reference,
+            false,
+            "Resuming",
+            "Revoke",
+            "resuming from the saved cursor after a restart".to_owned(),
+        )
+        .await;
     }
     let mut sink = StatusSink {
         api: api.clone(),
@@ -139,13 +179,15 @@ async fn reconcile_request(
     }
     ctx.metrics.revocation_progress(&namespace, &name, &status);
     let reason = ready_reason(&status);
-    let message = conditions::get(&status.conditions, "Ready").map_or(String::new(), |c| c.message.clone());
+    let message =
+        conditions::get(&status.conditions, "Ready").map_or(String::new(), |c| c.message.clone());
     if status.phase.is_terminal() {
         let warning = status.phase != RevocationPhase::Succeeded;
         let failed_reason = conditions::get(&status.conditions, "Failed")
             .filter(|c| c.status == "True")
             .map_or(reason.clone(), |c| c.reason.clone());
-        ctx.event(&reference, warning, &failed_reason, "Revoke", message).await;
+        ctx.event(&reference, warning, &failed_reason, "Revoke", message)
+            .await;
         (reason, !warning, Ok(Action::await_change()))
     } else {
         // Stopped for shutdown: the next leader resumes from the saved cursor.
@@ -175,7 +217,13 @@ impl StatusSink<'_> {
 /// A Secret data key for a UPN (keys allow `[-._a-zA-Z0-9]`).
 pub fn password_key(upn: &str) -> String {
     upn.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -190,7 +238,9 @@ impl ProgressSink for StatusSink<'_> {
             .map_err(|e| format!("cannot save progress to the object's status: {e}"))?;
         self.saved = status.clone();
         let namespace = self.request.namespace().unwrap_or_default();
-        self.ctx.metrics.revocation_progress(&namespace, &self.request.name_any(), status);
+        self.ctx
+            .metrics
+            .revocation_progress(&namespace, &self.request.name_any(), status);
         Ok(())
     }
 
@@ -198,7 +248,10 @@ impl ProgressSink for StatusSink<'_> {
         let name = self.secret_name();
         let key = password_key(upn);
         let data = BTreeMap::from([(key.clone(), ByteString(password.as_bytes().to_vec()))]);
-        let owner = self.request.controller_owner_ref(&()).ok_or("the request has no uid")?;
+        let owner = self
+            .request
+            .controller_owner_ref(&())
+            .ok_or("the request has no uid")?;
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
@@ -221,7 +274,9 @@ impl ProgressSink for StatusSink<'_> {
                 self.secrets
                     .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
                     .await
-                    .map_err(|e| format!("cannot add a password to Secret {name}: {}", redact(&e)))?;
+                    .map_err(|e| {
+                        format!("cannot add a password to Secret {name}: {}", redact(&e))
+                    })?;
             }
             Err(e) => return Err(format!("cannot create Secret {name}: {}", redact(&e))),
         }

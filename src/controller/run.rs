@@ -37,9 +37,9 @@ fn relevant_change<K: Resource>(object: &K) -> Option<u64> {
 /// Runs the operator until SIGTERM/SIGINT (or lost leadership).
 pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     crate::tls::install_crypto_provider();
-    let client = kube::Client::try_default()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot configure the Kubernetes client (in-cluster or KUBECONFIG): {e}"))?;
+    let client = kube::Client::try_default().await.map_err(|e| {
+        anyhow::anyhow!("cannot configure the Kubernetes client (in-cluster or KUBECONFIG): {e}")
+    })?;
     let metrics = Arc::new(Metrics::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -54,13 +54,21 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         }
         .shared()
     };
-    let server = tokio::spawn(server::serve(args.metrics_addr, metrics.clone(), stopped.clone()));
+    let server = tokio::spawn(server::serve(
+        args.metrics_addr,
+        metrics.clone(),
+        stopped.clone(),
+    ));
 
     // The CRDs must be installed; a clear error beats a crash loop of watch failures.
     Api::<SessionPolicy>::all(client.clone())
         .list_metadata(&kube::api::ListParams::default().limit(1))
         .await
-        .map_err(|e| anyhow::anyhow!("cannot list SessionPolicies (are the CRDs installed and the RBAC applied?): {e}"))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot list SessionPolicies (are the CRDs installed and the RBAC applied?): {e}"
+            )
+        })?;
     metrics.set_ready(true);
 
     let lease = if args.leader_election {
@@ -124,7 +132,14 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     };
     let mut settings = Settings::new(args.resync_interval);
     settings.revocation.stop = Some(controllers_stop_rx.clone());
-    run_controllers(client, metrics.clone(), settings, &args, controllers_stop_rx).await;
+    run_controllers(
+        client,
+        metrics.clone(),
+        settings,
+        &args,
+        controllers_stop_rx,
+    )
+    .await;
     metrics.set_leader(false);
     let lost = match lost {
         Some(handle) => handle.await.unwrap_or(false),
@@ -146,7 +161,13 @@ fn watched<K>(
     impl futures::Stream<Item = Result<DeserializeGuard<K>, watcher::Error>> + Send,
 )
 where
-    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
 {
     let (reader, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default().any_semantic())
@@ -159,7 +180,10 @@ where
 
 fn api_for<K>(client: &kube::Client, namespace: Option<&str>) -> Api<DeserializeGuard<K>>
 where
-    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
 {
     match namespace {
         Some(namespace) => Api::namespaced(client.clone(), namespace),
@@ -179,7 +203,8 @@ async fn run_controllers(
         watched::<ClusterTenantConnection>(Api::all(client.clone()));
     let (connections, connection_events) = watched::<TenantConnection>(api_for(&client, namespace));
     let (policies, policy_events) = watched::<SessionPolicy>(api_for(&client, namespace));
-    let (revocations, revocation_events) = watched::<RevocationRequest>(api_for(&client, namespace));
+    let (revocations, revocation_events) =
+        watched::<RevocationRequest>(api_for(&client, namespace));
     let stores = Stores {
         cluster_connections: cluster_connections.clone(),
         connections: connections.clone(),
@@ -201,11 +226,19 @@ async fn run_controllers(
     tokio::join!(
         Controller::for_stream(cluster_connection_events, cluster_connections)
             .graceful_shutdown_on(stopped())
-            .run(tenant_connection::reconcile_cluster, error_policy, ctx.clone())
+            .run(
+                tenant_connection::reconcile_cluster,
+                error_policy,
+                ctx.clone()
+            )
             .for_each(drain::<_, _>("ClusterTenantConnection")),
         Controller::for_stream(connection_events, connections)
             .graceful_shutdown_on(stopped())
-            .run(tenant_connection::reconcile_namespaced, error_policy, ctx.clone())
+            .run(
+                tenant_connection::reconcile_namespaced,
+                error_policy,
+                ctx.clone()
+            )
             .for_each(drain::<_, _>("TenantConnection")),
         Controller::for_stream(policy_events, policies)
             .reconcile_all_on(ticks)

@@ -34,7 +34,15 @@ pub async fn reconcile(
             let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
             let name = invalid.metadata.name.clone().unwrap_or_default();
             let api: Api<SessionPolicy> = Api::namespaced(ctx.client.clone(), &namespace);
-            let result = super::report_invalid(&ctx, &api, &name, &object.object_ref(&()), &invalid.error, invalid.metadata.generation).await;
+            let result = super::report_invalid(
+                &ctx,
+                &api,
+                &name,
+                &object.object_ref(&()),
+                &invalid.error,
+                invalid.metadata.generation,
+            )
+            .await;
             ("InvalidSpec".to_owned(), false, result)
         }
     };
@@ -158,7 +166,10 @@ fn siblings(ctx: &Context, connection: &Connection, policy: &SessionPolicy) -> V
 
 /// Whether `policy` references `connection` and its namespace may use it.
 fn uses(policy: &SessionPolicy, connection: &Connection) -> bool {
-    connection.serves(&policy.spec.tenant_ref, &policy.namespace().unwrap_or_default())
+    connection.serves(
+        &policy.spec.tenant_ref,
+        &policy.namespace().unwrap_or_default(),
+    )
 }
 
 fn managed_policy(policy: &SessionPolicy) -> ManagedPolicy {
@@ -181,7 +192,8 @@ async fn finish(
 ) -> (String, bool, Result<Action, ReconcileError>) {
     let prior = policy.status.clone().unwrap_or_default();
     let now = Time(jiff::Timestamp::now());
-    let status = policy_sync::status_after(&prior, policy.meta().generation, desired, &outcome, &now);
+    let status =
+        policy_sync::status_after(&prior, policy.meta().generation, desired, &outcome, &now);
     let ready = conditions::get(&status.conditions, "Ready");
     let reason = ready.map_or("Unknown".to_owned(), |c| c.reason.clone());
     let message = ready.map_or(String::new(), |c| c.message.clone());
@@ -200,13 +212,34 @@ async fn finish(
                 AppliedAction::Restored => "Restore",
                 AppliedAction::Unchanged => unreachable!(),
             };
-            ctx.metrics.tenant_write(KIND, if reason == "DriftCorrected" { "DriftCorrected" } else { action });
-            ctx.event(&reference, false, &reason, action, format!("policy {}: {message}", applied.id)).await;
+            ctx.metrics.tenant_write(
+                KIND,
+                if reason == "DriftCorrected" {
+                    "DriftCorrected"
+                } else {
+                    action
+                },
+            );
+            ctx.event(
+                &reference,
+                false,
+                &reason,
+                action,
+                format!("policy {}: {message}", applied.id),
+            )
+            .await;
         }
         Ok(_) => {}
         Err(failure) => {
             // Repeated failures with the same reason and message become one event series.
-            ctx.event(&reference, true, failure.reason(), "Reconcile", failure.to_string()).await;
+            ctx.event(
+                &reference,
+                true,
+                failure.reason(),
+                "Reconcile",
+                failure.to_string(),
+            )
+            .await;
         }
     }
     let result = match outcome {
@@ -232,12 +265,22 @@ async fn cleanup(
     match (policy.spec.deletion_policy, policy_id) {
         (DeletionPolicy::Delete, Some(id)) => {
             let deleted = async {
-                let connection = connections::find(&ctx.stores, &policy.spec.tenant_ref, &namespace)?;
-                let graph = ctx.connections.graph(&connection, &ctx.settings, &ctx.metrics, false).await?;
-                policy_sync::delete(&graph, &id).await.map_err(SyncFailure::from)?;
+                let connection =
+                    connections::find(&ctx.stores, &policy.spec.tenant_ref, &namespace)?;
+                let graph = ctx
+                    .connections
+                    .graph(&connection, &ctx.settings, &ctx.metrics, false)
+                    .await?;
+                policy_sync::delete(&graph, &id)
+                    .await
+                    .map_err(SyncFailure::from)?;
                 // Later plans of this tenant must not see it any more.
                 if let Some(shared) = ctx.read_slot(&connection.key()).await.lock().await.as_mut() {
-                    shared.read.policies.active.retain(|p| p.id.as_deref() != Some(&id));
+                    shared
+                        .read
+                        .policies
+                        .active
+                        .retain(|p| p.id.as_deref() != Some(&id));
                 }
                 Ok::<(), SyncFailure>(())
             }
@@ -245,15 +288,22 @@ async fn cleanup(
             if let Err(failure) = deleted {
                 // The finalizer stays: the tenant policy would otherwise be orphaned. Removing
                 // the finalizer by hand releases the object and leaves the policy in place.
-                let message = format!("cannot delete tenant policy {id} (deletionPolicy Delete): {failure}");
+                let message =
+                    format!("cannot delete tenant policy {id} (deletionPolicy Delete): {failure}");
                 let mut status = policy.status.clone().unwrap_or_default();
-                set_ready_false(&mut status, policy.meta().generation, failure.reason(), &message);
+                set_ready_false(
+                    &mut status,
+                    policy.meta().generation,
+                    failure.reason(),
+                    &message,
+                );
                 if Some(&status) != policy.status.as_ref()
                     && let Err(error) = super::patch_status(api, &policy.name_any(), &status).await
                 {
                     return (failure.reason().into(), false, Err(error));
                 }
-                ctx.event(&reference, true, failure.reason(), "Delete", message).await;
+                ctx.event(&reference, true, failure.reason(), "Delete", message)
+                    .await;
                 let reason = failure.reason().to_owned();
                 let result = if is_transient(&reason) {
                     Err(ReconcileError::Transient(failure))
@@ -266,7 +316,14 @@ async fn cleanup(
             ctx.event(&reference, false, "Deleted", "Delete", format!("deleted tenant policy {id} (deletionPolicy Delete; restorable from deleted items for 30 days)")).await;
         }
         (DeletionPolicy::Retain, Some(id)) => {
-            ctx.event(&reference, false, "Retained", "Delete", format!("left tenant policy {id} in place (deletionPolicy Retain)")).await;
+            ctx.event(
+                &reference,
+                false,
+                "Retained",
+                "Delete",
+                format!("left tenant policy {id} in place (deletionPolicy Retain)"),
+            )
+            .await;
         }
         (_, None) => {}
     }
@@ -276,7 +333,12 @@ async fn cleanup(
     }
 }
 
-fn set_ready_false(status: &mut SessionPolicyStatus, generation: Option<i64>, reason: &str, message: &str) {
+fn set_ready_false(
+    status: &mut SessionPolicyStatus,
+    generation: Option<i64>,
+    reason: &str,
+    message: &str,
+) {
     conditions::set(
         &mut status.conditions,
         "Ready",

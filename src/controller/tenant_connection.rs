@@ -34,7 +34,10 @@ pub async fn reconcile_namespaced(
 ) -> Result<Action, ReconcileError> {
     let namespace = object.meta().namespace.clone().unwrap_or_default();
     let api: Api<TenantConnection> = Api::namespaced(ctx.client.clone(), &namespace);
-    let connection = object.0.clone().map(|c| Connection::Namespaced(Arc::new(c)));
+    let connection = object
+        .0
+        .clone()
+        .map(|c| Connection::Namespaced(Arc::new(c)));
     reconcile_any(object.as_ref(), connection.map_err(|e| e.error), api, ctx).await
 }
 
@@ -50,14 +53,27 @@ where
 {
     let started = Instant::now();
     ctx.wait_for_caches().await;
-    let kind = if matches!(connection, Ok(Connection::Cluster(_))) { "ClusterTenantConnection" } else { "TenantConnection" };
+    let kind = if matches!(connection, Ok(Connection::Cluster(_))) {
+        "ClusterTenantConnection"
+    } else {
+        "TenantConnection"
+    };
     let name = object.meta().name.clone().unwrap_or_default();
     let generation = object.meta().generation;
     let connection = match connection {
         Ok(connection) => connection,
         Err(error) => {
-            let result = super::report_invalid(&ctx, &api, &name, &object.object_ref(&()), &error, generation).await;
-            ctx.metrics.reconciled(kind, "InvalidSpec", false, started.elapsed().as_secs_f64());
+            let result = super::report_invalid(
+                &ctx,
+                &api,
+                &name,
+                &object.object_ref(&()),
+                &error,
+                generation,
+            )
+            .await;
+            ctx.metrics
+                .reconciled(kind, "InvalidSpec", false, started.elapsed().as_secs_f64());
             return result;
         }
     };
@@ -69,7 +85,11 @@ where
     let required = tenant::required_roles(&features(&ctx, &connection));
     let now = Time(jiff::Timestamp::now());
     // Every resync reads the Secret again: a rotated credential takes effect without a restart.
-    let status = match ctx.connections.graph(&connection, &ctx.settings, &ctx.metrics, true).await {
+    let status = match ctx
+        .connections
+        .graph(&connection, &ctx.settings, &ctx.metrics, true)
+        .await
+    {
         Ok(graph) => {
             let check = graph.granted_roles().await;
             if check.as_ref().is_err_and(|e| e.reason() == "Unauthorized") {
@@ -80,25 +100,47 @@ where
         Err(failure) => {
             let mut status = prior.clone();
             status.observed_generation = generation;
-            conditions::set(&mut status.conditions, "Ready", Status::False, failure.reason(), &failure.to_string(), generation, &now);
+            conditions::set(
+                &mut status.conditions,
+                "Ready",
+                Status::False,
+                failure.reason(),
+                &failure.to_string(),
+                generation,
+                &now,
+            );
             status
         }
     };
     // The token time moves on every check; it alone is no reason to write.
-    let changed = TenantConnectionStatus { last_token_time: None, ..status.clone() }
-        != TenantConnectionStatus { last_token_time: None, ..prior.clone() };
+    let changed = TenantConnectionStatus {
+        last_token_time: None,
+        ..status.clone()
+    } != TenantConnectionStatus {
+        last_token_time: None,
+        ..prior.clone()
+    };
     if changed {
         super::patch_status(&api, &name, &status).await?;
     }
     let ready = conditions::get(&status.conditions, "Ready");
     let reason = ready.map_or("Unknown".to_owned(), |c| c.reason.clone());
     let is_ready = ready.is_some_and(|c| c.status == "True");
-    let was = conditions::get(&prior.conditions, "Ready").map(|c| (c.status.clone(), c.reason.clone()));
+    let was =
+        conditions::get(&prior.conditions, "Ready").map(|c| (c.status.clone(), c.reason.clone()));
     if changed && was != ready.map(|c| (c.status.clone(), c.reason.clone())) {
         let message = ready.map_or(String::new(), |c| c.message.clone());
-        ctx.event(&object.object_ref(&()), !is_ready, &reason, "CheckToken", message).await;
+        ctx.event(
+            &object.object_ref(&()),
+            !is_ready,
+            &reason,
+            "CheckToken",
+            message,
+        )
+        .await;
     }
-    ctx.metrics.reconciled(kind, &reason, is_ready, started.elapsed().as_secs_f64());
+    ctx.metrics
+        .reconciled(kind, &reason, is_ready, started.elapsed().as_secs_f64());
     if !is_ready && is_transient(&reason) {
         let failures = ctx.failed(&super::object_key(object));
         return Ok(Action::requeue(super::backoff(failures)));
@@ -113,17 +155,26 @@ fn features(ctx: &Context, connection: &Connection) -> Features {
     let uses = |reference: &TenantRef, namespace: &str| connection.serves(reference, namespace);
     for policy in ctx.stores.policies.state() {
         if let Ok(policy) = &policy.0
-            && uses(&policy.spec.tenant_ref, &policy.namespace().unwrap_or_default())
+            && uses(
+                &policy.spec.tenant_ref,
+                &policy.namespace().unwrap_or_default(),
+            )
         {
             features.policies = true;
         }
     }
     for request in ctx.stores.revocations.state() {
         if let Ok(request) = &request.0
-            && uses(&request.spec.tenant_ref, &request.namespace().unwrap_or_default())
+            && uses(
+                &request.spec.tenant_ref,
+                &request.namespace().unwrap_or_default(),
+            )
         {
-            features.revocation_actions.extend(request.spec.actions.iter().copied());
-            features.group_targets |= !request.spec.targets.groups.is_empty() || request.spec.targets.all_users;
+            features
+                .revocation_actions
+                .extend(request.spec.actions.iter().copied());
+            features.group_targets |=
+                !request.spec.targets.groups.is_empty() || request.spec.targets.all_users;
         }
     }
     features

@@ -163,16 +163,17 @@ pub fn route_template(path: &str) -> String {
             route.push_str(segment);
         }
     }
-    if route.is_empty() { "/".to_owned() } else { route }
+    if route.is_empty() {
+        "/".to_owned()
+    } else {
+        route
+    }
 }
 
 /// Object ids (GUIDs), user principal names, `'key'` forms and numbers: anything that names
 /// one object rather than a collection or an action.
 fn is_id_segment(segment: &str) -> bool {
-    let is_guid = segment.len() == 36
-        && segment
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || c == '-');
+    let is_guid = segment.len() == 36 && segment.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     is_guid
         || segment.contains('@')
         || segment.contains("%40")

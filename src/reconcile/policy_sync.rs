@@ -8,8 +8,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 
 use super::conditions::{self, Status};
-use super::policy::{self, DesiredPolicy, Found, PolicyError, PolicyPlan, ProtectedIds};
 use super::directory;
+use super::policy::{self, DesiredPolicy, Found, PolicyError, PolicyPlan, ProtectedIds};
 use super::resolve::{NameRequests, Resolutions};
 use crate::api::{ProtectedPrincipals, SessionPolicySpec, SessionPolicyStatus};
 use crate::graph::models::ConditionalAccessPolicy;
@@ -203,7 +203,9 @@ fn merge_patch(target: &mut Value, patch: &Value) {
                         target.insert(key.clone(), Value::Null);
                     }
                     Value::Object(_) => merge_patch(
-                        target.entry(key.clone()).or_insert(Value::Object(Default::default())),
+                        target
+                            .entry(key.clone())
+                            .or_insert(Value::Object(Default::default())),
                         value,
                     ),
                     _ => {
@@ -500,10 +502,19 @@ pub fn status_after(
             if drift {
                 status.drift_corrections += 1;
             }
+            let prior_synced = conditions::get(&prior.conditions, "Ready")
+                .filter(|c| c.status == "True" && c.reason == "Synced")
+                .filter(|_| prior.observed_generation == generation);
             let (reason, message) = match (applied.action, drift) {
-                (AppliedAction::Unchanged, _) => {
-                    ("Synced", "the policy matches the spec".to_owned())
-                }
+                // Still in sync: the message of the last write stays (a resync that finds
+                // nothing to do changes nothing in status, so it is not written).
+                (AppliedAction::Unchanged, _) => (
+                    "Synced",
+                    prior_synced.map_or_else(
+                        || "the policy matches the spec".to_owned(),
+                        |c| c.message.clone(),
+                    ),
+                ),
                 (_, true) => (
                     "DriftCorrected",
                     describe(applied, "reverted a change made outside sessionops"),

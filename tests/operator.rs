@@ -1,0 +1,717 @@
+//! The operator's controllers without a cluster: kube-rs's mock API server (tower-test) stands
+//! in for Kubernetes, asserting the exact method, path and body of every call, and the Graph
+//! simulator stands in for the tenant (as kube-rs's reference controller tests its wiring).
+//!
+//! A real-cluster end-to-end test is at the end, `#[ignore]`d, with how to run it.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Request, Response};
+use kube::ResourceExt;
+use kube::client::Body;
+use kube::core::DeserializeGuard;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::watcher;
+use serde_json::{Value, json};
+use sessionops::api::{
+    ClusterTenantConnection, Endpoints, RevocationRequest, SessionPolicy, TenantConnection,
+};
+use sessionops::controller::metrics::Metrics;
+use sessionops::controller::{Context, Settings, Stores, revocation, session_policy};
+use sessionops::manifest::{self, Object};
+use sessionops::reconcile::revocation::RunOptions;
+use sessionops::sim::{Seed, SimConfig, Simulator};
+use tokio::sync::watch;
+use tower_test::mock::Handle;
+
+const SEED: &str = include_str!("../src/demo/seed.yaml");
+const SECRET_PATH: &str = "/api/v1/namespaces/sessionops-system/secrets/contoso-graph";
+const POLICY_PATH: &str =
+    "/apis/sessionops.io/v1alpha1/namespaces/identity/sessionpolicies/sign-in-every-12h";
+
+/// One call the operator made to the API server.
+#[derive(Clone, Debug)]
+struct Call {
+    method: String,
+    path: String,
+    body: Value,
+}
+
+impl Call {
+    fn is(&self, method: &str, path: &str) -> bool {
+        self.method == method && self.path == path
+    }
+}
+
+/// The Kubernetes API as the operator sees it: a tower-test mock answering every call, and
+/// the objects its watch caches hold.
+struct Cluster {
+    handle: Handle<Request<Body>, Response<Body>>,
+    ctx: Arc<Context>,
+    /// Objects as the API server would return them from PATCH (echoed back).
+    objects: serde_json::Map<String, Value>,
+    secret: Value,
+}
+
+fn store<K>(objects: Vec<K>) -> kube::runtime::reflector::Store<DeserializeGuard<K>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let mut writer = Writer::<DeserializeGuard<K>>::default();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for object in objects {
+        writer.apply_watcher_event(&watcher::Event::InitApply(DeserializeGuard(Ok(object))));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    writer.as_reader()
+}
+
+/// The example ClusterTenantConnection pointed at `sim` (its tenant, app and endpoints).
+fn connection(sim: &Simulator) -> ClusterTenantConnection {
+    let mut set = manifest::load(&[example("tenant-connection.yaml")], false).unwrap();
+    let Object::ClusterTenantConnection(mut connection) = set.objects.remove(0).object else {
+        panic!("the example is a ClusterTenantConnection")
+    };
+    connection.spec.tenant_id = sim.tenant_id().to_owned();
+    connection.spec.client_id = sim.client_id().to_owned();
+    connection.spec.endpoints = Some(Endpoints {
+        graph: Some(sim.base_url()),
+        login: Some(sim.base_url()),
+    });
+    *connection
+}
+
+fn example(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+/// The example policy, as the API server stores it (generation 1, uid).
+fn policy() -> SessionPolicy {
+    let mut set = manifest::load(&[example("policy-sign-in-every-12h.yaml")], false).unwrap();
+    let Object::SessionPolicy(mut policy) = set.objects.remove(0).object else {
+        panic!("the example is a SessionPolicy")
+    };
+    policy.metadata.generation = Some(1);
+    policy.metadata.uid = Some("4f1e9c1a-0000-4000-8000-000000000001".into());
+    policy.metadata.resource_version = Some("100".into());
+    *policy
+}
+
+fn settings(stop: Option<watch::Receiver<bool>>) -> Settings {
+    let mut settings = Settings::new(Duration::from_secs(3600));
+    settings.revocation = RunOptions {
+        concurrency: 1,
+        verify_timeout: Duration::from_secs(5),
+        verify_poll: Duration::from_millis(100),
+        stop,
+    };
+    settings.configure = Arc::new(|config| {
+        config.ca_requests_per_second = 20.0;
+        config.retry.base_delay = Duration::from_millis(20);
+    });
+    settings.federated_token_file = None;
+    settings
+}
+
+impl Cluster {
+    fn new(
+        sim: &Simulator,
+        policies: Vec<SessionPolicy>,
+        revocations: Vec<RevocationRequest>,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Cluster {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let client = kube::Client::new(service, "default");
+        let mut objects = serde_json::Map::new();
+        for p in &policies {
+            objects.insert(policy_path_of(p), serde_json::to_value(p).unwrap());
+        }
+        for r in &revocations {
+            objects.insert(
+                format!(
+                    "/apis/sessionops.io/v1alpha1/namespaces/{}/revocationrequests/{}",
+                    r.metadata.namespace.as_deref().unwrap(),
+                    r.metadata.name.as_deref().unwrap()
+                ),
+                serde_json::to_value(r).unwrap(),
+            );
+        }
+        let stores = Stores {
+            cluster_connections: store(vec![connection(sim)]),
+            connections: store(Vec::<TenantConnection>::new()),
+            policies: store(policies),
+            revocations: store(revocations),
+        };
+        let ctx = Arc::new(Context::new(
+            client,
+            stores,
+            Arc::new(Metrics::new()),
+            settings(stop),
+            Some("test".into()),
+        ));
+        let secret = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "contoso-graph", "namespace": "sessionops-system"},
+            "data": {"client-secret": base64(sim.client_secret())}
+        });
+        Cluster {
+            handle,
+            ctx,
+            objects,
+            secret,
+        }
+    }
+
+    /// Runs `reconcile` to its end while answering its API calls; returns the result and the
+    /// calls in order. Fails if a call is still pending afterwards.
+    async fn run<F, T>(&mut self, reconcile: F, mut on_call: impl FnMut(&Call)) -> (T, Vec<Call>)
+    where
+        F: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut task = tokio::spawn(reconcile);
+        let mut calls = Vec::new();
+        let result = loop {
+            tokio::select! {
+                request = self.handle.next_request() => {
+                    let (request, respond) = request.expect("the client is alive");
+                    let method = request.method().to_string();
+                    let path = request.uri().path().to_owned();
+                    let bytes = request.into_body().collect_bytes().await.unwrap();
+                    let body: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+                    let call = Call { method, path, body };
+                    on_call(&call);
+                    let answer = self.answer(&call);
+                    calls.push(call);
+                    respond.send_response(answer);
+                }
+                result = &mut task => break result.expect("the reconcile does not panic"),
+            }
+        };
+        let pending =
+            tokio::time::timeout(Duration::from_millis(50), self.handle.next_request()).await;
+        assert!(
+            pending.is_err(),
+            "a call was left unanswered after the reconcile returned"
+        );
+        (result, calls)
+    }
+
+    fn answer(&self, call: &Call) -> Response<Body> {
+        let ok = |value: &Value| {
+            Response::builder()
+                .status(if call.method == "POST" { 201 } else { 200 })
+                .body(Body::from(serde_json::to_vec(value).unwrap()))
+                .unwrap()
+        };
+        if call.method == "GET" && call.path == SECRET_PATH {
+            return ok(&self.secret);
+        }
+        if call.method == "POST" {
+            // Creations (events, password Secrets) echo the object back.
+            return ok(&call.body);
+        }
+        let object_path = call.path.trim_end_matches("/status");
+        match self.objects.get(object_path) {
+            Some(object) => ok(object),
+            None => Response::builder()
+                .status(404)
+                .body(Body::from(
+                    serde_json::to_vec(&json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"})).unwrap(),
+                ))
+                .unwrap(),
+        }
+    }
+}
+
+fn policy_path_of(p: &SessionPolicy) -> String {
+    format!(
+        "/apis/sessionops.io/v1alpha1/namespaces/{}/sessionpolicies/{}",
+        p.metadata.namespace.as_deref().unwrap(),
+        p.metadata.name.as_deref().unwrap()
+    )
+}
+
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+async fn tenant() -> Simulator {
+    common::start(SimConfig {
+        seed: Some(Seed::from_yaml(SEED).unwrap()),
+        ca_rps: 20.0,
+        ..SimConfig::default()
+    })
+    .await
+}
+
+async fn sim_policies(sim: &Simulator) -> Vec<Value> {
+    let body: Value = reqwest::get(format!("{}/_sim/policies", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Active ones only (deleted ones carry deletedDateTime).
+    body["value"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p["deletedDateTime"].is_null())
+        .collect()
+}
+
+fn ready(status: &Value) -> (&str, &str) {
+    let condition = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .expect("Ready is always present");
+    (
+        condition["status"].as_str().unwrap(),
+        condition["reason"].as_str().unwrap(),
+    )
+}
+
+fn reconcile_policy(
+    ctx: &Arc<Context>,
+    policy: SessionPolicy,
+) -> impl std::future::Future<
+    Output = Result<kube::runtime::controller::Action, sessionops::controller::ReconcileError>,
+> + Send
++ 'static {
+    session_policy::reconcile(Arc::new(DeserializeGuard(Ok(policy))), ctx.clone())
+}
+
+/// The policy as the API server holds it after `calls` (finalizer added, status written).
+fn after(mut policy: SessionPolicy, calls: &[Call]) -> SessionPolicy {
+    policy.metadata.finalizers = Some(vec![session_policy::FINALIZER.into()]);
+    if let Some(patch) = calls
+        .iter()
+        .rev()
+        .find(|c| c.is("PATCH", &format!("{POLICY_PATH}/status")))
+    {
+        policy.status = Some(serde_json::from_value(patch.body["status"].clone()).unwrap());
+    }
+    policy
+}
+
+/// First apply, then the steady state: the finalizer, the policy created once, status written
+/// once; a later resync (after a restart: new caches) reads the tenant and writes nothing,
+/// not even status; a reconcile within the resync interval sends nothing at all.
+#[tokio::test]
+async fn first_apply_then_resyncs_that_change_nothing() {
+    let sim = tenant().await;
+    let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
+    let (result, calls) = cluster
+        .run(reconcile_policy(&cluster.ctx, policy()), |_| {})
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let shape: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("PATCH", POLICY_PATH),
+            ("GET", SECRET_PATH),
+            ("PATCH", &*format!("{POLICY_PATH}/status")),
+            ("POST", "/apis/events.k8s.io/v1/namespaces/identity/events"),
+        ]
+    );
+    assert_eq!(
+        calls[0].body,
+        json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": null},
+            {"op": "add", "path": "/metadata/finalizers", "value": [session_policy::FINALIZER]}
+        ])
+    );
+    let status = &calls[2].body["status"];
+    assert_eq!(ready(status), ("True", "Synced"));
+    assert_eq!(status["observedGeneration"], 1);
+    let in_tenant = sim_policies(&sim).await;
+    assert_eq!(in_tenant.len(), 1);
+    assert_eq!(status["policyId"], in_tenant[0]["id"]);
+    assert_eq!(
+        in_tenant[0]["displayName"],
+        "Session: sign-in frequency 12h"
+    );
+    let event = &calls[3].body;
+    assert_eq!(
+        (
+            event["reason"].as_str(),
+            event["action"].as_str(),
+            event["type"].as_str()
+        ),
+        (Some("Synced"), Some("Create"), Some("Normal"))
+    );
+    assert_eq!(event["regarding"]["name"], "sign-in-every-12h");
+
+    // A reconcile within the resync interval: the shared read already holds the write.
+    let synced = after(policy(), &calls);
+    let before = common::stats(&sim).await;
+    let (result, calls) = cluster
+        .run(reconcile_policy(&cluster.ctx, synced.clone()), |_| {})
+        .await;
+    assert!(result.is_ok());
+    assert!(calls.is_empty(), "nothing to write: {calls:?}");
+    let after_stats = common::stats(&sim).await;
+    assert_eq!(
+        before["routes"], after_stats["routes"],
+        "no Graph request either"
+    );
+
+    // A restart (new caches): the Secret and one LIST, then nothing written anywhere.
+    let mut restarted = Cluster::new(&sim, vec![synced.clone()], vec![], None);
+    let (result, calls) = restarted
+        .run(reconcile_policy(&restarted.ctx, synced), |_| {})
+        .await;
+    assert!(result.is_ok());
+    let shape: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(shape, [("GET", SECRET_PATH)], "no status patch, no event");
+    let stats = common::stats(&sim).await;
+    assert_eq!(
+        common::total(&stats, "GET /identity/conditionalAccess/policies"),
+        2,
+        "one LIST per resync"
+    );
+    assert_eq!(
+        common::total(&stats, "POST /identity/conditionalAccess/policies"),
+        1
+    );
+    assert_eq!(
+        common::total(&stats, "PATCH /identity/conditionalAccess/policies/{id}"),
+        0
+    );
+}
+
+/// A portal edit is reverted at the next resync, counted, and reported with an Event.
+#[tokio::test]
+async fn drift_is_corrected_with_an_event() {
+    let sim = tenant().await;
+    let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
+    let (_, calls) = cluster
+        .run(reconcile_policy(&cluster.ctx, policy()), |_| {})
+        .await;
+    let synced = after(policy(), &calls);
+    let id = synced.status.as_ref().unwrap().policy_id.clone().unwrap();
+    let edited = reqwest::Client::new()
+        .patch(format!("{}/_sim/portal/policies/{id}", sim.base_url()))
+        .json(&json!({"state": "disabled"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(edited.status().is_success());
+
+    let mut resync = Cluster::new(&sim, vec![synced.clone()], vec![], None);
+    let (result, calls) = resync
+        .run(reconcile_policy(&resync.ctx, synced), |_| {})
+        .await;
+    assert!(result.is_ok());
+    let shape: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("GET", SECRET_PATH),
+            ("PATCH", &*format!("{POLICY_PATH}/status")),
+            ("POST", "/apis/events.k8s.io/v1/namespaces/identity/events"),
+        ]
+    );
+    let status = &calls[1].body["status"];
+    assert_eq!(ready(status), ("True", "DriftCorrected"));
+    assert_eq!(status["driftCorrections"], 1);
+    assert_eq!(
+        (
+            calls[2].body["reason"].as_str(),
+            calls[2].body["action"].as_str()
+        ),
+        (Some("DriftCorrected"), Some("Update"))
+    );
+    let in_tenant = sim_policies(&sim).await;
+    assert_eq!(
+        in_tenant[0]["state"], "enabled",
+        "the portal edit was reverted"
+    );
+}
+
+/// Deleting the object: with deletionPolicy Delete the tenant policy goes first, then the
+/// finalizer; with Retain the policy stays and only the finalizer goes.
+#[tokio::test]
+async fn deletion_honours_delete_and_retain() {
+    for (deletion_policy, kept) in [("Delete", 0), ("Retain", 1)] {
+        let sim = tenant().await;
+        let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
+        let (_, calls) = cluster
+            .run(reconcile_policy(&cluster.ctx, policy()), |_| {})
+            .await;
+        let mut deleting = after(policy(), &calls);
+        deleting.spec.deletion_policy = serde_json::from_value(json!(deletion_policy)).unwrap();
+        deleting.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+        );
+        let mut cluster = Cluster::new(&sim, vec![deleting.clone()], vec![], None);
+        let (result, calls) = cluster
+            .run(reconcile_policy(&cluster.ctx, deleting), |_| {})
+            .await;
+        assert!(result.is_ok(), "{result:?}");
+        let mut expected = vec![];
+        if deletion_policy == "Delete" {
+            expected.push(("GET", SECRET_PATH.to_owned()));
+        }
+        expected.push((
+            "POST",
+            "/apis/events.k8s.io/v1/namespaces/identity/events".to_owned(),
+        ));
+        expected.push(("PATCH", POLICY_PATH.to_owned()));
+        let shape: Vec<(&str, String)> = calls
+            .iter()
+            .map(|c| (c.method.as_str(), c.path.clone()))
+            .collect();
+        assert_eq!(shape, expected, "{deletion_policy}");
+        let event = &calls[calls.len() - 2].body;
+        assert_eq!(
+            event["reason"],
+            if deletion_policy == "Delete" {
+                "Deleted"
+            } else {
+                "Retained"
+            }
+        );
+        assert_eq!(
+            calls.last().unwrap().body,
+            json!([
+                {"op": "test", "path": "/metadata/finalizers/0", "value": session_policy::FINALIZER},
+                {"op": "remove", "path": "/metadata/finalizers/0"}
+            ])
+        );
+        assert_eq!(sim_policies(&sim).await.len(), kept, "{deletion_policy}");
+    }
+}
+
+/// A namespace the connection does not allow: Ready=False NamespaceNotAllowed, a Warning
+/// event, and no Secret read and no Graph request at all.
+#[tokio::test]
+async fn a_namespace_not_allowed_causes_no_secret_read_and_no_graph_call() {
+    let sim = tenant().await;
+    let mut intruder = policy();
+    intruder.metadata.namespace = Some("marketing".into());
+    intruder.metadata.finalizers = Some(vec![session_policy::FINALIZER.into()]);
+    let mut cluster = Cluster::new(&sim, vec![intruder.clone()], vec![], None);
+    let (result, calls) = cluster
+        .run(reconcile_policy(&cluster.ctx, intruder), |_| {})
+        .await;
+    assert!(result.is_ok(), "a permanent failure waits for a change");
+    let path = "/apis/sessionops.io/v1alpha1/namespaces/marketing/sessionpolicies/sign-in-every-12h/status";
+    let shape: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("PATCH", path),
+            ("POST", "/apis/events.k8s.io/v1/namespaces/marketing/events")
+        ]
+    );
+    assert_eq!(
+        ready(&calls[0].body["status"]),
+        ("False", "NamespaceNotAllowed")
+    );
+    assert_eq!(
+        (
+            calls[1].body["type"].as_str(),
+            calls[1].body["reason"].as_str()
+        ),
+        (Some("Warning"), Some("NamespaceNotAllowed"))
+    );
+    let stats = common::stats(&sim).await;
+    let total: u64 = stats["routes"].as_object().map_or(0, |routes| {
+        routes
+            .values()
+            .flat_map(|s| s.as_object().unwrap().values())
+            .filter_map(Value::as_u64)
+            .sum()
+    });
+    assert_eq!(total, 0, "no token request, no Graph call: {stats}");
+}
+
+fn revocation_request(sim_users: &str) -> RevocationRequest {
+    let text = format!(
+        "apiVersion: sessionops.io/v1alpha1\nkind: RevocationRequest\nmetadata: {{name: incident, namespace: security}}\nspec:\n  tenantRef: {{kind: ClusterTenantConnection, name: contoso}}\n  reason: \"INC-7 test\"\n  targets: {{groups: [{sim_users}]}}\n  verify: true\n"
+    );
+    let mut set = manifest::load_str(Path::new("rr.yaml"), &text).unwrap();
+    let Object::RevocationRequest(mut request) = set.objects.remove(0).object else {
+        panic!("a RevocationRequest")
+    };
+    request.metadata.generation = Some(1);
+    request.metadata.uid = Some("4f1e9c1a-0000-4000-8000-000000000002".into());
+    *request
+}
+
+/// A revocation stopped part-way (graceful shutdown after its first chunk) saves its cursor in
+/// status; a restarted operator resumes from that status and finishes with exact counts, and
+/// nobody is revoked twice.
+#[tokio::test]
+async fn a_revocation_resumes_after_a_restart_from_its_status() {
+    // The connection's protected principals exist beside 70 generated users.
+    let seed = Seed::from_yaml("users:\n  - {userPrincipalName: breakglass1@contoso.onmicrosoft.com, displayName: Break glass 1}\n  - {userPrincipalName: breakglass2@contoso.onmicrosoft.com, displayName: Break glass 2}\ngroups:\n  - {displayName: sg-emergency-access, members: [breakglass1@contoso.onmicrosoft.com, breakglass2@contoso.onmicrosoft.com]}\n").unwrap();
+    let sim = common::start(SimConfig {
+        users: 70,
+        groups: vec![("incident".into(), 61)],
+        seed: Some(seed),
+        ..SimConfig::default()
+    })
+    .await;
+    let request = revocation_request("incident");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut cluster = Cluster::new(&sim, vec![], vec![request.clone()], Some(stop_rx));
+    let path =
+        "/apis/sessionops.io/v1alpha1/namespaces/security/revocationrequests/incident/status";
+    let ctx = cluster.ctx.clone();
+    let first = request.clone();
+    let (result, calls) = cluster
+        .run(
+            revocation::reconcile(Arc::new(DeserializeGuard(Ok(first))), ctx),
+            |call| {
+                // Operator shutdown right after the first chunk's progress was saved.
+                if call.path == path
+                    && call.body["status"]["counts"]["succeeded"].as_i64() > Some(0)
+                {
+                    let _ = stop_tx.send(true);
+                }
+            },
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let saved: Value = calls.iter().rev().find(|c| c.path == path).unwrap().body["status"].clone();
+    assert_eq!(saved["phase"], "Running", "stopped, not finished: {saved}");
+    let done_first = saved["counts"]["succeeded"].as_i64().unwrap();
+    assert_eq!(
+        done_first, 20,
+        "the in-flight chunk finished, no new one started"
+    );
+    assert!(saved["cursor"].is_string());
+
+    // Restart: a new operator sees the saved status and resumes.
+    let mut resumed = request.clone();
+    resumed.status = Some(serde_json::from_value(saved).unwrap());
+    let mut restarted = Cluster::new(&sim, vec![], vec![resumed.clone()], None);
+    let ctx = restarted.ctx.clone();
+    let (result, calls) = restarted
+        .run(
+            revocation::reconcile(Arc::new(DeserializeGuard(Ok(resumed))), ctx),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let last: Value = calls.iter().rev().find(|c| c.path == path).unwrap().body["status"].clone();
+    assert_eq!(last["phase"], "Succeeded", "{last}");
+    assert_eq!(last["counts"]["resolved"], 61);
+    assert_eq!(last["counts"]["succeeded"], 61);
+    assert_eq!(last["counts"]["verified"], 61);
+    assert_eq!(last["counts"]["failed"], 0);
+    let reasons: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.path.ends_with("/events"))
+        .filter_map(|c| c.body["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["Resuming", "Succeeded"]);
+    // Exactly once per user: nobody revoked twice across the stop and the resume.
+    let members: Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revokes = members["routes"]["POST /users/{id}/revokeSignInSessions"]["200"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(revokes, 61, "one revocation per member: {members}");
+
+    // A terminal request is never run again (GitOps re-sync, operator restart).
+    let mut finished = request.clone();
+    finished.status = Some(serde_json::from_value(last).unwrap());
+    let mut again = Cluster::new(&sim, vec![], vec![finished.clone()], None);
+    let ctx = again.ctx.clone();
+    let (result, calls) = again
+        .run(
+            revocation::reconcile(Arc::new(DeserializeGuard(Ok(finished))), ctx),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok());
+    assert!(calls.is_empty(), "{calls:?}");
+    let after: Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        after["routes"]["POST /users/{id}/revokeSignInSessions"]["200"]
+            .as_u64()
+            .unwrap_or(0),
+        61
+    );
+}
+
+/// End to end in a real cluster (kind, k3d …) against the simulator:
+///
+/// ```sh
+/// kubectl apply --server-side -f crds/
+/// cargo run -- sim --listen 0.0.0.0:8700 --seed src/demo/seed.yaml &   # reachable from the cluster
+/// # a ClusterTenantConnection whose endpoints point at the simulator, its Secret, and examples/
+/// cargo run -- operator --metrics-addr 127.0.0.1:8080 &
+/// SESSIONOPS_E2E=1 cargo test --test operator -- --ignored
+/// ```
+#[tokio::test]
+#[ignore = "needs a Kubernetes cluster (KUBECONFIG) with the CRDs, the examples applied and the operator running"]
+async fn end_to_end_in_a_real_cluster() {
+    sessionops::tls::install_crypto_provider();
+    let client = kube::Client::try_default()
+        .await
+        .expect("a cluster from KUBECONFIG");
+    let api: kube::Api<SessionPolicy> = kube::Api::namespaced(client, "identity");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let policy = api
+            .get("sign-in-every-12h")
+            .await
+            .expect("the example is applied");
+        let ready = policy
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| c.status.clone());
+        if ready.as_deref() == Some("True") {
+            assert!(
+                policy
+                    .finalizers()
+                    .iter()
+                    .any(|f| f == session_policy::FINALIZER)
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not Ready within 2 minutes"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
