@@ -39,7 +39,7 @@ fn every_valid_example_loads() {
             .filter(|o| o.object.kind() == kind)
             .count()
     };
-    assert_eq!(count("ClusterTenantConnection"), 1);
+    assert_eq!(count("ClusterTenantConnection"), 2);
     assert_eq!(count("TenantConnection"), 1);
     assert!(
         count("SessionPolicy") >= 4,

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod export;
+pub mod kubectl_view;
 pub mod policies;
 pub mod render;
 pub mod revocations;

@@ -268,6 +268,15 @@ impl Connections {
             material.extend_from_slice(key);
             Ok((Credential::Certificate(Arc::new(credential)), material))
         } else {
+            if let Connection::Namespaced(_) = connection {
+                // The projected token is the operator's own identity: a namespace that could
+                // use it through its own TenantConnection would bypass the allowedNamespaces
+                // of every ClusterTenantConnection using that app.
+                return Err(SyncFailure::Refused {
+                    reason: "CredentialsNotAllowed",
+                    message: "spec.credentials.workloadIdentity: workload identity is the operator's own identity, so only a ClusterTenantConnection may use it; a TenantConnection uses clientSecret or certificate".to_owned(),
+                });
+            }
             let token_file = settings.federated_token_file.clone().ok_or_else(|| SyncFailure::Refused {
                 reason: "CredentialsNotFound",
                 message: "spec.credentials.workloadIdentity: AZURE_FEDERATED_TOKEN_FILE is not set in the operator's pod; enable workload identity (Helm value workloadIdentity.enabled) so the webhook projects the token".to_owned(),

@@ -9,6 +9,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use kube::ResourceExt;
+
 use crate::api::Endpoints;
 use crate::cli::policies::{self, PolicyReport};
 use crate::cli::render;
@@ -156,6 +158,7 @@ async fn demo() -> Result<(), String> {
     if !all_ready(&reports) {
         return Err("the final apply left objects not Ready".into());
     }
+    let applied = reports.clone();
     let restored = policy_id(&reports, "identity/admins-phishing-resistant")?;
     println!("restored under its old id: {}", restored == admins);
 
@@ -189,6 +192,68 @@ async fn demo() -> Result<(), String> {
     let reports = revocations::run(&offboarding, &env, &state, true, &options, &|_| {}).await?;
     print!("{}", revocations::text(&reports));
     let _ = std::fs::remove_dir_all(state.parent().expect("a state directory"));
+
+    step(
+        9,
+        "the operator's view: kubectl get sessionpolicies,revocationrequests -A   (the same objects, their final status)",
+    );
+    let policies: Vec<Value> = set
+        .objects
+        .iter()
+        .filter_map(|o| match &o.object {
+            Object::SessionPolicy(policy) => Some(policy),
+            _ => None,
+        })
+        .map(|policy| {
+            let mut object = serde_json::to_value(policy).expect("a policy serializes");
+            let key = format!(
+                "{}/{}",
+                policy.namespace().unwrap_or_default(),
+                policy.name_any()
+            );
+            if let Some(status) = applied
+                .iter()
+                .find(|r| r.key == key)
+                .and_then(|r| r.status.as_ref())
+            {
+                object["status"] = serde_json::to_value(status).expect("a status serializes");
+            }
+            object
+        })
+        .collect();
+    print!(
+        "{}",
+        crate::cli::kubectl_view::table("sessionpolicies", &policies)
+    );
+    println!();
+    let requests: Vec<Value> = offboarding
+        .objects
+        .iter()
+        .filter_map(|o| match &o.object {
+            Object::RevocationRequest(request) => Some(request),
+            _ => None,
+        })
+        .map(|request| {
+            let mut object = serde_json::to_value(request).expect("a request serializes");
+            let key = format!(
+                "{}/{}",
+                request.namespace().unwrap_or_default(),
+                request.name_any()
+            );
+            if let Some(status) = reports
+                .iter()
+                .find(|r| r.key == key)
+                .and_then(|r| r.status.as_ref())
+            {
+                object["status"] = serde_json::to_value(status).expect("a status serializes");
+            }
+            object
+        })
+        .collect();
+    print!(
+        "{}",
+        crate::cli::kubectl_view::table("revocationrequests", &requests)
+    );
 
     sim.shutdown().await;
     println!("\ndone in {:.1}s", started.elapsed().as_secs_f64());
