@@ -21,7 +21,9 @@ use sessionops::api::{
     ClusterTenantConnection, Endpoints, RevocationRequest, SessionPolicy, TenantConnection,
 };
 use sessionops::controller::metrics::Metrics;
-use sessionops::controller::{Context, Settings, Stores, revocation, session_policy};
+use sessionops::controller::{
+    Context, Settings, Stores, revocation, session_policy, tenant_connection,
+};
 use sessionops::manifest::{self, Object};
 use sessionops::reconcile::revocation::RunOptions;
 use sessionops::sim::{Seed, SimConfig, Simulator};
@@ -669,6 +671,119 @@ async fn a_revocation_resumes_after_a_restart_from_its_status() {
             .unwrap_or(0),
         61
     );
+}
+
+/// A tenant connection's token check: granted and missing roles in status; the Secret is read
+/// again at the next check, so a rotated (here: broken) secret takes effect without a restart.
+#[tokio::test]
+async fn a_connection_reports_its_roles_and_picks_up_a_rotated_secret() {
+    let sim = tenant().await;
+    let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
+    let ctc = connection(&sim);
+    let path = "/apis/sessionops.io/v1alpha1/clustertenantconnections/contoso";
+    cluster
+        .objects
+        .insert(path.into(), serde_json::to_value(&ctc).unwrap());
+    let ctx = cluster.ctx.clone();
+    let (result, calls) = cluster
+        .run(
+            tenant_connection::reconcile_cluster(Arc::new(DeserializeGuard(Ok(ctc.clone()))), ctx),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let shape: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("GET", SECRET_PATH),
+            ("PATCH", &*format!("{path}/status")),
+            ("POST", "/apis/events.k8s.io/v1/namespaces/default/events"),
+        ]
+    );
+    let status = &calls[1].body["status"];
+    assert_eq!(ready(status), ("True", "TokenObtained"));
+    assert!(
+        status["grantedRoles"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
+        "{status}"
+    );
+    assert!(status["missingRoles"].is_array() || status["missingRoles"].is_null());
+
+    // The secret is rotated in the Secret (to one the tenant does not accept): the next check
+    // reads it again and reports it, without a restart.
+    let mut checked = ctc.clone();
+    checked.status = Some(serde_json::from_value(status.clone()).unwrap());
+    cluster.secret["data"]["client-secret"] = json!(base64("rotated-but-wrong"));
+    let ctx = cluster.ctx.clone();
+    let (result, calls) = cluster
+        .run(
+            tenant_connection::reconcile_cluster(Arc::new(DeserializeGuard(Ok(checked))), ctx),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(calls[0].is("GET", SECRET_PATH), "{calls:?}");
+    let patch = calls
+        .iter()
+        .find(|c| c.path.ends_with("/status"))
+        .expect("a status patch");
+    assert_eq!(ready(&patch.body["status"]), ("False", "Unauthorized"));
+    let text = serde_json::to_string(&calls.iter().map(|c| &c.body).collect::<Vec<_>>()).unwrap();
+    assert!(
+        !text.contains("rotated-but-wrong"),
+        "the secret never reaches status or events"
+    );
+}
+
+/// Workload identity is the operator's own identity: a namespaced TenantConnection may not
+/// use it (it would bypass allowedNamespaces); refused before any Graph call.
+#[tokio::test]
+async fn a_namespaced_connection_may_not_borrow_the_operators_workload_identity() {
+    let sim = tenant().await;
+    let mut cluster = Cluster::new(&sim, vec![], vec![], None);
+    let text = format!(
+        "apiVersion: sessionops.io/v1alpha1\nkind: TenantConnection\nmetadata: {{name: borrowed, namespace: marketing}}\nspec:\n  tenantId: {}\n  clientId: {}\n  credentials: {{workloadIdentity: {{}}}}\n",
+        sim.tenant_id(),
+        sim.client_id()
+    );
+    let mut set = manifest::load_str(Path::new("tc.yaml"), &text).unwrap();
+    let Object::TenantConnection(tc) = set.objects.remove(0).object else {
+        panic!("a TenantConnection")
+    };
+    let path = "/apis/sessionops.io/v1alpha1/namespaces/marketing/tenantconnections/borrowed";
+    cluster
+        .objects
+        .insert(path.into(), serde_json::to_value(&*tc).unwrap());
+    let ctx = cluster.ctx.clone();
+    let (result, calls) = cluster
+        .run(
+            tenant_connection::reconcile_namespaced(Arc::new(DeserializeGuard(Ok(*tc))), ctx),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let patch = calls
+        .iter()
+        .find(|c| c.path == format!("{path}/status"))
+        .expect("a status patch");
+    assert_eq!(
+        ready(&patch.body["status"]),
+        ("False", "CredentialsNotAllowed")
+    );
+    let stats = common::stats(&sim).await;
+    let total: u64 = stats["routes"].as_object().map_or(0, |routes| {
+        routes
+            .values()
+            .flat_map(|s| s.as_object().unwrap().values())
+            .filter_map(Value::as_u64)
+            .sum()
+    });
+    assert_eq!(total, 0, "no token request: {stats}");
 }
 
 /// End to end in a real cluster (kind, k3d …) against the simulator:

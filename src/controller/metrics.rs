@@ -257,6 +257,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn graph_routes_are_templated_so_labels_stay_few() {
+        use crate::graph::route_template;
+        assert_eq!(
+            route_template("/users/jdoe@contoso.com/revokeSignInSessions?$select=id"),
+            "/users/{id}/revokeSignInSessions"
+        );
+        assert_eq!(
+            route_template(
+                "identity/conditionalAccess/policies/6d993162-5f6c-41e9-aebe-d9d1c66359cb"
+            ),
+            "/identity/conditionalAccess/policies/{id}"
+        );
+        assert_eq!(route_template("/$batch"), "/$batch");
+    }
+
+    #[test]
     fn exposition_carries_the_recorded_series() {
         let metrics = Metrics::new();
         metrics.reconciled("SessionPolicy", "Synced", true, 0.2);
