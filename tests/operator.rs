@@ -673,6 +673,105 @@ async fn a_revocation_resumes_after_a_restart_from_its_status() {
     );
 }
 
+/// requirePasswordChange in a cluster: the temporary password goes into a Secret owned by the
+/// request and named in its status; it never appears in status or events.
+#[tokio::test]
+async fn temporary_passwords_go_to_a_secret_owned_by_the_request() {
+    let sim = tenant().await;
+    let text = "apiVersion: sessionops.io/v1alpha1\nkind: RevocationRequest\nmetadata: {name: offboard-jdoe, namespace: security}\nspec:\n  tenantRef: {kind: ClusterTenantConnection, name: contoso}\n  reason: \"HR-1 offboarding\"\n  targets: {users: [jdoe@contoso.onmicrosoft.com]}\n  actions: [revokeSessions, requirePasswordChange]\n";
+    let mut set = manifest::load_str(Path::new("rr.yaml"), text).unwrap();
+    let Object::RevocationRequest(mut request) = set.objects.remove(0).object else {
+        panic!("a RevocationRequest")
+    };
+    request.metadata.generation = Some(1);
+    request.metadata.uid = Some("4f1e9c1a-0000-4000-8000-000000000003".into());
+    let mut cluster = Cluster::new(&sim, vec![], vec![(*request).clone()], None);
+    let ctx = cluster.ctx.clone();
+    let (result, calls) = cluster
+        .run(
+            revocation::reconcile(Arc::new(DeserializeGuard(Ok(*request))), ctx),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let created: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.is("POST", "/api/v1/namespaces/security/secrets"))
+        .collect();
+    assert_eq!(created.len(), 1, "{calls:?}");
+    let secret = &created[0].body;
+    assert_eq!(secret["metadata"]["name"], "offboard-jdoe-passwords");
+    assert_eq!(
+        secret["metadata"]["ownerReferences"][0]["kind"],
+        "RevocationRequest"
+    );
+    assert_eq!(
+        secret["metadata"]["ownerReferences"][0]["uid"],
+        "4f1e9c1a-0000-4000-8000-000000000003"
+    );
+    let stored = secret["data"]["jdoe_contoso.onmicrosoft.com"]
+        .as_str()
+        .expect("the password, keyed by UPN");
+    use base64::Engine;
+    let password = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(stored)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(password.len() >= 16);
+    let last = &calls
+        .iter()
+        .rev()
+        .find(|c| c.path.ends_with("/offboard-jdoe/status"))
+        .unwrap()
+        .body["status"];
+    assert_eq!(last["phase"], "Succeeded", "{last}");
+    assert_eq!(last["passwordSecret"], "offboard-jdoe-passwords");
+    for call in calls.iter().filter(|c| !c.path.ends_with("/secrets")) {
+        assert!(
+            !call.body.to_string().contains(&password),
+            "the password leaked into {} {}",
+            call.method,
+            call.path
+        );
+    }
+}
+
+/// An object that does not match the schema (it bypassed admission): Ready=False InvalidSpec
+/// with the reason, a Warning event, and nothing sent to Graph.
+#[tokio::test]
+async fn an_object_that_does_not_deserialize_is_reported_not_reconciled() {
+    let sim = tenant().await;
+    let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
+    let mut broken = serde_json::to_value(policy()).unwrap();
+    broken["spec"]["state"] = json!("sometimes");
+    let guard: DeserializeGuard<SessionPolicy> = serde_json::from_value(broken).unwrap();
+    assert!(guard.0.is_err());
+    let ctx = cluster.ctx.clone();
+    let (result, calls) = cluster
+        .run(session_policy::reconcile(Arc::new(guard), ctx), |_| {})
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let shape: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("PATCH", &*format!("{POLICY_PATH}/status")),
+            ("POST", "/apis/events.k8s.io/v1/namespaces/identity/events"),
+        ]
+    );
+    assert_eq!(ready(&calls[0].body["status"]), ("False", "InvalidSpec"));
+    let message = calls[0].body["status"]["conditions"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("sometimes"), "{message}");
+    assert!(sim_policies(&sim).await.is_empty());
+}
+
 /// A tenant connection's token check: granted and missing roles in status; the Secret is read
 /// again at the next check, so a rotated (here: broken) secret takes effect without a restart.
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
 use kube::core::DeserializeGuard;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Resource};
 use kube_lease_manager::LeaseManagerBuilder;
@@ -14,7 +14,10 @@ use tokio::sync::watch;
 use super::context::{Context, Settings, Stores};
 use super::metrics::Metrics;
 use super::{error_policy, revocation, server, session_policy, tenant_connection};
-use crate::api::{ClusterTenantConnection, RevocationRequest, SessionPolicy, TenantConnection};
+use crate::api::{
+    ClusterTenantConnection, RevocationRequest, SessionPolicy, TenantConnection, TenantKind,
+    TenantRef,
+};
 use crate::cli::OperatorArgs;
 
 /// Lease duration and renewal grace (seconds): a new leader takes over within ~15 s of a
@@ -240,12 +243,48 @@ async fn run_controllers(
                 ctx.clone()
             )
             .for_each(drain::<_, _>("TenantConnection")),
-        Controller::for_stream(policy_events, policies)
+        Controller::for_stream(policy_events, policies.clone())
+            .watches(
+                Api::<DeserializeGuard<ClusterTenantConnection>>::all(ctx.client.clone()),
+                watcher::Config::default().any_semantic(),
+                dependents(
+                    policies.clone(),
+                    |p: &SessionPolicy| &p.spec.tenant_ref,
+                    TenantKind::ClusterTenantConnection
+                ),
+            )
+            .watches(
+                api_for::<TenantConnection>(&ctx.client, namespace),
+                watcher::Config::default().any_semantic(),
+                dependents(
+                    policies,
+                    |p: &SessionPolicy| &p.spec.tenant_ref,
+                    TenantKind::TenantConnection
+                ),
+            )
             .reconcile_all_on(ticks)
             .graceful_shutdown_on(stopped())
             .run(session_policy::reconcile, error_policy, ctx.clone())
             .for_each(drain::<_, _>("SessionPolicy")),
-        Controller::for_stream(revocation_events, revocations)
+        Controller::for_stream(revocation_events, revocations.clone())
+            .watches(
+                Api::<DeserializeGuard<ClusterTenantConnection>>::all(ctx.client.clone()),
+                watcher::Config::default().any_semantic(),
+                dependents(
+                    revocations.clone(),
+                    |r: &RevocationRequest| &r.spec.tenant_ref,
+                    TenantKind::ClusterTenantConnection
+                ),
+            )
+            .watches(
+                api_for::<TenantConnection>(&ctx.client, namespace),
+                watcher::Config::default().any_semantic(),
+                dependents(
+                    revocations,
+                    |r: &RevocationRequest| &r.spec.tenant_ref,
+                    TenantKind::TenantConnection
+                ),
+            )
             .graceful_shutdown_on(stopped())
             .run(revocation::reconcile, error_policy, ctx.clone())
             .for_each(drain::<_, _>("RevocationRequest")),
@@ -261,6 +300,37 @@ fn drain<T, E: std::fmt::Display>(
             tracing::debug!(controller, %error, "controller event");
         }
         std::future::ready(())
+    }
+}
+
+/// Maps a changed tenant connection to the objects that reference it, so that an object
+/// waiting on it (missing, namespace not allowed, Secret not readable) is looked at again at
+/// once instead of at the next resync.
+fn dependents<K, C>(
+    store: Store<DeserializeGuard<K>>,
+    tenant_ref: fn(&K) -> &TenantRef,
+    kind: TenantKind,
+) -> impl Fn(DeserializeGuard<C>) -> Vec<ObjectRef<DeserializeGuard<K>>> + Send + Sync + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    C: Resource<DynamicType = ()>,
+{
+    move |connection| {
+        let name = connection.meta().name.clone().unwrap_or_default();
+        let namespace = connection.meta().namespace.clone();
+        store
+            .state()
+            .iter()
+            .filter(|guard| {
+                guard.0.as_ref().is_ok_and(|object| {
+                    let reference = tenant_ref(object);
+                    reference.kind == kind
+                        && reference.name == name
+                        && (namespace.is_none() || object.meta().namespace == namespace)
+                })
+            })
+            .map(|guard| ObjectRef::from_obj(guard.as_ref()))
+            .collect()
     }
 }
 
@@ -287,5 +357,84 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    fn policy(namespace: &str, name: &str, kind: &str) -> SessionPolicy {
+        let text = format!(
+            "apiVersion: sessionops.io/v1alpha1\nkind: SessionPolicy\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  tenantRef: {{kind: {kind}, name: contoso}}\n  state: enabled\n  assignments: {{users: {{include: [All]}}, applications: {{include: [All]}}}}\n  session: {{signInFrequency: 12h}}\n"
+        );
+        let mut set = crate::manifest::load_str(std::path::Path::new("p.yaml"), &text).unwrap();
+        match set.objects.remove(0).object {
+            crate::manifest::Object::SessionPolicy(p) => *p,
+            _ => unreachable!(),
+        }
+    }
+
+    /// A changed connection wakes exactly the objects that reference it.
+    #[test]
+    fn a_connection_change_maps_to_the_objects_that_use_it() {
+        let mut writer = reflector::store::Writer::<DeserializeGuard<SessionPolicy>>::default();
+        for p in [
+            policy("identity", "a", "ClusterTenantConnection"),
+            policy("security", "b", "ClusterTenantConnection"),
+            policy("identity", "c", "TenantConnection"),
+            policy("security", "d", "TenantConnection"),
+        ] {
+            writer.apply_watcher_event(&watcher::Event::Apply(DeserializeGuard(Ok(p))));
+        }
+        let names = |refs: Vec<ObjectRef<DeserializeGuard<SessionPolicy>>>| {
+            let mut names: Vec<String> = refs.into_iter().map(|r| r.name).collect();
+            names.sort();
+            names
+        };
+        let cluster = dependents(
+            writer.as_reader(),
+            |p: &SessionPolicy| &p.spec.tenant_ref,
+            TenantKind::ClusterTenantConnection,
+        );
+        let mut ctc = ClusterTenantConnection::new("contoso", serde_json::from_value(serde_json::json!({"tenantId": "t", "clientId": "c", "credentials": {"workloadIdentity": {}}})).unwrap());
+        assert_eq!(
+            names(cluster(DeserializeGuard(Ok(ctc.clone())))),
+            ["a", "b"]
+        );
+        ctc.metadata.name = Some("fabrikam".into());
+        assert!(cluster(DeserializeGuard(Ok(ctc))).is_empty());
+        let namespaced = dependents(
+            writer.as_reader(),
+            |p: &SessionPolicy| &p.spec.tenant_ref,
+            TenantKind::TenantConnection,
+        );
+        let mut tc = TenantConnection::new("contoso", serde_json::from_value(serde_json::json!({"tenantId": "t", "clientId": "c", "credentials": {"workloadIdentity": {}}})).unwrap());
+        tc.metadata.namespace = Some("identity".into());
+        assert_eq!(names(namespaced(DeserializeGuard(Ok(tc)))), ["c"]);
+    }
+
+    /// Status patches (the operator's own writes) must not trigger a reconcile; spec changes,
+    /// finalizer changes and the start of deletion must.
+    #[test]
+    fn only_relevant_changes_trigger_a_reconcile() {
+        // Any kind will do: the predicate reads metadata only.
+        let mut policy = k8s_openapi::api::core::v1::ConfigMap::default();
+        policy.metadata.generation = Some(1);
+        let base = relevant_change(&policy);
+        let mut status_only = policy.clone();
+        status_only.metadata.resource_version = Some("2".into());
+        status_only.metadata.managed_fields = Some(Vec::new());
+        assert_eq!(relevant_change(&status_only), base);
+        let mut spec = policy.clone();
+        spec.metadata.generation = Some(2);
+        assert_ne!(relevant_change(&spec), base);
+        let mut finalizer = policy.clone();
+        finalizer.metadata.finalizers = Some(vec!["sessionops.io/tenant-policy".into()]);
+        assert_ne!(relevant_change(&finalizer), base);
+        let mut deleting = policy.clone();
+        deleting.metadata.deletion_timestamp = Some(Time(jiff::Timestamp::now()));
+        assert_ne!(relevant_change(&deleting), base);
     }
 }

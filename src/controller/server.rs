@@ -52,3 +52,44 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn get(metrics: &Arc<Metrics>, path: &str) -> (StatusCode, String) {
+        let response = router(metrics.clone())
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn readiness_follows_the_operator_and_metrics_are_served() {
+        let metrics = Arc::new(Metrics::new());
+        assert_eq!(get(&metrics, "/healthz").await.0, StatusCode::OK);
+        assert_eq!(
+            get(&metrics, "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        metrics.set_ready(true);
+        assert_eq!(get(&metrics, "/readyz").await.0, StatusCode::OK);
+        metrics.set_leader(true);
+        let (status, text) = get(&metrics, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(text.contains("sessionops_leader 1"), "{text}");
+        assert!(
+            text.ends_with("# EOF\n"),
+            "OpenMetrics text ends with # EOF"
+        );
+    }
+}

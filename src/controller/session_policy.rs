@@ -89,8 +89,12 @@ async fn reconcile_policy(
     // from its read (and see the writes made since, folded into it).
     let mut shared = slot.lock().await;
     let protected = connection.settings().protected();
+    let target = managed
+        .iter()
+        .find(|m| m.key() == key)
+        .expect("the policy being reconciled is among the managed ones");
     let reusable = shared.as_ref().is_some_and(|s| {
-        s.taken.elapsed() < ctx.settings.resync / 2 && s.read.serves(protected, &managed)
+        s.taken.elapsed() < ctx.settings.resync / 2 && s.read.serves(protected, target)
     });
     if !reusable {
         match policy_sync::read_for(&graph, protected, &managed).await {
@@ -111,9 +115,7 @@ async fn reconcile_policy(
     let read = shared.as_mut().expect("a read was just taken or reused");
     let planned = read
         .read
-        .plan(&managed)
-        .into_iter()
-        .find(|p| p.key == key)
+        .plan_one(&managed, &key)
         .expect("the policy being reconciled is among the managed ones");
     let outcome = match &planned.plan {
         Ok(plan) => match policy_sync::apply(&graph, plan).await {

@@ -119,16 +119,18 @@ pub struct TenantRead {
 }
 
 impl TenantRead {
-    /// Whether this read can plan `managed` as well as a fresh one could: every name was looked
-    /// up, the endpoint version suffices, and deleted items were read if a policy is missing.
-    pub fn serves(&self, protected: &ProtectedPrincipals, managed: &[ManagedPolicy]) -> bool {
-        let requests = name_requests(protected, managed);
-        let needs_beta = desire_all(managed, &self.protected, &self.resolutions)
+    /// Whether this read can plan `target` (one of `managed`) as well as a fresh one could:
+    /// its names and the protected ones were looked up, the endpoint version suffices, and
+    /// deleted items were read if its policy is missing. Only the target is examined, so a
+    /// reconcile costs the same whatever the number of policies sharing the read.
+    pub fn serves(&self, protected: &ProtectedPrincipals, target: &ManagedPolicy) -> bool {
+        let one = std::slice::from_ref(target);
+        let needs_beta = desire_all(one, &self.protected, &self.resolutions)
             .iter()
             .any(|d| d.as_ref().is_ok_and(|d| d.version == ApiVersion::Beta));
-        self.resolutions.covers(&requests)
+        self.resolutions.covers(&name_requests(protected, one))
             && (!needs_beta || self.policies.via_beta)
-            && (self.deleted_read || !any_missing(managed, &self.policies))
+            && (self.deleted_read || !any_missing(one, &self.policies))
     }
 
     /// Plans every SessionPolicy of the tenant against this read.
@@ -138,6 +140,25 @@ impl TenantRead {
             desire_all(managed, &self.protected, &self.resolutions),
             &self.policies,
         )
+    }
+
+    /// Plans the SessionPolicy `key` of `managed` against this read; the others only count
+    /// for displayName conflicts. None when `key` is not among them.
+    pub fn plan_one(&self, managed: &[ManagedPolicy], key: &str) -> Option<PlannedPolicy> {
+        let target = managed.iter().find(|m| m.key() == key)?;
+        let display_name = target.display_name();
+        let rival = managed
+            .iter()
+            .find(|m| m.key() != key && m.display_name() == display_name)
+            .map(ManagedPolicy::key);
+        let desired = policy::desired_policy(
+            &target.spec,
+            &target.namespace,
+            &target.name,
+            &self.protected,
+            &self.resolutions,
+        );
+        Some(plan_policy(target, desired, rival, &self.policies))
     }
 
     /// Folds a write just made into the read, so that plans made from it before the next
@@ -293,36 +314,43 @@ pub fn plan_all(
         .iter()
         .zip(desired)
         .map(|(m, desired)| {
-            let display_name = m.display_name();
             let key = m.key();
-            let rivals: Vec<&String> = claims[&display_name]
-                .iter()
-                .filter(|k| **k != key)
-                .collect();
-            let plan = if let Some(other) = rivals.first() {
-                Err(PolicyError::Conflict {
-                    display_name: display_name.clone(),
-                    other: (*other).clone(),
-                })
-            } else {
-                desired.clone().and_then(|desired| {
-                    let found = policy::find_with_deleted(
-                        m.status.policy_id.as_deref(),
-                        &display_name,
-                        &tenant.active,
-                        &tenant.deleted,
-                    )?;
-                    Ok(policy::plan(&desired, found, tenant.via_beta))
-                })
-            };
-            PlannedPolicy {
-                key,
-                display_name,
-                desired: desired.ok(),
-                plan,
-            }
+            let rival = claims[&m.display_name()].iter().find(|k| **k != key);
+            plan_policy(m, desired, rival.cloned(), tenant)
         })
         .collect()
+}
+
+/// The plan of one SessionPolicy: Conflict when `rival` (another SessionPolicy) claims its
+/// displayName, else create, update, restore or nothing against `tenant`.
+fn plan_policy(
+    m: &ManagedPolicy,
+    desired: Result<DesiredPolicy, PolicyError>,
+    rival: Option<String>,
+    tenant: &TenantPolicies,
+) -> PlannedPolicy {
+    let display_name = m.display_name();
+    let plan = match rival {
+        Some(other) => Err(PolicyError::Conflict {
+            display_name: display_name.clone(),
+            other,
+        }),
+        None => desired.clone().and_then(|desired| {
+            let found = policy::find_with_deleted(
+                m.status.policy_id.as_deref(),
+                &display_name,
+                &tenant.active,
+                &tenant.deleted,
+            )?;
+            Ok(policy::plan(&desired, found, tenant.via_beta))
+        }),
+    };
+    PlannedPolicy {
+        key: m.key(),
+        display_name,
+        desired: desired.ok(),
+        plan,
+    }
 }
 
 /// Whether some SessionPolicy's policy is absent from the active list (then deleted items
@@ -580,5 +608,48 @@ pub fn show(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{self, Object};
+
+    fn managed(name: &str, display_name: &str) -> ManagedPolicy {
+        let text = format!(
+            "apiVersion: sessionops.io/v1alpha1\nkind: SessionPolicy\nmetadata: {{name: {name}, namespace: identity}}\nspec:\n  tenantRef: {{kind: ClusterTenantConnection, name: contoso}}\n  displayName: {display_name}\n  state: enabled\n  assignments: {{users: {{include: [All]}}, applications: {{include: [All]}}}}\n  session: {{signInFrequency: 12h}}\n"
+        );
+        let mut set = manifest::load_str(std::path::Path::new("p.yaml"), &text).unwrap();
+        let Object::SessionPolicy(policy) = set.objects.remove(0).object else {
+            panic!("a SessionPolicy")
+        };
+        ManagedPolicy {
+            namespace: "identity".into(),
+            name: name.into(),
+            generation: Some(1),
+            spec: policy.spec,
+            status: SessionPolicyStatus::default(),
+        }
+    }
+
+    /// The operator plans one policy at a time; it must agree with planning them all.
+    #[test]
+    fn planning_one_policy_agrees_with_planning_all() {
+        let set = [
+            managed("a", "shared name"),
+            managed("b", "shared name"),
+            managed("c", "its own name"),
+        ];
+        let read = TenantRead::default();
+        let all = read.plan(&set);
+        for (m, from_all) in set.iter().zip(&all) {
+            let one = read.plan_one(&set, &m.key()).unwrap();
+            assert_eq!(one.key, from_all.key);
+            assert_eq!(one.plan, from_all.plan, "{}", m.key());
+        }
+        assert!(matches!(all[0].plan, Err(PolicyError::Conflict { .. })));
+        assert!(matches!(all[2].plan, Ok(PolicyPlan::Create { .. })));
+        assert!(read.plan_one(&set, "identity/missing").is_none());
     }
 }
