@@ -574,8 +574,8 @@ fn operator(args: OperatorArgs) -> ExitCode {
     match runtime().block_on(crate::controller::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            // One line, in the log format chosen (JSON for collectors by default).
             tracing::error!(error = %error, "operator stopped");
-            eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }

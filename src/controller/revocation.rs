@@ -110,13 +110,11 @@ async fn reconcile_request(
             {
                 return (reason.to_owned(), false, Err(error));
             }
-            ctx.event(&reference, true, reason, "Revoke", message).await;
+            ctx.event(&reference, true, reason, "Revoke", message.clone())
+                .await;
             let result = if is_transient(reason) {
                 Err(ReconcileError::Transient(
-                    crate::reconcile::policy_sync::SyncFailure::Refused {
-                        reason,
-                        message: String::new(),
-                    },
+                    crate::reconcile::policy_sync::SyncFailure::Refused { reason, message },
                 ))
             } else {
                 Ok(Action::requeue(ctx.settings.resync))
