@@ -66,7 +66,7 @@ async fn reconcile_policy(
     if !policy.finalizers().iter().any(|f| f == FINALIZER)
         && let Err(error) = super::add_finalizer(&api, policy, FINALIZER).await
     {
-        return ("KubernetesUnavailable".into(), false, Err(error));
+        return (super::KUBERNETES_UNAVAILABLE.into(), false, Err(error));
     }
     // The namespace check reads the watch cache only: a namespace that may not use the
     // connection causes no Secret read and no Graph call.
@@ -331,7 +331,7 @@ async fn cleanup(
     }
     match super::remove_finalizer(api, policy, FINALIZER).await {
         Ok(()) => ("Deleted".into(), true, Ok(Action::await_change())),
-        Err(error) => ("KubernetesUnavailable".into(), false, Err(error)),
+        Err(error) => (super::KUBERNETES_UNAVAILABLE.into(), false, Err(error)),
     }
 }
 
