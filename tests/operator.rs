@@ -232,6 +232,25 @@ impl Cluster {
     }
 }
 
+/// The calls as (method, path), for exact-sequence assertions.
+fn call_shapes(calls: &[Call]) -> Vec<(&str, &str)> {
+    calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect()
+}
+
+/// Every request the simulator answered, token requests included.
+fn all_requests(stats: &Value) -> u64 {
+    stats["routes"].as_object().map_or(0, |routes| {
+        routes
+            .values()
+            .flat_map(|s| s.as_object().unwrap().values())
+            .filter_map(Value::as_u64)
+            .sum()
+    })
+}
+
 fn policy_path_of(p: &SessionPolicy) -> String {
     format!(
         "/apis/sessionops.io/v1alpha1/namespaces/{}/sessionpolicies/{}",
@@ -318,10 +337,7 @@ async fn first_apply_then_resyncs_that_change_nothing() {
         .run(reconcile_policy(&cluster.ctx, policy()), |_| {})
         .await;
     assert!(result.is_ok(), "{result:?}");
-    let shape: Vec<(&str, &str)> = calls
-        .iter()
-        .map(|c| (c.method.as_str(), c.path.as_str()))
-        .collect();
+    let shape = call_shapes(&calls);
     assert_eq!(
         shape,
         [
@@ -379,10 +395,7 @@ async fn first_apply_then_resyncs_that_change_nothing() {
         .run(reconcile_policy(&restarted.ctx, synced), |_| {})
         .await;
     assert!(result.is_ok());
-    let shape: Vec<(&str, &str)> = calls
-        .iter()
-        .map(|c| (c.method.as_str(), c.path.as_str()))
-        .collect();
+    let shape = call_shapes(&calls);
     assert_eq!(shape, [("GET", SECRET_PATH)], "no status patch, no event");
     let stats = common::stats(&sim).await;
     assert_eq!(
@@ -423,10 +436,7 @@ async fn drift_is_corrected_with_an_event() {
         .run(reconcile_policy(&resync.ctx, synced), |_| {})
         .await;
     assert!(result.is_ok());
-    let shape: Vec<(&str, &str)> = calls
-        .iter()
-        .map(|c| (c.method.as_str(), c.path.as_str()))
-        .collect();
+    let shape = call_shapes(&calls);
     assert_eq!(
         shape,
         [
@@ -481,11 +491,8 @@ async fn deletion_honours_delete_and_retain() {
             "/apis/events.k8s.io/v1/namespaces/identity/events".to_owned(),
         ));
         expected.push(("PATCH", POLICY_PATH.to_owned()));
-        let shape: Vec<(&str, String)> = calls
-            .iter()
-            .map(|c| (c.method.as_str(), c.path.clone()))
-            .collect();
-        assert_eq!(shape, expected, "{deletion_policy}");
+        let expected: Vec<(&str, &str)> = expected.iter().map(|(m, p)| (*m, p.as_str())).collect();
+        assert_eq!(call_shapes(&calls), expected, "{deletion_policy}");
         let event = &calls[calls.len() - 2].body;
         assert_eq!(
             event["reason"],
@@ -520,10 +527,7 @@ async fn a_namespace_not_allowed_causes_no_secret_read_and_no_graph_call() {
         .await;
     assert!(result.is_ok(), "a permanent failure waits for a change");
     let path = "/apis/sessionops.io/v1alpha1/namespaces/marketing/sessionpolicies/sign-in-every-12h/status";
-    let shape: Vec<(&str, &str)> = calls
-        .iter()
-        .map(|c| (c.method.as_str(), c.path.as_str()))
-        .collect();
+    let shape = call_shapes(&calls);
     assert_eq!(
         shape,
         [
@@ -543,13 +547,7 @@ async fn a_namespace_not_allowed_causes_no_secret_read_and_no_graph_call() {
         (Some("Warning"), Some("NamespaceNotAllowed"))
     );
     let stats = common::stats(&sim).await;
-    let total: u64 = stats["routes"].as_object().map_or(0, |routes| {
-        routes
-            .values()
-            .flat_map(|s| s.as_object().unwrap().values())
-            .filter_map(Value::as_u64)
-            .sum()
-    });
+    let total = all_requests(&stats);
     assert_eq!(total, 0, "no token request, no Graph call: {stats}");
 }
 
@@ -753,10 +751,7 @@ async fn an_object_that_does_not_deserialize_is_reported_not_reconciled() {
         .run(session_policy::reconcile(Arc::new(guard), ctx), |_| {})
         .await;
     assert!(result.is_ok(), "{result:?}");
-    let shape: Vec<(&str, &str)> = calls
-        .iter()
-        .map(|c| (c.method.as_str(), c.path.as_str()))
-        .collect();
+    let shape = call_shapes(&calls);
     assert_eq!(
         shape,
         [
@@ -791,10 +786,7 @@ async fn a_connection_reports_its_roles_and_picks_up_a_rotated_secret() {
         )
         .await;
     assert!(result.is_ok(), "{result:?}");
-    let shape: Vec<(&str, &str)> = calls
-        .iter()
-        .map(|c| (c.method.as_str(), c.path.as_str()))
-        .collect();
+    let shape = call_shapes(&calls);
     assert_eq!(
         shape,
         [
@@ -875,13 +867,7 @@ async fn a_namespaced_connection_may_not_borrow_the_operators_workload_identity(
         ("False", "CredentialsNotAllowed")
     );
     let stats = common::stats(&sim).await;
-    let total: u64 = stats["routes"].as_object().map_or(0, |routes| {
-        routes
-            .values()
-            .flat_map(|s| s.as_object().unwrap().values())
-            .filter_map(Value::as_u64)
-            .sum()
-    });
+    let total = all_requests(&stats);
     assert_eq!(total, 0, "no token request: {stats}");
 }
 

@@ -169,6 +169,53 @@ where
     Ok(())
 }
 
+/// What a reconcile ended with: the Ready reason, whether Ready, and the controller's result.
+pub type Outcome = (String, bool, Result<Action, ReconcileError>);
+
+/// Reports an object of a namespaced kind that does not deserialize (see [`report_invalid`]).
+pub async fn invalid_namespaced<K>(
+    ctx: &Context,
+    object: &kube::core::DeserializeGuard<K>,
+    invalid: &kube::core::error_boundary::InvalidObject,
+) -> Outcome
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
+    let name = invalid.metadata.name.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
+    let result = report_invalid(
+        ctx,
+        &api,
+        &name,
+        &object.object_ref(&()),
+        &invalid.error,
+        invalid.metadata.generation,
+    )
+    .await;
+    ("InvalidSpec".to_owned(), false, result)
+}
+
+/// Records a finished reconcile of `kind` (metrics; a success resets the object's backoff)
+/// and returns its result.
+pub fn finished<K: Resource>(
+    ctx: &Context,
+    kind: &'static str,
+    object: &K,
+    started: std::time::Instant,
+    (reason, ready, result): Outcome,
+) -> Result<Action, ReconcileError> {
+    ctx.metrics
+        .reconciled(kind, &reason, ready, started.elapsed().as_secs_f64());
+    if result.is_ok() {
+        ctx.succeeded(&object_key(object));
+    }
+    result
+}
+
 /// An object the operator cannot read (it bypassed admission, e.g. an older CRD): Ready=False
 /// InvalidSpec with the reason, and nothing written to the tenant.
 pub async fn report_invalid<K>(

@@ -31,36 +31,14 @@ pub async fn reconcile(
 ) -> Result<Action, ReconcileError> {
     let started = Instant::now();
     ctx.wait_for_caches().await;
-    let (reason, ready, result) = match &object.0 {
+    let outcome = match &object.0 {
         Ok(request) => reconcile_request(request, &ctx).await,
-        Err(invalid) => {
-            let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
-            let name = invalid.metadata.name.clone().unwrap_or_default();
-            let api: Api<RevocationRequest> = Api::namespaced(ctx.client.clone(), &namespace);
-            let result = super::report_invalid(
-                &ctx,
-                &api,
-                &name,
-                &object.object_ref(&()),
-                &invalid.error,
-                invalid.metadata.generation,
-            )
-            .await;
-            ("InvalidSpec".to_owned(), false, result)
-        }
+        Err(invalid) => super::invalid_namespaced(&ctx, object.as_ref(), invalid).await,
     };
-    ctx.metrics
-        .reconciled(KIND, &reason, ready, started.elapsed().as_secs_f64());
-    if result.is_ok() {
-        ctx.succeeded(&super::object_key(object.as_ref()));
-    }
-    result
+    super::finished(&ctx, KIND, object.as_ref(), started, outcome)
 }
 
-async fn reconcile_request(
-    request: &RevocationRequest,
-    ctx: &Context,
-) -> (String, bool, Result<Action, ReconcileError>) {
+async fn reconcile_request(request: &RevocationRequest, ctx: &Context) -> super::Outcome {
     let namespace = request.namespace().unwrap_or_default();
     let name = request.name_any();
     let api: Api<RevocationRequest> = Api::namespaced(ctx.client.clone(), &namespace);

@@ -28,36 +28,14 @@ pub async fn reconcile(
 ) -> Result<Action, ReconcileError> {
     let started = Instant::now();
     ctx.wait_for_caches().await;
-    let (reason, ready, result) = match &object.0 {
+    let outcome = match &object.0 {
         Ok(policy) => reconcile_policy(policy, &ctx).await,
-        Err(invalid) => {
-            let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
-            let name = invalid.metadata.name.clone().unwrap_or_default();
-            let api: Api<SessionPolicy> = Api::namespaced(ctx.client.clone(), &namespace);
-            let result = super::report_invalid(
-                &ctx,
-                &api,
-                &name,
-                &object.object_ref(&()),
-                &invalid.error,
-                invalid.metadata.generation,
-            )
-            .await;
-            ("InvalidSpec".to_owned(), false, result)
-        }
+        Err(invalid) => super::invalid_namespaced(&ctx, object.as_ref(), invalid).await,
     };
-    ctx.metrics
-        .reconciled(KIND, &reason, ready, started.elapsed().as_secs_f64());
-    if result.is_ok() {
-        ctx.succeeded(&super::object_key(object.as_ref()));
-    }
-    result
+    super::finished(&ctx, KIND, object.as_ref(), started, outcome)
 }
 
-async fn reconcile_policy(
-    policy: &SessionPolicy,
-    ctx: &Context,
-) -> (String, bool, Result<Action, ReconcileError>) {
+async fn reconcile_policy(policy: &SessionPolicy, ctx: &Context) -> super::Outcome {
     let namespace = policy.namespace().unwrap_or_default();
     let api: Api<SessionPolicy> = Api::namespaced(ctx.client.clone(), &namespace);
     if policy.meta().deletion_timestamp.is_some() {
@@ -191,7 +169,7 @@ async fn finish(
     api: &Api<SessionPolicy>,
     desired: Option<&crate::reconcile::policy::DesiredPolicy>,
     outcome: Result<policy_sync::Applied, SyncFailure>,
-) -> (String, bool, Result<Action, ReconcileError>) {
+) -> super::Outcome {
     let prior = policy.status.clone().unwrap_or_default();
     let now = Time(jiff::Timestamp::now());
     let status =
@@ -257,7 +235,7 @@ async fn cleanup(
     policy: &SessionPolicy,
     ctx: &Context,
     api: &Api<SessionPolicy>,
-) -> (String, bool, Result<Action, ReconcileError>) {
+) -> super::Outcome {
     if !policy.finalizers().iter().any(|f| f == FINALIZER) {
         return ("Deleted".into(), true, Ok(Action::await_change()));
     }

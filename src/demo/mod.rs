@@ -9,8 +9,6 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use kube::ResourceExt;
-
 use crate::api::Endpoints;
 use crate::cli::policies::{self, PolicyReport};
 use crate::cli::render;
@@ -197,62 +195,46 @@ async fn demo() -> Result<(), String> {
         9,
         "the operator's view: kubectl get sessionpolicies,revocationrequests -A   (the same objects, their final status)",
     );
-    let policies: Vec<Value> = set
-        .objects
+    // The objects as the API server would hold them: manifest plus the status reconciled.
+    let statuses: HashMap<String, Value> = applied
         .iter()
-        .filter_map(|o| match &o.object {
-            Object::SessionPolicy(policy) => Some(policy),
-            _ => None,
+        .filter_map(|r| {
+            Some((
+                r.key.clone(),
+                serde_json::to_value(r.status.as_ref()?).ok()?,
+            ))
         })
-        .map(|policy| {
-            let mut object = serde_json::to_value(policy).expect("a policy serializes");
-            let key = format!(
-                "{}/{}",
-                policy.namespace().unwrap_or_default(),
-                policy.name_any()
-            );
-            if let Some(status) = applied
-                .iter()
-                .find(|r| r.key == key)
-                .and_then(|r| r.status.as_ref())
-            {
-                object["status"] = serde_json::to_value(status).expect("a status serializes");
-            }
-            object
-        })
+        .chain(reports.iter().filter_map(|r| {
+            Some((
+                r.key.clone(),
+                serde_json::to_value(r.status.as_ref()?).ok()?,
+            ))
+        }))
         .collect();
+    let with_status = |kind: &str, set: &ManifestSet| -> Vec<Value> {
+        set.objects
+            .iter()
+            .filter(|o| o.object.kind() == kind)
+            .map(|o| {
+                let mut object = o.object.to_json();
+                if let Some(status) = statuses.get(&o.object.key()) {
+                    object["status"] = status.clone();
+                }
+                object
+            })
+            .collect()
+    };
     print!(
         "{}",
-        crate::cli::kubectl_view::table("sessionpolicies", &policies)
+        crate::cli::kubectl_view::table("sessionpolicies", &with_status("SessionPolicy", &set))
     );
     println!();
-    let requests: Vec<Value> = offboarding
-        .objects
-        .iter()
-        .filter_map(|o| match &o.object {
-            Object::RevocationRequest(request) => Some(request),
-            _ => None,
-        })
-        .map(|request| {
-            let mut object = serde_json::to_value(request).expect("a request serializes");
-            let key = format!(
-                "{}/{}",
-                request.namespace().unwrap_or_default(),
-                request.name_any()
-            );
-            if let Some(status) = reports
-                .iter()
-                .find(|r| r.key == key)
-                .and_then(|r| r.status.as_ref())
-            {
-                object["status"] = serde_json::to_value(status).expect("a status serializes");
-            }
-            object
-        })
-        .collect();
     print!(
         "{}",
-        crate::cli::kubectl_view::table("revocationrequests", &requests)
+        crate::cli::kubectl_view::table(
+            "revocationrequests",
+            &with_status("RevocationRequest", &offboarding)
+        )
     );
 
     sim.shutdown().await;

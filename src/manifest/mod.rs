@@ -76,6 +76,17 @@ impl Object {
         }
     }
 
+    /// The object as JSON, as the API server would return it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let json = match self {
+            Object::ClusterTenantConnection(o) => serde_json::to_value(o),
+            Object::TenantConnection(o) => serde_json::to_value(o),
+            Object::SessionPolicy(o) => serde_json::to_value(o),
+            Object::RevocationRequest(o) => serde_json::to_value(o),
+        };
+        json.expect("sessionops objects serialize")
+    }
+
     /// `namespace/name`, or `name` for cluster-scoped objects.
     pub fn key(&self) -> String {
         let (namespace, name) = match self {
