@@ -12,6 +12,10 @@
 //!
 //! `cargo bench --bench operator_memory`
 
+// The test helpers (watch caches as the operator holds them).
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -20,8 +24,6 @@ use std::time::{Duration, Instant};
 use http::{Request, Response};
 use kube::client::Body;
 use kube::core::DeserializeGuard;
-use kube::runtime::reflector::store::Writer;
-use kube::runtime::watcher;
 use serde_json::{Value, json};
 use sessionops::api::{SessionPolicy, TenantConnection};
 use sessionops::controller::metrics::Metrics;
@@ -89,19 +91,6 @@ fn rss_kib(field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-fn store<K>(objects: Vec<K>) -> kube::runtime::reflector::Store<DeserializeGuard<K>>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    let mut writer = Writer::<DeserializeGuard<K>>::default();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    for object in objects {
-        writer.apply_watcher_event(&watcher::Event::InitApply(DeserializeGuard(Ok(object))));
-    }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
-    writer.as_reader()
 }
 
 fn main() {
@@ -215,10 +204,10 @@ async fn run() {
     });
 
     let stores = Stores {
-        cluster_connections: store(connections),
-        connections: store(Vec::<TenantConnection>::new()),
-        policies: store(policies.clone()),
-        revocations: store(revocations.clone()),
+        cluster_connections: common::store(connections),
+        connections: common::store(Vec::<TenantConnection>::new()),
+        policies: common::store(policies.clone()),
+        revocations: common::store(revocations.clone()),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut settings = Settings::new(Duration::from_secs(3600));

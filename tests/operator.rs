@@ -14,8 +14,6 @@ use http::{Request, Response};
 use kube::ResourceExt;
 use kube::client::Body;
 use kube::core::DeserializeGuard;
-use kube::runtime::reflector::store::Writer;
-use kube::runtime::watcher;
 use serde_json::{Value, json};
 use sessionops::api::{
     ClusterTenantConnection, Endpoints, RevocationRequest, SessionPolicy, TenantConnection,
@@ -57,19 +55,6 @@ struct Cluster {
     /// Objects as the API server would return them from PATCH (echoed back).
     objects: serde_json::Map<String, Value>,
     secret: Value,
-}
-
-fn store<K>(objects: Vec<K>) -> kube::runtime::reflector::Store<DeserializeGuard<K>>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    let mut writer = Writer::<DeserializeGuard<K>>::default();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    for object in objects {
-        writer.apply_watcher_event(&watcher::Event::InitApply(DeserializeGuard(Ok(object))));
-    }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
-    writer.as_reader()
 }
 
 /// The example ClusterTenantConnection pointed at `sim` (its tenant, app and endpoints).
@@ -145,10 +130,10 @@ impl Cluster {
             );
         }
         let stores = Stores {
-            cluster_connections: store(vec![connection(sim)]),
-            connections: store(Vec::<TenantConnection>::new()),
-            policies: store(policies),
-            revocations: store(revocations),
+            cluster_connections: common::store(vec![connection(sim)]),
+            connections: common::store(Vec::<TenantConnection>::new()),
+            policies: common::store(policies),
+            revocations: common::store(revocations),
         };
         let ctx = Arc::new(Context::new(
             client,
@@ -273,23 +258,6 @@ async fn tenant() -> Simulator {
     .await
 }
 
-async fn sim_policies(sim: &Simulator) -> Vec<Value> {
-    let body: Value = reqwest::get(format!("{}/_sim/policies", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    // Active ones only (deleted ones carry deletedDateTime).
-    body["value"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| p["deletedDateTime"].is_null())
-        .collect()
-}
-
 fn ready(status: &Value) -> (&str, &str) {
     let condition = status["conditions"]
         .as_array()
@@ -357,7 +325,7 @@ async fn first_apply_then_resyncs_that_change_nothing() {
     let status = &calls[2].body["status"];
     assert_eq!(ready(status), ("True", "Synced"));
     assert_eq!(status["observedGeneration"], 1);
-    let in_tenant = sim_policies(&sim).await;
+    let in_tenant = common::active_policies(&sim).await;
     assert_eq!(in_tenant.len(), 1);
     assert_eq!(status["policyId"], in_tenant[0]["id"]);
     assert_eq!(
@@ -455,7 +423,7 @@ async fn drift_is_corrected_with_an_event() {
         ),
         (Some("DriftCorrected"), Some("Update"))
     );
-    let in_tenant = sim_policies(&sim).await;
+    let in_tenant = common::active_policies(&sim).await;
     assert_eq!(
         in_tenant[0]["state"], "enabled",
         "the portal edit was reverted"
@@ -509,7 +477,11 @@ async fn deletion_honours_delete_and_retain() {
                 {"op": "remove", "path": "/metadata/finalizers/0"}
             ])
         );
-        assert_eq!(sim_policies(&sim).await.len(), kept, "{deletion_policy}");
+        assert_eq!(
+            common::active_policies(&sim).await.len(),
+            kept,
+            "{deletion_policy}"
+        );
     }
 }
 
@@ -764,7 +736,7 @@ async fn an_object_that_does_not_deserialize_is_reported_not_reconciled() {
         .as_str()
         .unwrap();
     assert!(message.contains("sometimes"), "{message}");
-    assert!(sim_policies(&sim).await.is_empty());
+    assert!(common::active_policies(&sim).await.is_empty());
 }
 
 /// A tenant connection's token check: granted and missing roles in status; the Secret is read

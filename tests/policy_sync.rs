@@ -90,22 +90,6 @@ async fn apply(sim: &Simulator, set: &ManifestSet) -> Vec<PolicyReport> {
     reports
 }
 
-async fn sim_policies(sim: &Simulator) -> Vec<Value> {
-    let body: Value = reqwest::get(format!("{}/_sim/policies", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["deletedDateTime"].is_null())
-        .cloned()
-        .collect()
-}
-
 async fn sim_user_id(sim: &Simulator, upn: &str) -> String {
     let user: Value = reqwest::get(format!("{}/_sim/users/{upn}", sim.base_url()))
         .await
@@ -145,7 +129,7 @@ async fn apply_creates_one_policy_per_manifest_with_the_implied_graph_json() {
     let sim = tenant(20.0).await;
     let set = examples(&sim);
     apply(&sim, &set).await;
-    let policies = sim_policies(&sim).await;
+    let policies = common::active_policies(&sim).await;
     assert_eq!(policies.len(), 4, "exactly one policy per SessionPolicy");
     let twelve = policies
         .iter()
@@ -296,7 +280,7 @@ async fn portal_edits_are_reported_and_corrected() {
             actions(&reports)
         );
     }
-    assert_eq!(sim_policies(&sim).await.len(), 4);
+    assert_eq!(common::active_policies(&sim).await.len(), 4);
 }
 
 #[tokio::test]
@@ -331,7 +315,7 @@ async fn a_portal_delete_is_restored_from_deleted_items() {
         Some(id.as_str()),
         "the same policy, not a new one"
     );
-    assert_eq!(sim_policies(&sim).await.len(), 4);
+    assert_eq!(common::active_policies(&sim).await.len(), 4);
 }
 
 #[tokio::test]
@@ -356,7 +340,11 @@ async fn a_crash_between_create_and_record_creates_no_duplicate() {
     }
     apply(&sim, &set).await;
     apply(&sim, &set).await;
-    assert_eq!(sim_policies(&sim).await.len(), 4, "no second policy");
+    assert_eq!(
+        common::active_policies(&sim).await.len(),
+        4,
+        "no second policy"
+    );
 }
 
 #[tokio::test]
@@ -452,7 +440,7 @@ spec:
         "both claimants are refused"
     );
     assert_eq!(by_key["marketing/outsider"], "NamespaceNotAllowed");
-    let names: Vec<String> = sim_policies(&sim)
+    let names: Vec<String> = common::active_policies(&sim)
         .await
         .iter()
         .map(|p| p["displayName"].as_str().unwrap().to_owned())
@@ -570,7 +558,7 @@ async fn deleting_a_managed_policy_leaves_it_restorable_and_tolerates_a_second_d
     sessionops::reconcile::policy_sync::delete(&client, &id)
         .await
         .expect("already gone is success");
-    assert_eq!(sim_policies(&sim).await.len(), 3);
+    assert_eq!(common::active_policies(&sim).await.len(), 3);
     let all: Value = reqwest::get(format!("{}/_sim/policies", sim.base_url()))
         .await
         .unwrap()

@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+use kube::core::DeserializeGuard;
+use kube::runtime::reflector::Store;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::watcher;
 use serde_json::Value;
 use sessionops::graph::{Credential, GraphClient, GraphConfig, RetryPolicy, Secret};
 use sessionops::sim::{SimConfig, Simulator};
@@ -81,4 +85,37 @@ pub fn total(stats: &Value, route: &str) -> u64 {
     stats["routes"][route]
         .as_object()
         .map_or(0, |m| m.values().filter_map(Value::as_u64).sum())
+}
+
+/// The tenant's active Conditional Access policies (`GET /_sim/policies` without the deleted
+/// ones, which carry `deletedDateTime`).
+pub async fn active_policies(sim: &Simulator) -> Vec<Value> {
+    let body: Value = reqwest::get(format!("{}/_sim/policies", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["deletedDateTime"].is_null())
+        .cloned()
+        .collect()
+}
+
+/// A watch cache holding `objects` after its initial list, as the operator's caches are
+/// before the first reconcile.
+pub fn store<K>(objects: Vec<K>) -> Store<DeserializeGuard<K>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let mut writer = Writer::<DeserializeGuard<K>>::default();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for object in objects {
+        writer.apply_watcher_event(&watcher::Event::InitApply(DeserializeGuard(Ok(object))));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    writer.as_reader()
 }
