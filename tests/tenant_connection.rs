@@ -39,7 +39,7 @@ async fn a_token_check_reports_granted_and_missing_permissions() {
         group_targets: true,
     };
     let required = required_roles(&features);
-    let check = client.granted_roles().await;
+    let check = client.granted_roles().await.map_err(Into::into);
     let status = connection_status(
         &TenantConnectionStatus::default(),
         Some(1),
@@ -65,7 +65,7 @@ async fn a_token_check_reports_granted_and_missing_permissions() {
     let again = connection_status(
         &status,
         Some(1),
-        &client.granted_roles().await,
+        &client.granted_roles().await.map_err(Into::into),
         &required,
         &now(200),
     );
@@ -78,7 +78,11 @@ async fn wrong_credentials_make_the_connection_not_ready() {
     let sim = common::start(common::quiet()).await;
     let mut config = common::config(&sim);
     config.credential = Credential::ClientSecret(Secret::new("not-the-secret"));
-    let check = GraphClient::new(config).unwrap().granted_roles().await;
+    let check = GraphClient::new(config)
+        .unwrap()
+        .granted_roles()
+        .await
+        .map_err(Into::into);
     let status = connection_status(
         &TenantConnectionStatus::default(),
         Some(3),

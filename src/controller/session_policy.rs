@@ -136,20 +136,12 @@ fn siblings(ctx: &Context, connection: &Connection, policy: &SessionPolicy) -> V
         .iter()
         .filter_map(|guard| guard.0.as_ref().ok())
         .filter(|p| p.meta().deletion_timestamp.is_none() && key(p) != key(policy))
-        .filter(|p| uses(p, connection))
+        .filter(|p| connection.serves(&p.spec.tenant_ref, &p.namespace().unwrap_or_default()))
         .map(managed_policy)
         .collect();
     managed.push(managed_policy(policy));
     managed.sort_by_key(ManagedPolicy::key);
     managed
-}
-
-/// Whether `policy` references `connection` and its namespace may use it.
-fn uses(policy: &SessionPolicy, connection: &Connection) -> bool {
-    connection.serves(
-        &policy.spec.tenant_ref,
-        &policy.namespace().unwrap_or_default(),
-    )
 }
 
 fn managed_policy(policy: &SessionPolicy) -> ManagedPolicy {

@@ -14,7 +14,8 @@ use super::connections::Connection;
 use super::context::Context;
 use super::{ReconcileError, is_transient};
 use crate::api::{ClusterTenantConnection, TenantConnection, TenantConnectionStatus, TenantRef};
-use crate::reconcile::conditions::{self, Status};
+use crate::reconcile::conditions;
+use crate::reconcile::policy_sync::SyncFailure;
 use crate::reconcile::tenant::{self, Features};
 
 /// Reconciles a ClusterTenantConnection.
@@ -85,33 +86,21 @@ where
     let required = tenant::required_roles(&features(&ctx, &connection));
     let now = Time(jiff::Timestamp::now());
     // Every resync reads the Secret again: a rotated credential takes effect without a restart.
-    let status = match ctx
+    let check = match ctx
         .connections
         .graph(&connection, &ctx.settings, &ctx.metrics, true)
         .await
     {
         Ok(graph) => {
-            let check = graph.granted_roles().await;
+            let check = graph.granted_roles().await.map_err(SyncFailure::from);
             if check.as_ref().is_err_and(|e| e.reason() == "Unauthorized") {
                 ctx.connections.forget(&connection.key()).await;
             }
-            tenant::connection_status(&prior, generation, &check, &required, &now)
+            check
         }
-        Err(failure) => {
-            let mut status = prior.clone();
-            status.observed_generation = generation;
-            conditions::set(
-                &mut status.conditions,
-                "Ready",
-                Status::False,
-                failure.reason(),
-                &failure.to_string(),
-                generation,
-                &now,
-            );
-            status
-        }
+        Err(failure) => Err(failure),
     };
+    let status = tenant::connection_status(&prior, generation, &check, &required, &now);
     // The token time moves on every check; it alone is no reason to write.
     let changed = TenantConnectionStatus {
         last_token_time: None,

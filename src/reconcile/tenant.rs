@@ -281,11 +281,12 @@ pub fn missing_roles(
 }
 
 /// The status of a tenant connection after a token check: Ready when a token was obtained,
-/// with the granted roles and the ones the features in use still need.
+/// with the granted roles and the ones the features in use still need; otherwise why not (the
+/// token endpoint refused, or, in a cluster, the credential Secret could not be used).
 pub fn connection_status(
     prior: &crate::api::TenantConnectionStatus,
     generation: Option<i64>,
-    check: &Result<Vec<String>, crate::graph::GraphError>,
+    check: &Result<Vec<String>, SyncFailure>,
     required: &std::collections::BTreeSet<&'static str>,
     now: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
 ) -> crate::api::TenantConnectionStatus {
