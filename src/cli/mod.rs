@@ -233,6 +233,14 @@ pub struct SimArgs {
     /// Eventual-consistency lag of new objects and revocations, in milliseconds.
     #[arg(long, value_name = "MS")]
     pub lag: Option<String>,
+    /// National cloud: `Global` (default), `USGov`, `USGovDoD` or `China`. Outside Global there
+    /// are no Conditional Access deleted items; China has no Identity Protection.
+    #[arg(long, value_name = "CLOUD")]
+    pub cloud: Option<String>,
+    /// Entra directory roles assigned to the app, comma-separated display names (default:
+    /// `Cloud Device Administrator,User Administrator`; empty for none).
+    #[arg(long, value_name = "A,B")]
+    pub directory_roles: Option<String>,
 }
 
 /// Runs the parsed command and returns the process exit code.

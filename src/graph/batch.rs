@@ -28,10 +28,10 @@ pub struct BatchItem {
     pub method: Method,
     /// URL relative to the version root, e.g. `/users/{id}/revokeSignInSessions`.
     pub url: String,
-    /// Headers (`Content-Type` is set when there is a body).
+    /// Headers (`Content-Type` is set whenever there is a body).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
-    /// JSON body.
+    /// JSON body: always present on POST, PATCH and PUT (see [`BatchItem::new`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
 }
@@ -44,15 +44,29 @@ fn serialize_method<S: serde::Serializer>(
 }
 
 impl BatchItem {
-    /// An item without a body.
+    /// An item without content of its own. Write items (POST, PATCH, PUT) still carry an empty
+    /// JSON body and its Content-Type: concepts/json-batching.md, "While the target URL doesn't
+    /// require a request body, you must still specify the headers and body parameters where
+    /// only body can be an empty object." Without them Graph refuses the whole batch with 400
+    /// "Write request id : 1 does not contain Content-Type header or body."
     pub fn new(id: impl Into<String>, method: Method, url: impl Into<String>) -> Self {
-        BatchItem {
+        let item = BatchItem {
             id: id.into(),
-            method,
             url: url.into(),
             headers: BTreeMap::new(),
             body: None,
+            method,
+        };
+        if item.needs_body() {
+            item.with_body(json!({}))
+        } else {
+            item
         }
+    }
+
+    /// POST, PATCH and PUT items must carry `headers` and `body` inside a `$batch`.
+    fn needs_body(&self) -> bool {
+        [Method::POST, Method::PATCH, Method::PUT].contains(&self.method)
     }
 
     /// With a JSON body (and its Content-Type, which Graph requires with a body).
@@ -126,8 +140,12 @@ impl BatchItemResponse {
             .unwrap_or_default();
         let permission = permissions::required_for(&item.method, &item.url, item.body.as_ref());
         Some(
-            match GraphError::from_response(self.status, &body, self.batch_ids.clone(), permission)
-            {
+            match GraphError::from_response(
+                self.status,
+                &body,
+                self.batch_ids.clone(),
+                permission.as_deref(),
+            ) {
                 GraphError::Transient { detail, ids, .. } => GraphError::Transient {
                     attempts: self.attempts,
                     detail,
@@ -268,6 +286,18 @@ fn check_batch(items: &[BatchItem]) -> Result<(), GraphError> {
             "{} items in one $batch; Graph accepts {MAX_BATCH_SIZE}",
             items.len()
         ))
+    } else if let Some(item) = items.iter().find(|i| {
+        (i.needs_body() && i.body.is_none())
+            || (i.body.is_some()
+                && !i
+                    .headers
+                    .keys()
+                    .any(|h| h.eq_ignore_ascii_case("content-type")))
+    }) {
+        Some(format!(
+            "item {:?} ({} {}) has no body or no Content-Type; Graph refuses the whole $batch",
+            item.id, item.method, item.url
+        ))
     } else {
         let mut seen = std::collections::HashSet::new();
         items
@@ -296,10 +326,21 @@ mod tests {
             serde_json::to_value(&item).unwrap(),
             json!({"id": "7", "method": "PATCH", "url": "/users/u1", "headers": {"Content-Type": "application/json"}, "body": {"accountEnabled": false}})
         );
-        let bare = BatchItem::new("1", Method::POST, "/users/u1/revokeSignInSessions");
+        // An action that takes no body still carries an empty one and its Content-Type.
+        let action = BatchItem::new("1", Method::POST, "/users/u1/revokeSignInSessions");
         assert_eq!(
-            serde_json::to_value(&bare).unwrap(),
-            json!({"id": "1", "method": "POST", "url": "/users/u1/revokeSignInSessions"})
+            serde_json::to_value(&action).unwrap(),
+            json!({"id": "1", "method": "POST", "url": "/users/u1/revokeSignInSessions", "headers": {"Content-Type": "application/json"}, "body": {}})
+        );
+        let read = BatchItem::new("2", Method::GET, "/users/u1");
+        assert_eq!(
+            serde_json::to_value(&read).unwrap(),
+            json!({"id": "2", "method": "GET", "url": "/users/u1"})
+        );
+        let delete = BatchItem::new("3", Method::DELETE, "/devices/d1");
+        assert_eq!(
+            serde_json::to_value(&delete).unwrap(),
+            json!({"id": "3", "method": "DELETE", "url": "/devices/d1"})
         );
     }
 
@@ -313,6 +354,12 @@ mod tests {
             "ids are case-insensitive"
         );
         assert!(check_batch(&(0..20).map(|i| item(&i.to_string())).collect::<Vec<_>>()).is_ok());
+        let mut bodiless = BatchItem::new("w", Method::POST, "/users/u1/revokeSignInSessions");
+        bodiless.body = None;
+        assert!(
+            check_batch(&[bodiless]).is_err(),
+            "a write item without a body is never sent"
+        );
     }
 
     #[test]

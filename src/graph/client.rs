@@ -775,7 +775,7 @@ impl Attempt {
                     request.path(),
                     request.body.as_ref(),
                 );
-                match GraphError::from_response(status, &body, ids, permission) {
+                match GraphError::from_response(status, &body, ids, permission.as_deref()) {
                     GraphError::Transient { detail, ids, .. } => GraphError::Transient {
                         attempts,
                         detail,

@@ -11,6 +11,34 @@ use serde_json::Value;
 /// Properties a model does not name, kept verbatim (including `@odata.*` annotations).
 pub type Extra = BTreeMap<String, Value>;
 
+/// Whether a JSON key is metadata rather than a property: an OData instance or property
+/// annotation (`@odata.context`, `authenticationStrength@odata.context`, `@odata.type`) or an
+/// action link (`#microsoft.graph.restore`). Graph puts them at any depth: every
+/// `grantControls` of a Conditional Access policy carries `authenticationStrength@odata.context`
+/// (v1.0 `conditionalaccessroot-list-policies.md`, beta `policydeletableitem-list.md`), so they
+/// never count as content, drift or "unmodelled" settings.
+pub fn is_annotation(key: &str) -> bool {
+    key.contains('@') || key.starts_with('#')
+}
+
+/// Whether `extra` holds a real property (annotations aside).
+pub fn has_content(extra: &Extra) -> bool {
+    extra.keys().any(|key| !is_annotation(key))
+}
+
+/// Removes annotations at every depth, except `@odata.type`, which names a derived type a
+/// write must state (e.g. `#microsoft.graph.ipNamedLocation`).
+pub fn strip_annotations(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|key, _| key == "@odata.type" || !is_annotation(key));
+            map.values_mut().for_each(strip_annotations);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_annotations),
+        _ => {}
+    }
+}
+
 /// An enum serialized as a string that keeps unknown members instead of failing.
 macro_rules! open_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
@@ -295,8 +323,8 @@ impl ConditionalAccessPolicy {
             ] {
                 map.remove(read_only);
             }
-            map.retain(|key, _| !key.starts_with("@odata."));
         }
+        strip_annotations(&mut body);
         body
     }
 }
@@ -602,15 +630,31 @@ pub struct User {
     /// Sessions issued before this instant are invalid (only returned when `$select`ed).
     #[serde(default)]
     pub sign_in_sessions_valid_from_date_time: Option<String>,
+    /// `Invitation` for an external account (only returned when `$select`ed).
+    #[serde(default)]
+    pub creation_type: Option<String>,
+    /// Invitation state of a guest invited through the invitation API (`PendingAcceptance`,
+    /// `Accepted`); null for accounts of this tenant.
+    #[serde(default)]
+    pub external_user_state: Option<String>,
     /// Everything else.
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl User {
-    /// A B2B guest: their sessions live in their home tenant.
-    pub fn is_guest(&self) -> bool {
-        self.user_type.as_deref() == Some("Guest")
+    /// An external user: their home tenant is elsewhere, and "this API doesn't revoke sign-in
+    /// sessions for external users, because external users sign in through their home tenant"
+    /// (`user-revokesigninsessions.md`). Decided from how the account came to be (user.md:
+    /// `creationType` "Invitation", an `externalUserState`, the `#EXT#` UPN of invited
+    /// accounts), not from `userType`: an internal guest is a local account and is revoked.
+    pub fn is_external(&self) -> bool {
+        self.creation_type.as_deref() == Some("Invitation")
+            || self.external_user_state.is_some()
+            || self
+                .user_principal_name
+                .as_deref()
+                .is_some_and(|upn| upn.to_ascii_uppercase().contains("#EXT#"))
     }
 
     /// Mastered in on-premises AD.

@@ -1,61 +1,187 @@
-//! The least application permission each Graph call needs (from the Graph fact sheet), so a
-//! 403 can say which permission to grant instead of only "access denied".
+//! The least application permissions each Graph call needs, so a 403 can say which permission
+//! to grant instead of only "access denied", and whether the token already carries it (then
+//! the refusal is about the object, not the app). The least permissions are those of each API
+//! page's permissions table (`api-reference/v1.0/includes/permissions/*.md`, generated from
+//! `microsoft-graph-devx-content` `permissions/new/permissions.json`).
 
 use reqwest::Method;
 use serde_json::Value;
 
-/// The least application permission for `method path` (path relative to the version, query
-/// excluded), or `None` when sessionops does not call it.
-pub fn required_for(method: &Method, path: &str, body: Option<&Value>) -> Option<&'static str> {
+/// The least application permissions for `method path` (path relative to the version, query
+/// excluded), all needed together, or `None` when sessionops does not call it.
+pub fn required(
+    method: &Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Option<&'static [&'static str]> {
     let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let write = *method != Method::GET;
-    match segments.as_slice() {
-        ["users", _, "revokeSignInSessions"] => Some("User.RevokeSessions.All"),
+    Some(match segments.as_slice() {
+        ["users", _, "revokeSignInSessions"] => &["User.RevokeSessions.All"],
         ["users", _] if *method == Method::PATCH => {
             let sets_password = body.and_then(|b| b.get("passwordProfile")).is_some();
-            Some(if sets_password {
-                "User-PasswordProfile.ReadWrite.All"
+            if sets_password {
+                &["User-PasswordProfile.ReadWrite.All"]
             } else {
-                "User.EnableDisableAccount.All"
-            })
+                // user-update.md: accountEnabled takes User.EnableDisableAccount.All and
+                // User.Read.All together.
+                &["User.EnableDisableAccount.All", "User.Read.All"]
+            }
         }
-        ["users", ..] => Some("User.Read.All"),
+        ["users", ..] => &["User.Read.All"],
+        // group-list-transitivemembers.md: GroupMember.ReadBasic.All is the least.
         ["groups", _, "transitiveMembers", ..] | ["groups", _, "members", ..] => {
-            Some("GroupMember.Read.All")
+            &["GroupMember.ReadBasic.All"]
         }
-        ["groups", ..] => Some("GroupMember.Read.All"),
-        ["devices", ..] => Some("Device.ReadWrite.All"),
+        // group-list.md, group-get.md.
+        ["groups", ..] => &["Group.ReadBasic.All"],
+        ["devices", ..] if write => &["Device.ReadWrite.All"],
+        ["devices", ..] => &["Device.Read.All"],
         [
             "identity",
             "conditionalAccess",
             "authenticationStrength",
             ..,
         ]
-        | ["policies", "authenticationStrengthPolicies", ..] => Some(if write {
-            "Policy.ReadWrite.ConditionalAccess"
-        } else {
-            "Policy.Read.AuthenticationMethod"
-        }),
-        ["identity", "conditionalAccess", ..] => Some(if write {
-            "Policy.ReadWrite.ConditionalAccess"
-        } else {
-            "Policy.Read.All"
-        }),
+        | ["policies", "authenticationStrengthPolicies", ..] => {
+            if write {
+                &["Policy.ReadWrite.ConditionalAccess"]
+            } else {
+                &["Policy.Read.AuthenticationMethod"]
+            }
+        }
+        // conditionalaccessroot-post-policies.md, conditionalaccesspolicy-update.md: writes need
+        // Policy.Read.All and Policy.ReadWrite.ConditionalAccess together.
+        ["identity", "conditionalAccess", ..] => {
+            if write {
+                &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"]
+            } else {
+                &["Policy.Read.All"]
+            }
+        }
         ["policies", "activityBasedTimeoutPolicies", ..]
-        | ["policies", "tokenLifetimePolicies", ..] => Some(if write {
-            "Policy.ReadWrite.ApplicationConfiguration"
-        } else {
-            "Policy.Read.All"
-        }),
-        ["directoryRoleTemplates", ..] => Some("RoleManagement.Read.Directory"),
-        ["identityProtection", "riskyUsers", ..] => Some(if write {
-            "IdentityRiskyUser.ReadWrite.All"
-        } else {
-            "IdentityRiskyUser.Read.All"
-        }),
-        _ => None,
-    }
+        | ["policies", "tokenLifetimePolicies", ..] => {
+            if write {
+                &["Policy.ReadWrite.ApplicationConfiguration"]
+            } else {
+                &["Policy.Read.All"]
+            }
+        }
+        ["directoryRoleTemplates", ..] | ["roleManagement", "directory", ..] => {
+            &["RoleManagement.Read.Directory"]
+        }
+        ["identityProtection", "riskyUsers", ..] => {
+            if write {
+                &["IdentityRiskyUser.ReadWrite.All"]
+            } else {
+                &["IdentityRiskyUser.Read.All"]
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// [`required`] as one phrase (`Policy.Read.All and Policy.ReadWrite.ConditionalAccess`), for
+/// messages.
+pub fn required_for(method: &Method, path: &str, body: Option<&Value>) -> Option<String> {
+    required(method, path, body).map(|all| all.join(" and "))
+}
+
+/// Broader permissions that include a narrower one (Graph accepts either; each API page lists
+/// them as "higher privileged permissions").
+const INCLUDED_BY: &[(&str, &[&str])] = &[
+    (
+        "User.Read.All",
+        &[
+            "User.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        "GroupMember.ReadBasic.All",
+        &[
+            "GroupMember.Read.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        "Group.ReadBasic.All",
+        &[
+            "GroupMember.Read.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        "GroupMember.Read.All",
+        &[
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        "RoleManagement.Read.Directory",
+        &[
+            "RoleManagement.ReadWrite.Directory",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        "User.RevokeSessions.All",
+        &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    ),
+    (
+        "User.EnableDisableAccount.All",
+        &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    ),
+    (
+        "User-PasswordProfile.ReadWrite.All",
+        &["Directory.ReadWrite.All"],
+    ),
+    (
+        "Device.Read.All",
+        &[
+            "Device.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    ("Device.ReadWrite.All", &["Directory.ReadWrite.All"]),
+    (
+        "IdentityRiskyUser.Read.All",
+        &["IdentityRiskyUser.ReadWrite.All"],
+    ),
+    (
+        "Policy.Read.AuthenticationMethod",
+        &["Policy.ReadWrite.AuthenticationMethod"],
+    ),
+];
+
+/// Whether the granted roles (the token's `roles` claim) include `permission`, directly or
+/// through a broader one.
+pub fn includes(granted: &[String], permission: &str) -> bool {
+    let broader = INCLUDED_BY
+        .iter()
+        .find(|(narrow, _)| *narrow == permission)
+        .map_or(&[][..], |(_, broader)| broader);
+    granted
+        .iter()
+        .any(|g| g == permission || broader.contains(&g.as_str()))
+}
+
+/// Whether the granted roles include every permission of `needed` (a [`required_for`] phrase).
+pub fn grants(granted: &[String], needed: &str) -> bool {
+    needed.split(" and ").all(|p| includes(granted, p.trim()))
 }
 
 #[cfg(test)]
@@ -76,7 +202,7 @@ mod tests {
                 Method::PATCH,
                 "/users/u1",
                 Some(json!({"accountEnabled": false})),
-                Some("User.EnableDisableAccount.All"),
+                Some("User.EnableDisableAccount.All and User.Read.All"),
             ),
             (
                 Method::PATCH,
@@ -89,7 +215,13 @@ mod tests {
                 Method::GET,
                 "/groups/g/transitiveMembers/microsoft.graph.user",
                 None,
-                Some("GroupMember.Read.All"),
+                Some("GroupMember.ReadBasic.All"),
+            ),
+            (
+                Method::GET,
+                "/groups?$filter=displayName eq 'x'",
+                None,
+                Some("Group.ReadBasic.All"),
             ),
             (
                 Method::PATCH,
@@ -107,7 +239,7 @@ mod tests {
                 Method::POST,
                 "/identity/conditionalAccess/policies",
                 None,
-                Some("Policy.ReadWrite.ConditionalAccess"),
+                Some("Policy.Read.All and Policy.ReadWrite.ConditionalAccess"),
             ),
             (
                 Method::POST,
@@ -119,10 +251,36 @@ mod tests {
         ];
         for (method, path, body, expected) in cases {
             assert_eq!(
-                required_for(&method, path, body.as_ref()),
+                required_for(&method, path, body.as_ref()).as_deref(),
                 expected,
                 "{method} {path}"
             );
         }
+    }
+
+    #[test]
+    fn grants_follow_broader_permissions_and_need_every_part() {
+        let granted = |roles: &[&str]| roles.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>();
+        assert!(grants(
+            &granted(&["GroupMember.Read.All"]),
+            "GroupMember.ReadBasic.All"
+        ));
+        assert!(grants(
+            &granted(&["Directory.ReadWrite.All"]),
+            "User.RevokeSessions.All"
+        ));
+        assert!(!grants(
+            &granted(&["User.Read.All"]),
+            "User.RevokeSessions.All"
+        ));
+        let ca_write = "Policy.Read.All and Policy.ReadWrite.ConditionalAccess";
+        assert!(!grants(
+            &granted(&["Policy.ReadWrite.ConditionalAccess"]),
+            ca_write
+        ));
+        assert!(grants(
+            &granted(&["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"]),
+            ca_write
+        ));
     }
 }

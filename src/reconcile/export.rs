@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::policy::BUILT_IN_STRENGTHS;
 use crate::api::{SessionPolicySpec, TenantRef};
-use crate::graph::models::ConditionalAccessPolicy;
+use crate::graph::models::{ConditionalAccessPolicy, is_annotation};
 
 /// Names for ids, by kind (`user`, `group`, `role`, `location`), only where the name is unique
 /// (an ambiguous name would not resolve back to the same object).
@@ -50,7 +50,7 @@ pub fn unmodelled_content(policy: &ConditionalAccessPolicy) -> Vec<String> {
     let mut found = Vec::new();
     let check = |found: &mut Vec<String>, path: &str, extra: &BTreeMap<String, Value>| {
         for (key, value) in extra {
-            if !key.starts_with('@') && !is_empty(value) {
+            if !is_annotation(key) && !is_empty(value) {
                 found.push(format!("{path}{key}"));
             }
         }
@@ -95,7 +95,9 @@ fn is_empty(value: &Value) -> bool {
     match value {
         Value::Null => true,
         Value::Array(items) => items.is_empty(),
-        Value::Object(map) => map.values().all(is_empty),
+        Value::Object(map) => map
+            .iter()
+            .all(|(key, value)| is_annotation(key) || is_empty(value)),
         Value::String(s) => s.is_empty() || s == "none",
         _ => false,
     }

@@ -18,7 +18,7 @@ use crate::api::{
     SignInFrequencyAuthentication,
 };
 use crate::graph::ApiVersion;
-use crate::graph::models::ConditionalAccessPolicy;
+use crate::graph::models::{ConditionalAccessPolicy, has_content};
 
 /// Built-in authentication strengths by the names the API accepts, and their fixed ids.
 pub const BUILT_IN_STRENGTHS: [(&str, &str); 3] = [
@@ -640,6 +640,8 @@ pub enum PolicyPlan {
         changes: Vec<FieldChange>,
         /// PATCH body after the restore (empty object when nothing differs).
         patch: Value,
+        /// POST body if the restore fails (the restore API is beta-only and Global-only).
+        create_body: Value,
         /// Endpoint version.
         version: ApiVersion,
     },
@@ -743,6 +745,7 @@ pub fn plan(desired: &DesiredPolicy, found: Found<'_>, observed_via_beta: bool) 
             return PolicyPlan::Restore {
                 id: policy.id.clone().unwrap_or_default(),
                 patch: patch_body(&desired.body, policy, &changes),
+                create_body: desired.body.to_write_body(),
                 changes,
                 version: desired.version,
             };
@@ -800,7 +803,7 @@ fn patch_body(
                 .conditions
                 .devices
                 .as_ref()
-                .is_some_and(|d| !d.extra.is_empty())
+                .is_some_and(|d| has_content(&d.extra))
         {
             devices = json!({"deviceFilter": null});
         }
@@ -822,7 +825,7 @@ fn patch_body(
         let keeps_unmodelled = observed.grant_controls.as_ref().is_some_and(|g| {
             !g.terms_of_use.is_empty()
                 || !g.custom_authentication_factors.is_empty()
-                || !g.extra.is_empty()
+                || has_content(&g.extra)
         });
         let grant = match pick(
             &full["grantControls"],
@@ -839,7 +842,7 @@ fn patch_body(
         let keeps_unmodelled = observed
             .session_controls
             .as_ref()
-            .is_some_and(|s| !s.extra.is_empty());
+            .is_some_and(|s| has_content(&s.extra));
         let session = match &full["sessionControls"] {
             Value::Null if keeps_unmodelled => json!({
                 "applicationEnforcedRestrictions": null, "cloudAppSecurity": null, "signInFrequency": null,

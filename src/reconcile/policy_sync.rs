@@ -78,18 +78,26 @@ pub async fn read_tenant(
 }
 
 /// Adds the soft-deleted policies (one more LIST, only when some policy is missing).
+///
+/// Deleted items are documented on beta only (`beta/api/policydeletableitem-list.md`,
+/// `beta/api/conditionalaccesspolicy-restore.md`, both "global service only"), so they are
+/// always read there. A permanent refusal is "nothing to restore", never a failure: national
+/// clouds answer 400 for the unknown segment, and app-only callers may be refused with 403.
+/// The missing policy is then created. Only a transient failure is returned.
 pub async fn read_deleted(
     client: &GraphClient,
     tenant: &mut TenantPolicies,
 ) -> Result<(), GraphError> {
     tenant.deleted = match client
-        .list_all(GraphRequest::get(DELETED_POLICIES).version(version(tenant.via_beta)))
+        .list_all(GraphRequest::get(DELETED_POLICIES).version(ApiVersion::Beta))
         .await
     {
         Ok(deleted) => deleted,
-        // National clouds have no deletedItems: a missing policy is then recreated.
-        Err(GraphError::NotFound { .. }) => Vec::new(),
-        Err(error) => return Err(error),
+        Err(error) if error.is_transient() => return Err(error),
+        Err(error) => {
+            tracing::info!(%error, "deleted Conditional Access policies cannot be read; a missing policy is created instead of restored");
+            Vec::new()
+        }
     };
     Ok(())
 }
@@ -179,6 +187,17 @@ impl TenantRead {
                 }
             }
             PolicyPlan::Update { id, patch, .. } => patch_cached(&mut policies.active, id, patch),
+            PolicyPlan::Restore { create_body, .. } if applied.action == AppliedAction::Created => {
+                let mut body = create_body.clone();
+                body["id"] = Value::String(applied.id.clone());
+                match serde_json::from_value(body) {
+                    Ok(created) => {
+                        policies.active.push(created);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
             PolicyPlan::Restore { id, patch, .. } => {
                 let Some(at) = policies
                     .deleted
@@ -379,6 +398,8 @@ pub struct Applied {
     pub version: ApiVersion,
     /// Managed fields changed.
     pub changed_fields: Vec<String>,
+    /// Why the write differs from the plan (a restore that failed and became a create).
+    pub note: Option<String>,
 }
 
 /// The write (or none) a plan led to.
@@ -406,6 +427,7 @@ pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, G
                 action: AppliedAction::Created,
                 version: *version,
                 changed_fields: Vec::new(),
+                note: None,
             })
         }
         PolicyPlan::Update {
@@ -426,20 +448,37 @@ pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, G
                 action: AppliedAction::Updated,
                 version: *version,
                 changed_fields: changes.iter().map(|c| c.field.clone()).collect(),
+                note: None,
             })
         }
         PolicyPlan::Restore {
             id,
             changes,
             patch,
+            create_body,
             version,
         } => {
-            client
-                .send(
-                    GraphRequest::action(&format!("{DELETED_POLICIES}/{id}/restore"))
-                        .version(*version),
-                )
-                .await?;
+            // Beta only, like the deleted-items read (see `read_deleted`). A permanent failure
+            // (the restore refused, the item purged meanwhile) falls back to creating the policy.
+            let restore = GraphRequest::action(&format!("{DELETED_POLICIES}/{id}/restore"))
+                .version(ApiVersion::Beta);
+            if let Err(error) = client.send(restore).await {
+                if error.is_transient() {
+                    return Err(error);
+                }
+                let created: ConditionalAccessPolicy = client
+                    .send_json(GraphRequest::post(POLICIES, create_body.clone()).version(*version))
+                    .await?;
+                return Ok(Applied {
+                    id: created.id.unwrap_or_default(),
+                    action: AppliedAction::Created,
+                    version: *version,
+                    changed_fields: Vec::new(),
+                    note: Some(format!(
+                        "restoring deleted policy {id} failed ({error}), so a new policy was created"
+                    )),
+                });
+            }
             if patch.as_object().is_some_and(|p| !p.is_empty()) {
                 client
                     .send(
@@ -453,6 +492,7 @@ pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, G
                 action: AppliedAction::Restored,
                 version: *version,
                 changed_fields: changes.iter().map(|c| c.field.clone()).collect(),
+                note: None,
             })
         }
         PolicyPlan::NoOp { id, .. } => Ok(Applied {
@@ -460,6 +500,7 @@ pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, G
             action: AppliedAction::Unchanged,
             version: ApiVersion::V1,
             changed_fields: Vec::new(),
+            note: None,
         }),
     }
 }
@@ -591,7 +632,10 @@ pub fn status_after(
 
 fn describe(applied: &Applied, verb: &str) -> String {
     let what = match applied.action {
-        AppliedAction::Created => "created the policy".to_owned(),
+        AppliedAction::Created => match &applied.note {
+            Some(note) => format!("created the policy: {note}"),
+            None => "created the policy".to_owned(),
+        },
         AppliedAction::Restored => "restored the policy from deleted items".to_owned(),
         _ => format!("updated {}", applied.changed_fields.join(", ")),
     };

@@ -26,9 +26,9 @@ use crate::api::{
     ProtectedPrincipals, RevocationAction, RevocationCounts, RevocationFailure, RevocationPhase,
     RevocationRequestSpec, RevocationRequestStatus,
 };
-use crate::graph::models::{DirectoryObject, Page, User};
+use crate::graph::models::{Page, User};
 use crate::graph::{
-    ApiVersion, BatchItem, BatchItemResponse, GraphClient, GraphError, GraphRequest,
+    ApiVersion, BatchItem, BatchItemResponse, GraphClient, GraphError, GraphRequest, permissions,
 };
 
 /// Users per chunk: one `$batch` of revocations.
@@ -36,7 +36,8 @@ pub const CHUNK: usize = 20;
 /// A revocation is verified when `signInSessionsValidFromDateTime` ≥ the moment revocation
 /// started minus this allowance for clock skew between sessionops and Entra.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(30);
-const SELECT: &str = "id,userPrincipalName,userType,onPremisesSyncEnabled";
+const SELECT: &str =
+    "id,userPrincipalName,userType,onPremisesSyncEnabled,creationType,externalUserState";
 
 /// One user to act on.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,24 +46,23 @@ pub struct Target {
     pub id: String,
     /// UPN, for reports.
     pub upn: String,
-    /// A B2B guest (sessions live in the home tenant).
-    pub guest: bool,
+    /// An external user: signs in at a home tenant elsewhere (B2B), so revoking here does not
+    /// reach their sessions. Internal guests (local accounts with userType Guest) are not.
+    pub external: bool,
     /// Synced from on-premises AD.
     pub synced: bool,
 }
 
 impl Target {
-    fn from_user(
-        id: String,
-        upn: Option<String>,
-        user_type: Option<&str>,
-        synced: Option<bool>,
-    ) -> Target {
+    fn from_user(user: &User) -> Target {
         Target {
-            upn: upn.unwrap_or_else(|| id.clone()),
-            id: id.to_lowercase(),
-            guest: user_type == Some("Guest"),
-            synced: synced == Some(true),
+            upn: user
+                .user_principal_name
+                .clone()
+                .unwrap_or_else(|| user.id.clone()),
+            id: user.id.to_lowercase(),
+            external: user.is_external(),
+            synced: user.is_synced(),
         }
     }
 }
@@ -221,12 +221,7 @@ async fn lookup_users(
                         .is_some_and(|p| p.eq_ignore_ascii_case(name))
                 }
             }) {
-                Some(u) => users.push(Target::from_user(
-                    u.id.clone(),
-                    u.user_principal_name.clone(),
-                    u.user_type.as_deref(),
-                    u.on_premises_sync_enabled,
-                )),
+                Some(u) => users.push(Target::from_user(u)),
                 None => missing.push(format!("user:{name}")),
             }
         }
@@ -272,7 +267,7 @@ async fn collect_members(
     .query("$select", SELECT)
     .query("$top", "999")
     .advanced_query();
-    match collect(found, client.pages::<DirectoryObject>(request)).await {
+    match collect(found, client.pages::<User>(request)).await {
         Err(GraphError::NotFound { .. }) if is_object_id(group) => Err(GraphError::NotFound {
             code: "Request_ResourceNotFound".into(),
             message: format!("group {group} does not exist"),
@@ -296,23 +291,7 @@ where
 
 impl From<User> for Target {
     fn from(u: User) -> Target {
-        Target::from_user(
-            u.id,
-            u.user_principal_name,
-            u.user_type.as_deref(),
-            u.on_premises_sync_enabled,
-        )
-    }
-}
-
-impl From<DirectoryObject> for Target {
-    fn from(o: DirectoryObject) -> Target {
-        Target::from_user(
-            o.id,
-            o.user_principal_name,
-            o.user_type.as_deref(),
-            o.on_premises_sync_enabled,
-        )
+        Target::from_user(&u)
     }
 }
 
@@ -688,7 +667,7 @@ async fn execute(
             resolved
                 .targets
                 .iter()
-                .filter(|t| !t.guest && !failed.contains(&t.upn))
+                .filter(|t| !t.external && !failed.contains(&t.upn))
                 .cloned()
                 .collect()
         } else {
@@ -756,8 +735,10 @@ struct ChunkOutcome {
     unverified: Vec<Target>,
 }
 
-/// Applies every action to the users of one chunk. Per-user failures are recorded; only
-/// failures that would repeat for everyone (a missing permission) stop the run.
+/// Applies every action to the users of one chunk. Per-user failures are recorded and do not
+/// keep the other actions from running for that user (a password that cannot be reset must not
+/// leave the sessions alive); only refusals that would repeat for everyone (the token lacks the
+/// permission, see [`refusal_stops_run`]) stop the run.
 async fn run_chunk(
     client: &GraphClient,
     actions: &[RevocationAction],
@@ -767,25 +748,22 @@ async fn run_chunk(
     verify_now: bool,
 ) -> Result<ChunkOutcome, RevocationError> {
     let mut outcome = ChunkOutcome::default();
-    let mut failed: BTreeMap<String, RevocationFailure> = BTreeMap::new();
+    let mut failed = Failures::default();
     let mut skipped_any: BTreeSet<String> = BTreeSet::new();
+    let granted = client.granted_roles().await.unwrap_or_default();
     for action in actions {
         let mut items = Vec::new();
         let mut owners = Vec::new();
-        let active: Vec<&Target> = chunk
-            .iter()
-            .filter(|t| !failed.contains_key(&t.id))
-            .collect();
-        for target in active {
+        for target in chunk {
             match action {
-                RevocationAction::RevokeSessions if target.guest => {
+                RevocationAction::RevokeSessions if target.external => {
                     skipped_any.insert(target.id.clone());
                 }
                 RevocationAction::RevokeSessions => owners.push(target),
                 RevocationAction::DisableAccount | RevocationAction::RequirePasswordChange
                     if target.synced =>
                 {
-                    failed.insert(target.id.clone(), failure(target, *action, "SyncedUser", "synced from on-premises AD: change it there (cloud changes are overwritten or refused)"));
+                    failed.add(target, *action, "SyncedUser", "synced from on-premises AD: change it there (cloud changes are overwritten or refused)");
                 }
                 RevocationAction::DisableAccount => {
                     items.push(
@@ -807,27 +785,18 @@ async fn run_chunk(
                     outcome.passwords.push((target.upn.clone(), password));
                     owners.push(target);
                 }
-                RevocationAction::DisableDevices => match disable_devices(client, target).await {
-                    Ok(()) => {}
-                    Err(error) if !error.is_transient() && error.reason() == "Forbidden" => {
-                        return Err(error.into());
+                RevocationAction::DisableDevices => {
+                    match disable_devices(client, target, &granted).await? {
+                        None => {}
+                        Some((reason, message)) => failed.add(target, *action, reason, &message),
                     }
-                    Err(error) => {
-                        failed.insert(
-                            target.id.clone(),
-                            failure(target, *action, error.reason(), &error.to_string()),
-                        );
-                    }
-                },
+                }
                 RevocationAction::ConfirmCompromised => owners.push(target),
             }
         }
         if *action == RevocationAction::RevokeSessions {
-            for (target, error) in revoke(client, &owners, started, check_first).await? {
-                failed.insert(
-                    target.id.clone(),
-                    failure(target, *action, error.reason(), &error.to_string()),
-                );
+            for (target, error) in revoke(client, &owners, started, check_first, &granted).await? {
+                failed.add_error(target, *action, &error);
             }
             continue;
         }
@@ -841,14 +810,11 @@ async fn run_chunk(
                     ))
                     .await
                 {
-                    if error.reason() == "Forbidden" {
+                    if refusal_stops_run(&error, &granted) {
                         return Err(error.into());
                     }
                     for target in owners {
-                        failed.insert(
-                            target.id.clone(),
-                            failure(target, *action, error.reason(), &error.to_string()),
-                        );
+                        failed.add_error(target, *action, &error);
                     }
                 }
             }
@@ -861,27 +827,23 @@ async fn run_chunk(
             client.batch(ApiVersion::V1, items.clone(), 1).await?;
         for ((item, response), target) in items.iter().zip(&responses).zip(owners) {
             if let Some(error) = response.error(item) {
-                if error.reason() == "Forbidden" {
+                if refusal_stops_run(&error, &granted) {
                     return Err(error.into());
                 }
-                failed.insert(
-                    target.id.clone(),
-                    failure(target, *action, error.reason(), &error.to_string()),
-                );
+                failed.add_error(target, *action, &error);
             }
         }
     }
     // A password for a user whose change failed must not be reported as set.
-    outcome.passwords.retain(|(upn, _)| {
-        !failed
-            .values()
-            .any(|f| f.target == *upn && f.action == "requirePasswordChange")
-    });
+    outcome
+        .passwords
+        .retain(|(upn, _)| !failed.has(upn, RevocationAction::RequirePasswordChange));
     for target in chunk {
-        if failed.contains_key(&target.id) {
+        if failed.contains(&target.id) {
             continue;
         }
-        // A guest only skipped (nothing else to do for them) counts as skipped, not succeeded.
+        // An external user only skipped (nothing else to do for them) counts as skipped, not
+        // succeeded.
         if skipped_any.contains(&target.id)
             && actions
                 .iter()
@@ -899,7 +861,7 @@ async fn run_chunk(
     if verify_now && actions.contains(&RevocationAction::RevokeSessions) {
         let revoked: Vec<&Target> = chunk
             .iter()
-            .filter(|t| !t.guest && !failed.contains_key(&t.id))
+            .filter(|t| !t.external && !failed.contains(&t.id))
             .collect();
         if !revoked.is_empty() {
             let threshold =
@@ -913,8 +875,94 @@ async fn run_chunk(
                 .collect();
         }
     }
-    outcome.failures = failed.into_values().collect();
+    outcome.failures = failed.by_target.into_values().collect();
     Ok(outcome)
+}
+
+/// The failures of one chunk: one entry per user (counts are of users), naming every action
+/// that failed for them.
+#[derive(Default)]
+struct Failures {
+    by_target: BTreeMap<String, RevocationFailure>,
+    actions: BTreeSet<(String, RevocationAction)>,
+}
+
+impl Failures {
+    fn add(&mut self, target: &Target, action: RevocationAction, reason: &str, message: &str) {
+        self.actions.insert((target.upn.clone(), action));
+        match self.by_target.get_mut(&target.id) {
+            Some(first) => {
+                first.message = format!(
+                    "{}; {}: {reason}: {message}",
+                    first.message,
+                    action_name(action)
+                );
+            }
+            None => {
+                self.by_target
+                    .insert(target.id.clone(), failure(target, action, reason, message));
+            }
+        }
+    }
+
+    /// A refusal of this target, with the directory role the app may lack for it.
+    fn add_error(&mut self, target: &Target, action: RevocationAction, error: &GraphError) {
+        let message = match (error, directory_role_hint(action)) {
+            (GraphError::Forbidden { .. }, Some(hint)) => format!("{error} ({hint})"),
+            _ => error.to_string(),
+        };
+        self.add(target, action, error.reason(), &message);
+    }
+
+    fn contains(&self, target_id: &str) -> bool {
+        self.by_target.contains_key(target_id)
+    }
+
+    fn has(&self, upn: &str, action: RevocationAction) -> bool {
+        self.actions.contains(&(upn.to_owned(), action))
+    }
+}
+
+/// Whether a refusal stops the whole run: only when it is about the app, not the target. If
+/// the token lacks the permission the call needs, every other target would be refused too. If
+/// the token holds it, Graph refused this target (a directory role the app lacks for it, a
+/// user who holds an admin role, a device it may not change): that target fails, the run goes
+/// on.
+fn refusal_stops_run(error: &GraphError, granted: &[String]) -> bool {
+    match error {
+        GraphError::Forbidden {
+            missing_permission, ..
+        } => missing_permission
+            .as_deref()
+            .is_none_or(|needed| !permissions::grants(granted, needed)),
+        _ => false,
+    }
+}
+
+/// The Entra directory role an app-only caller needs besides the permission, per action.
+fn directory_role_hint(action: RevocationAction) -> Option<&'static str> {
+    match action {
+        // device-update.md: accountEnabled needs at least Cloud Device Administrator.
+        RevocationAction::DisableDevices => {
+            Some("the app needs the Cloud Device Administrator directory role")
+        }
+        // user-update.md: passwordProfile needs at least User Administrator; admins' passwords
+        // need Privileged Authentication Administrator ("Who can perform sensitive actions").
+        RevocationAction::RequirePasswordChange => Some(
+            "the app needs the User Administrator directory role, and Privileged Authentication Administrator for a user who holds an admin role",
+        ),
+        RevocationAction::DisableAccount => Some(
+            "disabling a user who holds an admin role needs the Privileged Authentication Administrator directory role",
+        ),
+        RevocationAction::RevokeSessions | RevocationAction::ConfirmCompromised => None,
+    }
+}
+
+fn action_name(action: RevocationAction) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Revokes the sessions of `targets` (one `$batch`), retrying throttled and unavailable items.
@@ -927,6 +975,7 @@ async fn revoke<'a>(
     targets: &[&'a Target],
     started: jiff::Timestamp,
     check_first: bool,
+    granted: &[String],
 ) -> Result<Vec<(&'a Target, GraphError)>, RevocationError> {
     let mut pending: Vec<&Target> = targets.to_vec();
     if check_first && !pending.is_empty() {
@@ -963,7 +1012,7 @@ async fn revoke<'a>(
                 500 | 502 | 504 => ambiguous.push(*target),
                 _ => {
                     let error = response.error(item).expect("a non-2xx answer is an error");
-                    if error.reason() == "Forbidden" {
+                    if refusal_stops_run(&error, granted) {
                         return Err(error.into());
                     }
                     failed.push((*target, error));
@@ -1048,42 +1097,86 @@ fn failure(
 ) -> RevocationFailure {
     RevocationFailure {
         target: target.upn.clone(),
-        action: serde_json::to_value(action)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        action: action_name(action),
         reason: reason.to_owned(),
         message: message.to_owned(),
     }
 }
 
-async fn disable_devices(client: &GraphClient, target: &Target) -> Result<(), GraphError> {
-    let devices: Vec<Value> = client
+/// Disables every enabled device registered to `target`. Each device is tried: one that Graph
+/// refuses (a non-Windows device, which app-only callers may not change; a role the app lacks)
+/// does not keep the others enabled. Returns the target's failure (reason, message naming each
+/// refused device), or `None` when every device is disabled.
+async fn disable_devices(
+    client: &GraphClient,
+    target: &Target,
+    granted: &[String],
+) -> Result<Option<(&'static str, String)>, RevocationError> {
+    let devices: Vec<Value> = match client
         .list_all(
-            GraphRequest::get(&format!("/users/{}/registeredDevices", target.id))
-                .query("$select", "id,accountEnabled,trustType"),
+            GraphRequest::get(&format!("/users/{}/registeredDevices", target.id)).query(
+                "$select",
+                "id,displayName,operatingSystem,accountEnabled,trustType",
+            ),
         )
-        .await?;
-    let items: Vec<BatchItem> = devices
+        .await
+    {
+        Ok(devices) => devices,
+        Err(error) if refusal_stops_run(&error, granted) => return Err(error.into()),
+        Err(error) => return Ok(Some((error.reason(), error.to_string()))),
+    };
+    let enabled: Vec<&Value> = devices
         .iter()
         .filter(|d| d["@odata.type"] == "#microsoft.graph.device" && d["accountEnabled"] != false)
-        .filter_map(|d| d["id"].as_str())
-        .map(|id| {
-            BatchItem::new(id, Method::PATCH, format!("/devices/{id}"))
-                .with_body(json!({"accountEnabled": false}))
-        })
+        .filter(|d| d["id"].is_string())
         .collect();
-    for chunk in items.chunks(CHUNK) {
-        for (item, response) in chunk
+    let mut refused = Vec::new();
+    let mut reason = None;
+    for chunk in enabled.chunks(CHUNK) {
+        let items: Vec<BatchItem> = chunk
             .iter()
-            .zip(client.batch(ApiVersion::V1, chunk.to_vec(), 1).await?)
-        {
-            if let Some(error) = response.error(item) {
-                return Err(error);
+            .map(|d| {
+                let id = d["id"].as_str().unwrap_or_default();
+                BatchItem::new(id, Method::PATCH, format!("/devices/{id}"))
+                    .with_body(json!({"accountEnabled": false}))
+            })
+            .collect();
+        let responses = client.batch(ApiVersion::V1, items.clone(), 1).await?;
+        for ((device, item), response) in chunk.iter().zip(&items).zip(responses) {
+            let Some(error) = response.error(item) else {
+                continue;
+            };
+            if refusal_stops_run(&error, granted) {
+                return Err(error.into());
             }
+            let hint = match &error {
+                GraphError::Forbidden { .. } => {
+                    directory_role_hint(RevocationAction::DisableDevices)
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            refused.push(format!(
+                "device {} ({}, {}): {error}{hint}",
+                device["displayName"].as_str().unwrap_or("?"),
+                device["id"].as_str().unwrap_or("?"),
+                device["operatingSystem"].as_str().unwrap_or("unknown OS"),
+            ));
+            reason.get_or_insert(error.reason());
         }
     }
-    Ok(())
+    Ok(reason.map(|reason| {
+        (
+            reason,
+            format!(
+                "{} of {} enabled devices not disabled: {}",
+                refused.len(),
+                enabled.len(),
+                refused.join("; ")
+            ),
+        )
+    }))
 }
 
 /// A temporary password from the system CSPRNG: 20 characters, every character class.

@@ -222,44 +222,6 @@ pub fn required_roles(features: &Features) -> std::collections::BTreeSet<&'stati
     roles
 }
 
-/// Broader permissions that include a narrower one (Graph accepts either).
-const INCLUDED_BY: &[(&str, &[&str])] = &[
-    (
-        "User.Read.All",
-        &[
-            "User.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-    ),
-    (
-        "GroupMember.Read.All",
-        &[
-            "Group.Read.All",
-            "Group.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-    ),
-    (
-        "RoleManagement.Read.Directory",
-        &[
-            "RoleManagement.ReadWrite.Directory",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-    ),
-    (
-        "User.RevokeSessions.All",
-        &["User.ReadWrite.All", "Directory.ReadWrite.All"],
-    ),
-    (
-        "User.EnableDisableAccount.All",
-        &["User.ReadWrite.All", "Directory.ReadWrite.All"],
-    ),
-    ("Device.ReadWrite.All", &["Directory.ReadWrite.All"]),
-];
-
 /// The required permissions the token does not carry (directly or through a broader one).
 pub fn missing_roles(
     required: &std::collections::BTreeSet<&'static str>,
@@ -267,15 +229,7 @@ pub fn missing_roles(
 ) -> Vec<String> {
     required
         .iter()
-        .filter(|role| {
-            let broader = INCLUDED_BY
-                .iter()
-                .find(|(narrow, _)| narrow == *role)
-                .map_or(&[][..], |(_, broader)| broader);
-            !granted
-                .iter()
-                .any(|g| g == *role || broader.contains(&g.as_str()))
-        })
+        .filter(|role| !crate::graph::permissions::includes(granted, role))
         .map(|role| (*role).to_owned())
         .collect()
 }

@@ -118,7 +118,15 @@ fn parse(body: &Body) -> Result<Vec<Item>, GraphError> {
             }
         }
         let body = request.get("body").filter(|b| !b.is_null()).cloned();
-        if body.is_some() && !headers.contains_key("content-type") {
+        // concepts/json-batching.md: "While the target URL doesn't require a request body,
+        // you must still specify the headers and body parameters where only body can be an
+        // empty object." Graph fails the whole batch otherwise, with this message (reported
+        // for revokeSignInSessions in microsoft-graph-docs issue #6682). A body always needs
+        // its Content-Type, whatever the method.
+        let needs_body = [Method::POST, Method::PATCH, Method::PUT].contains(&method);
+        if (needs_body && body.is_none())
+            || (body.is_some() && !headers.contains_key("content-type"))
+        {
             return Err(invalid(format!(
                 "Write request id : {id} does not contain Content-Type header or body."
             )));
@@ -289,6 +297,19 @@ mod tests {
             err.message,
             "Write request id : 1 does not contain Content-Type header or body."
         );
+        for method in ["POST", "PATCH", "PUT"] {
+            let bodiless =
+                json!([{"id": "1", "method": method, "url": "/users/x/revokeSignInSessions"}]);
+            let err = parse(&body(bodiless)).err().unwrap();
+            assert_eq!(
+                err.message, "Write request id : 1 does not contain Content-Type header or body.",
+                "{method} without a body fails the whole batch"
+            );
+        }
+        let documented_empty_body = json!([{"id": "1", "method": "POST", "url": "/users/x/revokeSignInSessions", "headers": {"Content-Type": "application/json"}, "body": {}}]);
+        assert!(parse(&body(documented_empty_body)).is_ok());
+        let delete = json!([{"id": "1", "method": "DELETE", "url": "/identity/conditionalAccess/policies/p"}]);
+        assert!(parse(&body(delete)).is_ok(), "DELETE takes no body");
         let absolute =
             json!([{"id": "1", "method": "GET", "url": "https://graph.microsoft.com/v1.0/users"}]);
         assert!(parse(&body(absolute)).is_err());

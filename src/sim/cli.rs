@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::config::SimConfig;
+use super::config::{SimCloud, SimConfig};
+use super::resources::role_templates;
 use super::seed::Seed;
 use super::server::Simulator;
 use crate::cli::SimArgs;
@@ -164,6 +165,28 @@ pub fn config_from_args(args: &SimArgs) -> Result<(SimConfig, SocketAddr), Strin
             .collect(),
         None => defaults.granted_roles.clone(),
     };
+    let directory_roles = match &args.directory_roles {
+        Some(roles) => roles
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => defaults.directory_roles.clone(),
+    };
+    if let Some(unknown) = directory_roles
+        .iter()
+        .find(|r| role_templates::template_id(r).is_none())
+    {
+        return Err(format!(
+            "--directory-roles: '{unknown}' is not a built-in directory role the simulator knows (see GET /directoryRoleTemplates)"
+        ));
+    }
+    let cloud = match &args.cloud {
+        Some(name) => SimCloud::parse(name.trim())
+            .ok_or_else(|| format!("--cloud: '{name}' is not Global, USGov, USGovDoD or China"))?,
+        None => defaults.cloud,
+    };
     let config = SimConfig {
         tenant_id: args.tenant_id.clone().unwrap_or(defaults.tenant_id),
         client_id: args.client_id.clone().unwrap_or(defaults.client_id),
@@ -195,6 +218,8 @@ pub fn config_from_args(args: &SimArgs) -> Result<(SimConfig, SocketAddr), Strin
         lag: millis("lag", &args.lag, defaults.lag)?,
         token_lifetime,
         domain: args.domain.clone().unwrap_or(defaults.domain),
+        cloud,
+        directory_roles,
     };
     config.validate().map_err(|e| e.to_string())?;
     Ok((config, listen))

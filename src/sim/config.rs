@@ -32,6 +32,50 @@ pub const DEFAULT_ROLES: &[&str] = &[
     "IdentityRiskyUser.ReadWrite.All",
 ];
 
+/// Directory roles assigned to the app's service principal unless told otherwise: the ones
+/// sessionops' device and password actions need (see [`SimConfig::directory_roles`]).
+pub const DEFAULT_DIRECTORY_ROLES: &[&str] = &["Cloud Device Administrator", "User Administrator"];
+
+/// The national cloud the simulated tenant lives in. The national-cloud CSDLs
+/// (`msgraph-metadata` `schemas/v1.0-Fairfax.csdl`, `v1.0-Mooncake.csdl`) have no Conditional
+/// Access `deletedItems`, and Mooncake (China) has no Identity Protection (`riskyUser`); the
+/// deleted-items pages (`beta/api/policydeletableitem-list.md`) are "global service" only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimCloud {
+    /// The global service.
+    #[default]
+    Global,
+    /// US Government L4 (GCC High).
+    UsGov,
+    /// US Government L5 (DoD).
+    UsGovDod,
+    /// China, operated by 21Vianet.
+    China,
+}
+
+impl SimCloud {
+    /// `Global`, `USGov`, `USGovDoD` or `China` (the names of `spec.cloud`).
+    pub fn parse(name: &str) -> Option<SimCloud> {
+        match name {
+            "Global" => Some(SimCloud::Global),
+            "USGov" => Some(SimCloud::UsGov),
+            "USGovDoD" => Some(SimCloud::UsGovDod),
+            "China" => Some(SimCloud::China),
+            _ => None,
+        }
+    }
+
+    /// Whether Conditional Access deleted items exist in this cloud.
+    pub fn has_deleted_items(self) -> bool {
+        self == SimCloud::Global
+    }
+
+    /// Whether Identity Protection exists in this cloud.
+    pub fn has_identity_protection(self) -> bool {
+        self != SimCloud::China
+    }
+}
+
 /// Everything one simulated tenant is made of. All fields are public; build one with struct
 /// update syntax: `SimConfig { users: 50, ..SimConfig::default() }`.
 #[derive(Clone, Debug)]
@@ -72,6 +116,14 @@ pub struct SimConfig {
     pub token_lifetime: Duration,
     /// Primary verified domain (UPN suffix of generated users).
     pub domain: String,
+    /// The national cloud: which Graph surface exists.
+    pub cloud: SimCloud,
+    /// Display names of the Entra directory roles assigned to the app's service principal.
+    /// App-only writes of some properties need one besides the permission: `accountEnabled` of
+    /// a device needs Cloud Device Administrator (`device-update.md`), a `passwordProfile`
+    /// User Administrator (`user-update.md`), and either change on a user who holds an admin
+    /// role Privileged Authentication Administrator ("Who can perform sensitive actions").
+    pub directory_roles: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -95,6 +147,11 @@ impl Default for SimConfig {
             lag: Duration::ZERO,
             token_lifetime: Duration::from_secs(3599),
             domain: DEFAULT_DOMAIN.to_owned(),
+            cloud: SimCloud::Global,
+            directory_roles: DEFAULT_DIRECTORY_ROLES
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect(),
         }
     }
 }

@@ -30,6 +30,6 @@ pub mod tenant;
 pub mod throttle;
 pub mod time;
 
-pub use config::{ConfigError, SimConfig};
+pub use config::{ConfigError, DEFAULT_DIRECTORY_ROLES, DEFAULT_ROLES, SimCloud, SimConfig};
 pub use seed::Seed;
 pub use server::Simulator;

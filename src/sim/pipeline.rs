@@ -214,6 +214,12 @@ fn run(
         Ok(route) => route,
         Err(error) => return (unmatched_key(&req.method), Err(error)),
     };
+    if let Some(segment) = route.absent_segment(settings.config.cloud) {
+        return (
+            unmatched_key(&req.method),
+            Err(routes::unknown_segment(segment)),
+        );
+    }
     let key = format!("{} {}", req.method, route.template());
     if route == Route::Batch {
         return (

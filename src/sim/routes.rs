@@ -6,6 +6,7 @@
 
 use axum::http::Method;
 
+use super::config::SimCloud;
 use super::error::{ErrorCode, GraphError};
 
 /// One routed Graph operation target. Keys are percent-decoded path keys (an id, a UPN, or for
@@ -32,6 +33,8 @@ pub enum Route {
     DeletedNamedLocationRestore(String),
     RoleTemplates,
     RoleTemplate(String),
+    /// `/roleManagement/directory/roleAssignments` (read, `$filter=principalId eq '…'`).
+    RoleAssignments,
     AuthenticationStrengths,
     AuthenticationStrength(String),
     TimeoutPolicies,
@@ -268,6 +271,7 @@ impl Route {
             ["policies", "activityBasedTimeoutPolicies", _] => Route::TimeoutPolicy(own(2)),
             ["directoryRoleTemplates"] => Route::RoleTemplates,
             ["directoryRoleTemplates", _] => Route::RoleTemplate(own(1)),
+            ["roleManagement", "directory", "roleAssignments"] => Route::RoleAssignments,
             ["identityProtection", "riskyUsers"] => Route::RiskyUsers,
             ["identityProtection", "riskyUsers", "confirmCompromised"] => {
                 Route::RiskyUsersConfirmCompromised
@@ -292,6 +296,30 @@ impl Route {
         Ok(route)
     }
 
+    /// The path segment a national cloud does not have for this route, if any: Graph answers
+    /// an unknown segment with 400 "Resource not found for the segment …".
+    pub fn absent_segment(&self, cloud: SimCloud) -> Option<&'static str> {
+        use Route::*;
+        match self {
+            CaDeletedPolicies
+            | CaDeletedPolicy(_)
+            | CaDeletedPolicyRestore(_)
+            | DeletedNamedLocations
+            | DeletedNamedLocation(_)
+            | DeletedNamedLocationRestore(_)
+                if !cloud.has_deleted_items() =>
+            {
+                Some("deletedItems")
+            }
+            RiskyUsers | RiskyUser(_) | RiskyUsersConfirmCompromised | RiskyUsersDismiss
+                if !cloud.has_identity_protection() =>
+            {
+                Some("identityProtection")
+            }
+            _ => None,
+        }
+    }
+
     /// Methods the path answers.
     fn methods(&self) -> &'static [Method] {
         use Route::*;
@@ -305,7 +333,11 @@ impl Route {
             Users | Groups | Group(_) | GroupTransitiveMembers(..) | UserRegisteredDevices(_) => {
                 GET
             }
-            CaDeletedPolicies | DeletedNamedLocations | RoleTemplates | RoleTemplate(_) => GET,
+            CaDeletedPolicies
+            | DeletedNamedLocations
+            | RoleTemplates
+            | RoleTemplate(_)
+            | RoleAssignments => GET,
             AuthenticationStrength(_) | RiskyUsers | RiskyUser(_) => GET,
             User(_) | Device(_) => GET_PATCH,
             UserRevokeSignInSessions(_) | CaDeletedPolicyRestore(_) => POST,
@@ -354,6 +386,7 @@ impl Route {
             }
             RoleTemplates => "/directoryRoleTemplates".into(),
             RoleTemplate(_) => "/directoryRoleTemplates/{id}".into(),
+            RoleAssignments => "/roleManagement/directory/roleAssignments".into(),
             AuthenticationStrengths => "/policies/authenticationStrengthPolicies".into(),
             AuthenticationStrength(_) => "/policies/authenticationStrengthPolicies/{id}".into(),
             TimeoutPolicies => "/policies/activityBasedTimeoutPolicies".into(),
@@ -438,7 +471,7 @@ impl Route {
             | DeletedNamedLocations
             | DeletedNamedLocation(_)
             | DeletedNamedLocationRestore(_) => CA_WRITE,
-            RoleTemplates | RoleTemplate(_) => ROLE_TEMPLATES_READ,
+            RoleTemplates | RoleTemplate(_) | RoleAssignments => ROLE_TEMPLATES_READ,
             AuthenticationStrengths | AuthenticationStrength(_) => {
                 if write {
                     AUTH_STRENGTH_WRITE
@@ -475,11 +508,12 @@ const ROOTS: &[&str] = &[
     "identity",
     "policies",
     "directoryRoleTemplates",
+    "roleManagement",
     "identityProtection",
     "$batch",
 ];
 
-fn unknown_segment(segment: &str) -> GraphError {
+pub fn unknown_segment(segment: &str) -> GraphError {
     GraphError::bad_request(format!("Resource not found for the segment '{segment}'."))
 }
 

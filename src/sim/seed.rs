@@ -59,6 +59,15 @@ pub struct SeedUser {
     pub id: Option<String>,
     #[serde(default)]
     pub user_type: UserType,
+    /// Signs in at another tenant (a B2B invitation): `creationType` Invitation and an
+    /// `externalUserState`. Defaults to true for `userType: Guest`; set `false` for an internal
+    /// guest (a local account with userType Guest), whose sessions live here.
+    #[serde(default)]
+    pub external: Option<bool>,
+    /// Directory roles the user holds (display names, e.g. `Global Administrator`): changing an
+    /// admin's password or accountEnabled needs Privileged Authentication Administrator.
+    #[serde(default)]
+    pub directory_roles: Vec<String>,
     /// Synced from on-premises AD: cloud changes of accountEnabled/password are refused.
     #[serde(default)]
     pub on_premises_sync_enabled: bool,

@@ -13,10 +13,11 @@ use super::resources::conditional_access::{named_locations, policies};
 use super::resources::devices::{Device, Devices};
 use super::resources::groups::{Group, Groups, Member};
 use super::resources::risky_users::{RISK_LEVELS, RISK_STATES};
+use super::resources::role_templates;
 use super::resources::store::{Record, RecordStore};
 use super::resources::timeout_policies;
 use super::resources::users::{RiskState, User, Users};
-use super::seed::{Seed, SeedGroup, SeedUser};
+use super::seed::{Seed, SeedGroup, SeedUser, UserType};
 
 /// Everything in the tenant.
 #[derive(Debug)]
@@ -132,6 +133,15 @@ impl Tenant {
             user.strings.insert("jobTitle", job.clone());
         }
         user.user_type = seed.user_type;
+        user.external = seed.external.unwrap_or(seed.user_type == UserType::Guest);
+        for role in &seed.directory_roles {
+            let id = role_templates::template_id(role).ok_or_else(|| {
+                seed_error(format!(
+                    "user '{upn}': '{role}' is not a built-in directory role the simulator knows"
+                ))
+            })?;
+            user.directory_roles.push(id.to_owned());
+        }
         user.account_enabled = seed.account_enabled;
         user.on_premises_sync_enabled = seed.on_premises_sync_enabled;
         if seed.risk_level.is_some() || seed.risk_state.is_some() {

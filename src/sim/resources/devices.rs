@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
-use super::users::SYNCED_OBJECT_MESSAGE;
+use super::users::{self, SYNCED_OBJECT_MESSAGE};
 use crate::sim::error::GraphError;
 use crate::sim::odata::{self, DIRECTORY_DEFAULT_PAGE, DIRECTORY_MAX_PAGE};
 use crate::sim::pipeline::GraphResponse;
@@ -172,6 +172,10 @@ pub fn get(ctx: &mut Ctx<'_>, key: &str) -> Result<GraphResponse, GraphError> {
     )))
 }
 
+/// Graph's refusal of an app-only update of a non-Windows device (`concepts/known-issues.md`).
+pub const NON_WINDOWS_DEVICE_MESSAGE: &str =
+    "Properties other than ExtendedAttribute1..15 can be modified only on windows devices.";
+
 /// `PATCH /devices/{id}`: `accountEnabled` and `displayName`; 204.
 pub fn patch(ctx: &mut Ctx<'_>, key: &str) -> Result<GraphResponse, GraphError> {
     let body = ctx.req.json_object()?;
@@ -206,6 +210,24 @@ pub fn patch(ctx: &mut Ctx<'_>, key: &str) -> Result<GraphResponse, GraphError> 
     // Hybrid-joined devices are mastered on-premises, like synced users.
     if device.trust_type == "ServerAd" && account_enabled.is_some() {
         return Err(GraphError::request_bad_request(SYNCED_OBJECT_MESSAGE));
+    }
+    // concepts/known-issues.md: an app with application permissions updating a device whose
+    // operatingSystem isn't Windows gets "400 Bad request" with this message.
+    if !device.operating_system.eq_ignore_ascii_case("windows") {
+        return Err(GraphError::request_bad_request(NON_WINDOWS_DEVICE_MESSAGE));
+    }
+    // device-update.md: accountEnabled needs at least the Cloud Device Administrator role.
+    if account_enabled.is_some()
+        && !users::app_holds_any(
+            ctx,
+            &[
+                "Cloud Device Administrator",
+                "Intune Administrator",
+                "Global Administrator",
+            ],
+        )
+    {
+        return Err(GraphError::denied());
     }
     let device = ctx
         .tenant

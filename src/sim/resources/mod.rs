@@ -89,6 +89,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, route: &Route) -> Result<GraphResponse, Graph
         (Route::DeletedNamedLocationRestore(id), _) => named_locations::COLLECTION.restore(ctx, id),
         (Route::RoleTemplates, _) => role_templates::list(ctx),
         (Route::RoleTemplate(id), _) => role_templates::get(ctx, id),
+        (Route::RoleAssignments, _) => role_templates::list_assignments(ctx),
         (Route::AuthenticationStrengths, Method::GET) => {
             authentication_strengths::COLLECTION.list(ctx)
         }

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use crate::sim::error::GraphError;
+use crate::sim::ids;
 use crate::sim::odata;
+use crate::sim::odata::filter::{Filter, Literal};
 use crate::sim::pipeline::GraphResponse;
 
 /// (template id, display name, description).
@@ -107,6 +109,14 @@ pub const TEMPLATES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The template id of a built-in role, by display name (case-insensitive).
+pub fn template_id(display_name: &str) -> Option<&'static str> {
+    TEMPLATES
+        .iter()
+        .find(|(_, name, _)| name.eq_ignore_ascii_case(display_name))
+        .map(|(id, ..)| *id)
+}
+
 const PROPERTIES: &[&str] = &["id", "deletedDateTime", "description", "displayName"];
 
 fn to_json((id, name, description): &(&str, &str, &str)) -> Value {
@@ -146,5 +156,59 @@ pub fn get(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
     Ok(GraphResponse::ok(odata::entity_body(
         odata::context(ctx.version(), "directoryRoleTemplates/$entity"),
         to_json(template),
+    )))
+}
+
+/// `GET /roleManagement/directory/roleAssignments?$filter=principalId eq '{id}'`
+/// (`rbacapplication-list-roleassignments.md`): the directory roles of one principal, the app's
+/// service principal (the `oid` of its tokens) or a user. Built-in roles are assigned by
+/// template id, at the directory scope `/`.
+pub fn list_assignments(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
+    let principal = match &ctx.query.filter {
+        Some(Filter::Eq(property, Literal::Str(id)))
+            if property.eq_ignore_ascii_case("principalId") =>
+        {
+            id.clone()
+        }
+        _ => {
+            return Err(GraphError::bad_request(
+                "The simulator supports roleAssignments only with $filter=principalId eq '{id}'.",
+            ));
+        }
+    };
+    let service_principal = ids::derive(&format!(
+        "servicePrincipal:{}",
+        ctx.settings.config.client_id
+    ));
+    let roles: Vec<String> = if principal.eq_ignore_ascii_case(&service_principal) {
+        ctx.settings
+            .config
+            .directory_roles
+            .iter()
+            .filter_map(|name| template_id(name).map(str::to_owned))
+            .collect()
+    } else {
+        ctx.tenant
+            .users
+            .find(&principal)
+            .map(|u| u.directory_roles.clone())
+            .unwrap_or_default()
+    };
+    let values = roles
+        .iter()
+        .map(|role| {
+            json!({
+                "id": ids::derive(&format!("roleAssignment:{principal}:{role}")),
+                "principalId": principal,
+                "roleDefinitionId": role,
+                "directoryScopeId": "/",
+            })
+        })
+        .collect();
+    Ok(GraphResponse::ok(odata::collection_body(
+        odata::context(ctx.version(), "roleManagement/directory/roleAssignments"),
+        values,
+        None,
+        None,
     )))
 }

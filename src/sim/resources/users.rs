@@ -41,7 +41,11 @@ const V1_DEFAULT_PROPERTIES: &[&str] = &[
 ];
 
 /// Returned only when `$select`ed, on both versions.
-const SELECT_ONLY_PROPERTIES: &[&str] = &["signInSessionsValidFromDateTime", "passwordProfile"];
+const SELECT_ONLY_PROPERTIES: &[&str] = &[
+    "signInSessionsValidFromDateTime",
+    "passwordProfile",
+    "creationType",
+];
 
 /// Every property the simulator models.
 pub const PROPERTIES: &[&str] = &[
@@ -49,6 +53,7 @@ pub const PROPERTIES: &[&str] = &[
     "accountEnabled",
     "businessPhones",
     "createdDateTime",
+    "creationType",
     "displayName",
     "externalUserState",
     "givenName",
@@ -137,6 +142,10 @@ pub struct User {
     pub mail: Option<String>,
     pub strings: HashMap<&'static str, String>,
     pub user_type: UserType,
+    /// Home tenant elsewhere (B2B invitation): revocation here does not reach their sessions.
+    pub external: bool,
+    /// Template ids of the directory roles the user holds.
+    pub directory_roles: Vec<String>,
     pub account_enabled: bool,
     pub on_premises_sync_enabled: bool,
     pub created: Timestamp,
@@ -166,6 +175,8 @@ impl User {
             mail: None,
             strings: HashMap::new(),
             user_type: UserType::Member,
+            external: false,
+            directory_roles: Vec::new(),
             account_enabled: true,
             on_premises_sync_enabled: false,
             created: time::truncate_to_seconds(now),
@@ -190,8 +201,9 @@ impl User {
     /// from `visible` (`--lag` models the documented "few minutes" of propagation).
     pub fn revoke(&mut self, at: Timestamp, now: Instant, visible: Instant) {
         self.revoke_count += 1;
-        if self.user_type == UserType::Guest {
-            // B2B guests' sessions live in their home tenant: nothing changes here.
+        if self.external {
+            // user-revokesigninsessions.md: "This API doesn't revoke sign-in sessions for
+            // external users, because external users sign in through their home tenant."
             return;
         }
         self.sessions_valid_from = self.sessions_valid_from(now);
@@ -232,10 +244,11 @@ impl User {
                 json!(time::seconds(self.sessions_valid_from(now)))
             }
             "mailNickname" => json!(self.mail_nickname()),
-            "externalUserState" => match self.user_type {
-                UserType::Guest => json!("Accepted"),
-                UserType::Member => Value::Null,
-            },
+            // user.md: creationType is "Invitation" for an external account; externalUserState
+            // is set for a guest invited through the invitation API.
+            "externalUserState" if self.external => json!("Accepted"),
+            "creationType" if self.external => json!("Invitation"),
+            "externalUserState" | "creationType" => Value::Null,
             "passwordProfile" => json!({
                 "password": null,
                 "forceChangePasswordNextSignIn": self.password.force_change_next_sign_in,
@@ -495,6 +508,15 @@ fn password_is_complex(password: &str) -> bool {
     (8..=256).contains(&length) && classes.iter().filter(|c| **c).count() >= 3
 }
 
+/// Whether the app's service principal holds one of these directory roles (`--directory-roles`).
+pub fn app_holds_any(ctx: &Ctx<'_>, roles: &[&str]) -> bool {
+    ctx.settings
+        .config
+        .directory_roles
+        .iter()
+        .any(|held| roles.iter().any(|r| r.eq_ignore_ascii_case(held)))
+}
+
 /// `PATCH /users/{id}`: validates everything, then applies everything (or nothing).
 pub fn patch(ctx: &mut Ctx<'_>, key: &str) -> Result<GraphResponse, GraphError> {
     let body = ctx.req.json_object()?;
@@ -548,6 +570,32 @@ pub fn patch(ctx: &mut Ctx<'_>, key: &str) -> Result<GraphResponse, GraphError> 
     }
     if user.on_premises_sync_enabled && (account_enabled.is_some() || password.is_some()) {
         return Err(GraphError::request_bad_request(SYNCED_OBJECT_MESSAGE));
+    }
+    // App-only callers need a directory role besides the permission. user-update.md: for
+    // passwordProfile "the calling app must be assigned a supported permission and at least the
+    // User Administrator Microsoft Entra role"; for accountEnabled "a higher privileged
+    // administrator role as indicated in Who can perform sensitive actions", which for a user
+    // who holds an admin role is Privileged Authentication Administrator.
+    let target_is_admin = !user.directory_roles.is_empty();
+    let needed: Option<&[&str]> =
+        if target_is_admin && (password.is_some() || account_enabled.is_some()) {
+            Some(&[
+                "Privileged Authentication Administrator",
+                "Global Administrator",
+            ])
+        } else if password.is_some() {
+            Some(&[
+                "User Administrator",
+                "Privileged Authentication Administrator",
+                "Global Administrator",
+            ])
+        } else {
+            None
+        };
+    if let Some(needed) = needed
+        && !app_holds_any(ctx, needed)
+    {
+        return Err(GraphError::denied());
     }
     let now = ctx.now;
     let user = ctx
@@ -619,6 +667,7 @@ mod tests {
         let created: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
         let mut user = User::new("i".into(), "g@x".into(), "G".into(), created);
         user.user_type = UserType::Guest;
+        user.external = true;
         user.revoke(Timestamp::now(), start, start);
         assert_eq!(user.sessions_valid_from(start), created);
         assert_eq!(user.revoke_count, 1);

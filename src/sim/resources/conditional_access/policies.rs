@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::schema::{self, CheckOptions, POLICY};
 use crate::sim::error::GraphError;
+use crate::sim::odata;
 use crate::sim::pipeline::{ApiVersion, GraphResponse};
 use crate::sim::resources::Ctx;
 use crate::sim::resources::authentication_strengths;
@@ -96,7 +97,46 @@ pub fn render(
     if let Some(deleted) = record.deleted {
         object.insert("deletedDateTime".into(), json!(time::ticks(deleted)));
     }
+    annotate_grant_controls(&mut object, &record.id, record.deleted.is_some(), version);
     Value::Object(object)
+}
+
+/// Graph annotates the `authenticationStrength` navigation inside every `grantControls`, with
+/// or without a strength (v1.0 `conditionalaccessroot-list-policies.md` response; beta
+/// `policydeletableitem-list.md` example 3), and an expanded strength's
+/// `combinationConfigurations` likewise. Clients must treat these keys as metadata.
+fn annotate_grant_controls(
+    object: &mut Map<String, Value>,
+    id: &str,
+    deleted: bool,
+    version: ApiVersion,
+) {
+    let Some(Value::Object(grant)) = object.get_mut("grantControls") else {
+        return;
+    };
+    let set = if deleted {
+        "identity/conditionalAccess/deletedItems/policies"
+    } else {
+        "identity/conditionalAccess/policies"
+    };
+    let navigation = format!("{set}('{id}')/grantControls/authenticationStrength");
+    grant.insert(
+        "authenticationStrength@odata.context".into(),
+        json!(odata::context(version, &format!("{navigation}/$entity"))),
+    );
+    let strength = grant.entry("authenticationStrength").or_insert(Value::Null);
+    if let Value::Object(strength) = strength {
+        strength.insert(
+            "combinationConfigurations@odata.context".into(),
+            json!(odata::context(
+                version,
+                &format!("{navigation}/combinationConfigurations")
+            )),
+        );
+        strength
+            .entry("combinationConfigurations")
+            .or_insert_with(|| json!([]));
+    }
 }
 
 /// Rules that concern the whole (merged) policy rather than one property.
