@@ -1264,10 +1264,17 @@ async fn ca_policy_create_returns_201_with_the_full_object() {
     );
     assert_eq!(policy["conditions"]["signInRiskLevels"], json!([]));
     assert_eq!(policy["conditions"]["platforms"], Value::Null);
+    // Every grantControls carries the navigation's context annotation, with or without a
+    // strength (v1.0 conditionalaccessroot-list-policies.md, beta policydeletableitem-list.md).
+    let context = format!(
+        "https://graph.microsoft.com/v1.0/$metadata#identity/conditionalAccess/policies('{}')/grantControls/authenticationStrength/$entity",
+        policy["id"].as_str().unwrap()
+    );
     assert_eq!(
         policy["grantControls"],
         json!({"operator": "OR", "builtInControls": ["mfa"], "customAuthenticationFactors": [],
-               "termsOfUse": [], "authenticationStrength": null})
+               "termsOfUse": [], "authenticationStrength@odata.context": context,
+               "authenticationStrength": null})
     );
     assert_eq!(policy["sessionControls"], Value::Null);
 
@@ -1875,6 +1882,9 @@ async fn batch_of_21_requests_is_rejected() {
         json!([{"id": "a", "method": "GET", "url": "/users"}, {"id": "A", "method": "GET", "url": "/users"}]),
         json!([{"method": "GET", "url": "/users"}]),
         json!([{"id": "1", "method": "PATCH", "url": "/users/jdoe@contoso.com", "body": {"accountEnabled": false}}]),
+        // concepts/json-batching.md: a write item needs headers and a body even when the API
+        // takes none (microsoft-graph-docs issue #6682 is this very call).
+        json!([{"id": "1", "method": "POST", "url": "/users/jdoe@contoso.com/revokeSignInSessions"}]),
     ] {
         let reply = h
             .post("/beta/$batch", json!({ "requests": requests }))
@@ -1892,9 +1902,9 @@ async fn batch_items_have_their_own_results_and_depends_on_gives_424() {
             json!({"requests": [
                 {"id": "1", "method": "GET", "url": "/users/jdoe@contoso.com?$select=id,displayName"},
                 {"id": "2", "method": "GET", "url": "/users/nobody@contoso.com"},
-                {"id": "3", "method": "POST", "url": "/users/jdoe@contoso.com/revokeSignInSessions", "dependsOn": ["2"]},
+                {"id": "3", "method": "POST", "url": "/users/jdoe@contoso.com/revokeSignInSessions", "headers": {"Content-Type": "application/json"}, "body": {}, "dependsOn": ["2"]},
                 {"id": "4", "method": "PATCH", "url": "/users/disabled@contoso.com", "headers": {"Content-Type": "application/json"}, "body": {"accountEnabled": true}},
-                {"id": "5", "method": "POST", "url": "/users/jdoe@contoso.com/revokeSignInSessions", "dependsOn": ["1"]},
+                {"id": "5", "method": "POST", "url": "/users/jdoe@contoso.com/revokeSignInSessions", "headers": {"Content-Type": "application/json"}, "body": {}, "dependsOn": ["1"]},
                 {"id": "6", "method": "GET", "url": "/v1.0/users"}
             ]}),
         )
@@ -2075,7 +2085,7 @@ async fn batch_items_are_throttled_individually() {
     })
     .await;
     let requests: Vec<Value> = (1..=10)
-        .map(|i| json!({"id": i.to_string(), "method": "POST", "url": "/users/jdoe@contoso.com/revokeSignInSessions"}))
+        .map(|i| json!({"id": i.to_string(), "method": "POST", "url": "/users/jdoe@contoso.com/revokeSignInSessions", "headers": {"Content-Type": "application/json"}, "body": {}}))
         .collect();
     let reply = h
         .post("/v1.0/$batch", json!({ "requests": requests }))

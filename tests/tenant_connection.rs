@@ -7,7 +7,7 @@ mod common;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use sessionops::api::{RevocationAction, TenantConnectionStatus};
 use sessionops::graph::{Credential, GraphClient, Secret};
-use sessionops::reconcile::tenant::{Features, connection_status, required_roles};
+use sessionops::reconcile::tenant::{Features, check_token, connection_status};
 use sessionops::sim::SimConfig;
 
 fn now(seconds: i64) -> Time {
@@ -38,13 +38,12 @@ async fn a_token_check_reports_granted_and_missing_permissions() {
         .into(),
         group_targets: true,
     };
-    let required = required_roles(&features);
-    let check = client.granted_roles().await.map_err(Into::into);
+    let check = check_token(&client, &features).await;
     let status = connection_status(
         &TenantConnectionStatus::default(),
         Some(1),
         &check,
-        &required,
+        &features,
         &now(100),
     );
     let ready = status
@@ -65,8 +64,8 @@ async fn a_token_check_reports_granted_and_missing_permissions() {
     let again = connection_status(
         &status,
         Some(1),
-        &client.granted_roles().await.map_err(Into::into),
-        &required,
+        &check_token(&client, &features).await,
+        &features,
         &now(200),
     );
     assert_eq!(again.conditions, status.conditions);
@@ -78,11 +77,7 @@ async fn wrong_credentials_make_the_connection_not_ready() {
     let sim = common::start(common::quiet()).await;
     let mut config = common::config(&sim);
     config.credential = Credential::ClientSecret(Secret::new("not-the-secret"));
-    let check = GraphClient::new(config)
-        .unwrap()
-        .granted_roles()
-        .await
-        .map_err(Into::into);
+    let check = check_token(&GraphClient::new(config).unwrap(), &Features::default()).await;
     let status = connection_status(
         &TenantConnectionStatus::default(),
         Some(3),
@@ -108,4 +103,59 @@ async fn wrong_credentials_make_the_connection_not_ready() {
         "{}",
         ready.message
     );
+}
+
+/// Device and password actions need directory roles besides permissions (device-update.md,
+/// user-update.md): the connection names the ones the app lacks, read from its role
+/// assignments, and none once they are assigned.
+#[tokio::test]
+async fn a_token_check_names_the_directory_roles_the_actions_need() {
+    let features = Features {
+        policies: false,
+        revocation_actions: [
+            RevocationAction::RevokeSessions,
+            RevocationAction::DisableDevices,
+            RevocationAction::RequirePasswordChange,
+        ]
+        .into(),
+        group_targets: false,
+    };
+    let without = common::start(SimConfig {
+        directory_roles: vec!["Cloud Device Administrator".into()],
+        ..common::quiet()
+    })
+    .await;
+    let status = connection_status(
+        &TenantConnectionStatus::default(),
+        Some(1),
+        &check_token(&common::client(&without), &features).await,
+        &features,
+        &now(100),
+    );
+    assert_eq!(status.missing_directory_roles, ["User Administrator"]);
+    let ready = status.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!(ready.status, "True");
+    assert!(
+        ready.message.contains("directory roles to assign to the app: User Administrator"),
+        "{}",
+        ready.message
+    );
+    let with = common::start(common::quiet()).await;
+    let status = connection_status(
+        &TenantConnectionStatus::default(),
+        Some(1),
+        &check_token(&common::client(&with), &features).await,
+        &features,
+        &now(100),
+    );
+    assert!(status.missing_directory_roles.is_empty(), "{status:?}");
+    // Revoking sessions alone needs no role: the assignments are not even read.
+    let revoke_only = Features {
+        revocation_actions: [RevocationAction::RevokeSessions].into(),
+        ..features
+    };
+    let check = check_token(&common::client(&without), &revoke_only)
+        .await
+        .unwrap();
+    assert_eq!(check.directory_roles, None);
 }

@@ -310,6 +310,11 @@ pub struct TenantConnectionStatus {
     /// Permissions the features in use need but the token does not carry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_roles: Vec<String>,
+    /// Entra directory roles the features in use need besides permissions (app-only device
+    /// and password changes) that are not assigned to the app: Cloud Device Administrator
+    /// for `disableDevices`, User Administrator for `requirePasswordChange`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_directory_roles: Vec<String>,
     /// When a token was last obtained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_token_time: Option<Time>,

@@ -15,7 +15,6 @@ use super::context::Context;
 use super::{ReconcileError, is_transient};
 use crate::api::{ClusterTenantConnection, TenantConnection, TenantConnectionStatus, TenantRef};
 use crate::reconcile::conditions;
-use crate::reconcile::policy_sync::SyncFailure;
 use crate::reconcile::tenant::{self, Features};
 
 /// Reconciles a ClusterTenantConnection.
@@ -83,7 +82,7 @@ where
         Connection::Namespaced(c) => c.status.clone(),
     }
     .unwrap_or_default();
-    let required = tenant::required_roles(&features(&ctx, &connection));
+    let features = features(&ctx, &connection);
     let now = Time(jiff::Timestamp::now());
     // Every resync reads the Secret again: a rotated credential takes effect without a restart.
     let check = match ctx
@@ -92,7 +91,7 @@ where
         .await
     {
         Ok(graph) => {
-            let check = graph.granted_roles().await.map_err(SyncFailure::from);
+            let check = tenant::check_token(&graph, &features).await;
             if check.as_ref().is_err_and(|e| e.reason() == "Unauthorized") {
                 ctx.connections.forget(&connection.key()).await;
             }
@@ -100,7 +99,7 @@ where
         }
         Err(failure) => Err(failure),
     };
-    let status = tenant::connection_status(&prior, generation, &check, &required, &now);
+    let status = tenant::connection_status(&prior, generation, &check, &features, &now);
     // The token time moves on every check; it alone is no reason to write.
     let changed = TenantConnectionStatus {
         last_token_time: None,

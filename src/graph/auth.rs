@@ -137,6 +137,15 @@ fn unix_now() -> u64 {
 }
 
 /// An access token and when to stop using it.
+/// The claims of an access token sessionops reads (for reports, not for decisions).
+#[derive(Default, Deserialize)]
+struct TokenClaims {
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    oid: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct AccessToken {
     secret: Secret,
@@ -155,18 +164,22 @@ impl AccessToken {
     /// Application permissions the token carries (its `roles` claim), read without verifying
     /// the signature: only for reporting what was granted, never for a security decision.
     pub fn roles(&self) -> Vec<String> {
-        #[derive(Deserialize)]
-        struct Claims {
-            #[serde(default)]
-            roles: Vec<String>,
-        }
+        self.claims().roles
+    }
+
+    /// The object id of the app's service principal in the tenant (the `oid` claim: "the
+    /// immutable identifier for the requestor", entra-docs `access-token-claims-reference.md`).
+    pub fn object_id(&self) -> Option<String> {
+        self.claims().oid
+    }
+
+    fn claims(&self) -> TokenClaims {
         self.secret
             .expose()
             .split('.')
             .nth(1)
             .and_then(|payload| URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok())
-            .and_then(|json| serde_json::from_slice::<Claims>(&json).ok())
-            .map(|c| c.roles)
+            .and_then(|json| serde_json::from_slice::<TokenClaims>(&json).ok())
             .unwrap_or_default()
     }
 }

@@ -504,6 +504,37 @@ impl GraphClient {
         Ok(self.inner.tokens.token().await?.roles())
     }
 
+    /// Template ids of the directory roles assigned to the app's service principal (the token's
+    /// `oid`), from `GET /roleManagement/directory/roleAssignments?$filter=principalId eq '…'`
+    /// (`rbacapplication-list-roleassignments.md`; needs RoleManagement.Read.Directory).
+    pub async fn directory_roles(&self) -> Result<Vec<String>, GraphError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Assignment {
+            role_definition_id: String,
+        }
+        let principal = self
+            .inner
+            .tokens
+            .token()
+            .await?
+            .object_id()
+            .ok_or_else(|| GraphError::Protocol {
+                detail: "the access token has no oid claim".into(),
+                ids: RequestIds::default(),
+            })?;
+        let assignments: Vec<Assignment> = self
+            .list_all(
+                GraphRequest::get("/roleManagement/directory/roleAssignments")
+                    .query("$filter", format!("principalId eq '{principal}'")),
+            )
+            .await?;
+        Ok(assignments
+            .into_iter()
+            .map(|a| a.role_definition_id)
+            .collect())
+    }
+
     /// Sends a request through its lane, with retries; returns the 2xx answer or a typed error.
     pub async fn send(&self, request: GraphRequest) -> Result<GraphResponse, GraphError> {
         match lane_of(&request) {

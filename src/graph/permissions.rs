@@ -184,6 +184,55 @@ pub fn grants(granted: &[String], needed: &str) -> bool {
     needed.split(" and ").all(|p| includes(granted, p.trim()))
 }
 
+/// An Entra directory role that app-only callers need besides a permission for some writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DirectoryRole {
+    /// `accountEnabled` of a device: "at least the Cloud Device Administrator role"
+    /// (`device-update.md`).
+    CloudDeviceAdministrator,
+    /// `passwordProfile` of a user: "at least the User Administrator Microsoft Entra role"
+    /// (`user-update.md`).
+    UserAdministrator,
+    /// Passwords and `accountEnabled` of users who hold admin roles ("Who can perform sensitive
+    /// actions", linked from `user-update.md`).
+    PrivilegedAuthenticationAdministrator,
+}
+
+/// Template id of Global Administrator, which holds every permission of the roles above.
+const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+
+impl DirectoryRole {
+    /// The role's display name, as the Entra admin center shows it.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            DirectoryRole::CloudDeviceAdministrator => "Cloud Device Administrator",
+            DirectoryRole::UserAdministrator => "User Administrator",
+            DirectoryRole::PrivilegedAuthenticationAdministrator => {
+                "Privileged Authentication Administrator"
+            }
+        }
+    }
+
+    /// The built-in role's template id (`roleDefinitionId` of its assignments;
+    /// entra-docs `roles/permissions-reference.md`).
+    pub fn template_id(self) -> &'static str {
+        match self {
+            DirectoryRole::CloudDeviceAdministrator => "7698a772-787b-4ac8-901f-60d6b08affd2",
+            DirectoryRole::UserAdministrator => "fe930be7-5e62-47db-91af-98c3a49a38b1",
+            DirectoryRole::PrivilegedAuthenticationAdministrator => {
+                "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
+            }
+        }
+    }
+
+    /// Whether assignments of these role template ids give this role's rights.
+    pub fn held_by(self, template_ids: &[String]) -> bool {
+        template_ids.iter().any(|id| {
+            id.eq_ignore_ascii_case(self.template_id()) || id.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

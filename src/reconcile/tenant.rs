@@ -191,6 +191,8 @@ pub struct Features {
     pub group_targets: bool,
 }
 
+use crate::graph::permissions::DirectoryRole;
+
 /// The least application permissions the features need (fact sheet; see README).
 pub fn required_roles(features: &Features) -> std::collections::BTreeSet<&'static str> {
     use crate::api::RevocationAction::*;
@@ -222,6 +224,49 @@ pub fn required_roles(features: &Features) -> std::collections::BTreeSet<&'stati
     roles
 }
 
+/// The directory roles the features need besides permissions (see [`DirectoryRole`]). Admins'
+/// passwords and accounts also need Privileged Authentication Administrator; that depends on
+/// the targets, so it is reported per target, not here.
+pub fn required_directory_roles(features: &Features) -> std::collections::BTreeSet<DirectoryRole> {
+    use crate::api::RevocationAction::*;
+    features
+        .revocation_actions
+        .iter()
+        .filter_map(|action| match action {
+            DisableDevices => Some(DirectoryRole::CloudDeviceAdministrator),
+            RequirePasswordChange => Some(DirectoryRole::UserAdministrator),
+            RevokeSessions | DisableAccount | ConfirmCompromised => None,
+        })
+        .collect()
+}
+
+/// What a token check of a connection found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenCheck {
+    /// The token's `roles` claim.
+    pub granted: Vec<String>,
+    /// Template ids of the app's directory role assignments, read only when some feature
+    /// needs a role; `Err` says why they could not be read.
+    pub directory_roles: Option<Result<Vec<String>, String>>,
+}
+
+/// Gets a token and, when the features need directory roles, reads the app's assignments.
+pub async fn check_token(
+    client: &crate::graph::GraphClient,
+    features: &Features,
+) -> Result<TokenCheck, SyncFailure> {
+    let granted = client.granted_roles().await?;
+    let directory_roles = if required_directory_roles(features).is_empty() {
+        None
+    } else {
+        Some(client.directory_roles().await.map_err(|e| e.to_string()))
+    };
+    Ok(TokenCheck {
+        granted,
+        directory_roles,
+    })
+}
+
 /// The required permissions the token does not carry (directly or through a broader one).
 pub fn missing_roles(
     required: &std::collections::BTreeSet<&'static str>,
@@ -240,28 +285,58 @@ pub fn missing_roles(
 pub fn connection_status(
     prior: &crate::api::TenantConnectionStatus,
     generation: Option<i64>,
-    check: &Result<Vec<String>, SyncFailure>,
-    required: &std::collections::BTreeSet<&'static str>,
+    check: &Result<TokenCheck, SyncFailure>,
+    features: &Features,
     now: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
 ) -> crate::api::TenantConnectionStatus {
     use super::conditions::{self, Status};
     let mut status = prior.clone();
     status.observed_generation = generation;
     match check {
-        Ok(granted) => {
-            let mut granted = granted.clone();
+        Ok(check) => {
+            let mut granted = check.granted.clone();
             granted.sort();
-            status.missing_roles = missing_roles(required, &granted);
+            status.missing_roles = missing_roles(&required_roles(features), &granted);
             status.granted_roles = granted;
             status.last_token_time = Some(now.clone());
-            let message = if status.missing_roles.is_empty() {
+            let required_directory = required_directory_roles(features);
+            let mut problems = Vec::new();
+            if !status.missing_roles.is_empty() {
+                problems.push(format!(
+                    "missing application permissions: {}",
+                    status.missing_roles.join(", ")
+                ));
+            }
+            status.missing_directory_roles = match &check.directory_roles {
+                Some(Ok(held)) => required_directory
+                    .iter()
+                    .filter(|role| !role.held_by(held))
+                    .map(|role| role.display_name().to_owned())
+                    .collect(),
+                Some(Err(why)) => {
+                    problems.push(format!(
+                        "directory roles could not be checked ({why}); needed: {}",
+                        required_directory
+                            .iter()
+                            .map(|r| r.display_name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                    Vec::new()
+                }
+                None => Vec::new(),
+            };
+            if !status.missing_directory_roles.is_empty() {
+                problems.push(format!(
+                    "directory roles to assign to the app: {}",
+                    status.missing_directory_roles.join(", ")
+                ));
+            }
+            let message = if problems.is_empty() {
                 "token obtained; every permission the objects using this connection need is granted"
                     .to_owned()
             } else {
-                format!(
-                    "token obtained; missing application permissions: {}",
-                    status.missing_roles.join(", ")
-                )
+                format!("token obtained; {}", problems.join("; "))
             };
             conditions::set(
                 &mut status.conditions,
