@@ -11,7 +11,10 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::{ApiVersion, GraphClient, GraphRequest, parse_retry_after};
+use super::client::{
+    ApiVersion, GraphClient, GraphRequest, LIMIT_PERCENTAGE, parse_limit_percentage,
+    parse_retry_after,
+};
 use super::error::{GraphError, RequestIds};
 use super::permissions;
 
@@ -119,6 +122,14 @@ impl BatchItemResponse {
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
             .and_then(|(_, value)| parse_retry_after(value))
+    }
+
+    /// The item's `x-ms-throttle-limit-percentage`, if Graph warned that the limit is near.
+    pub fn limit_percentage(&self) -> Option<f64> {
+        self.headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(LIMIT_PERCENTAGE))
+            .and_then(|(_, value)| parse_limit_percentage(value))
     }
 
     /// The item's failure as a typed error (`None` on success).
@@ -235,11 +246,15 @@ impl GraphClient {
             let mut retry_later = Vec::new();
             let mut longest_retry_after: Option<Duration> = None;
             let (mut throttled, mut written) = (false, 0);
+            let mut most_used: Option<f64> = None;
             for answer in answers {
                 let (chunk, responses) = answer?;
                 for (index, mut response) in chunk.into_iter().zip(responses) {
                     response.attempts = round;
                     throttled |= response.status == 429;
+                    if let Some(used) = response.limit_percentage() {
+                        most_used = Some(most_used.map_or(used, |m: f64| m.max(used)));
+                    }
                     if response.is_success() && items[index].is_write() {
                         written += 1;
                     }
@@ -254,6 +269,8 @@ impl GraphClient {
             // like a throttled request would.
             if throttled {
                 self.write_lane_throttled(longest_retry_after);
+            } else if let Some(used) = most_used {
+                self.write_lane_near_limit(used);
             } else if written > 0 {
                 self.write_lane_succeeded(written);
             }

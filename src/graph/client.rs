@@ -206,6 +206,18 @@ impl GraphConfig {
 }
 
 /// A Graph request, relative to the version root (`/users/{id}`), or an absolute
+/// The response header that warns before throttling starts (`concepts/throttling.md`).
+pub(crate) const LIMIT_PERCENTAGE: &str = "x-ms-throttle-limit-percentage";
+
+/// A `x-ms-throttle-limit-percentage` value: a fraction of the limit (0.8 to 1.8).
+pub(crate) fn parse_limit_percentage(value: &str) -> Option<f64> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+}
+
 /// `@odata.nextLink` to follow verbatim.
 #[derive(Clone, Debug)]
 pub struct GraphRequest {
@@ -332,6 +344,10 @@ pub struct GraphResponse {
     pub body: Bytes,
     /// Request identifiers.
     pub ids: RequestIds,
+    /// `x-ms-throttle-limit-percentage`: how much of its limit the app has used, "returned only
+    /// when the application consumed more than 0.8 of its limit. The value ranges from 0.8 to
+    /// 1.8" (`concepts/throttling.md`).
+    pub limit_percentage: Option<f64>,
 }
 
 impl GraphResponse {
@@ -487,6 +503,10 @@ impl GraphClient {
         self.inner.writes.succeeded(writes);
     }
 
+    pub(crate) fn write_lane_near_limit(&self, used: f64) {
+        self.inner.writes.near_limit(used);
+    }
+
     /// Tells the observer (if any) about one answer.
     pub(crate) fn observe(&self, method: &str, path: &str, status: u16) {
         if let Some(observer) = &self.inner.observer {
@@ -583,7 +603,10 @@ impl GraphClient {
             let (failure, retry_after) = match outcome {
                 Ok(response) => {
                     if let Some(pacer) = pacer {
-                        pacer.succeeded(cost.max(1));
+                        match response.limit_percentage {
+                            Some(used) => pacer.near_limit(used),
+                            None => pacer.succeeded(cost.max(1)),
+                        }
                     }
                     return Ok(response);
                 }
@@ -600,6 +623,15 @@ impl GraphClient {
                     continue;
                 }
                 Attempt::Status { status: 429, .. } => {
+                    if let Some(pacer) = pacer {
+                        pacer.throttled(retry_after);
+                    }
+                    true
+                }
+                // concepts/throttling.md, "Throttling and batching": when items are throttled
+                // "the batch itself fails with a status code of 424". Its items are retried with
+                // it, after slowing down as for a 429.
+                Attempt::Status { status: 424, .. } if request.path() == "/$batch" => {
                     if let Some(pacer) = pacer {
                         pacer.throttled(retry_after);
                     }
@@ -698,6 +730,11 @@ impl GraphClient {
             .get("Retry-After")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
+        let limit_percentage = response
+            .headers()
+            .get(LIMIT_PERCENTAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_limit_percentage);
         let body = response.bytes().await.map_err(|e| {
             (
                 Attempt::Transport {
@@ -707,7 +744,12 @@ impl GraphClient {
             )
         })?;
         if (200..300).contains(&status) {
-            return Ok(GraphResponse { status, body, ids });
+            return Ok(GraphResponse {
+                status,
+                body,
+                ids,
+                limit_percentage,
+            });
         }
         let code = serde_json::from_slice::<Value>(&body)
             .ok()

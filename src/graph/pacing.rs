@@ -34,6 +34,8 @@ struct State {
 const MIN_RATE_FRACTION: f64 = 0.02;
 /// Rate kept after a throttled round: halving finds a quota 50 times lower in six rounds.
 const DECREASE_FACTOR: f64 = 0.5;
+/// Graph starts sending `x-ms-throttle-limit-percentage` above this share of the limit.
+const NEAR_LIMIT: f64 = 0.8;
 /// Fraction of the nominal rate regained per successful request.
 const RECOVERY_STEP: f64 = 0.02;
 
@@ -103,6 +105,22 @@ impl Pacer {
         }
     }
 
+    /// Graph says the app has used `used` of its limit (above 0.8, up to 1.8): slow down before
+    /// a 429 does it for us, in proportion (0.8 of the limit keeps the rate, 1.6 halves it).
+    /// Below the warning level this is an ordinary success.
+    pub fn near_limit(&self, used: f64) {
+        if used <= NEAR_LIMIT {
+            self.succeeded(1);
+            return;
+        }
+        let now = Instant::now();
+        let mut state = self.state.lock().expect("pacer lock");
+        state.refill(now);
+        state.rate = (state.rate * (NEAR_LIMIT / used)).max(state.nominal_rate * MIN_RATE_FRACTION);
+        // What was saved up is mostly spent on the server's side.
+        state.tokens = state.tokens.min(1.0);
+    }
+
     /// The current rate in requests per second.
     pub fn rate(&self) -> f64 {
         self.state.lock().expect("pacer lock").rate
@@ -123,6 +141,19 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_warning_near_the_limit_slows_the_lane_in_proportion() {
+        let pacer = Pacer::new(20.0, 1);
+        pacer.near_limit(0.8);
+        assert_eq!(pacer.rate(), 20.0, "at the warning level nothing changes");
+        pacer.near_limit(1.6);
+        assert!((pacer.rate() - 10.0).abs() < 1e-9, "{}", pacer.rate());
+        pacer.near_limit(1.8);
+        assert!(pacer.rate() < 10.0 && pacer.rate() >= 20.0 * MIN_RATE_FRACTION);
+        pacer.succeeded(100);
+        assert_eq!(pacer.rate(), 20.0, "successes without a warning recover");
+    }
 
     #[test]
     fn bookings_are_spaced_at_the_rate_after_the_burst() {

@@ -58,9 +58,7 @@ pub async fn resolve(
     let roles: Vec<&str> = requests.of(NameKind::Role).collect();
     if !roles.is_empty() {
         let templates: Vec<DirectoryRoleTemplate> = client
-            .list_all(
-                GraphRequest::get("/directoryRoleTemplates").query("$select", "id,displayName"),
-            )
+            .list_all(role_templates())
             .await?;
         record(
             &mut resolutions,
@@ -216,9 +214,7 @@ pub async fn names_for_ids(
     }
     if !ids.roles.is_empty() {
         let templates: Vec<DirectoryRoleTemplate> = client
-            .list_all(
-                GraphRequest::get("/directoryRoleTemplates").query("$select", "id,displayName"),
-            )
+            .list_all(role_templates())
             .await?;
         unique_names(
             &mut names,
@@ -259,4 +255,10 @@ fn unique_names(
             names.insert(kind, id, name);
         }
     }
+}
+
+/// All directory role templates. `directoryroletemplate-list.md`: "This method does not
+/// support the OData Query Parameters", so no `$select`.
+fn role_templates() -> GraphRequest {
+    GraphRequest::get("/directoryRoleTemplates")
 }

@@ -1021,6 +1021,12 @@ async fn revoke<'a>(
         }
         if throttled {
             client.write_lane_throttled(longest);
+        } else if let Some(used) = responses
+            .iter()
+            .filter_map(BatchItemResponse::limit_percentage)
+            .reduce(f64::max)
+        {
+            client.write_lane_near_limit(used);
         }
         if !ambiguous.is_empty() {
             let done = revoked_since(client, &ambiguous, started, 1).await?;

@@ -22,6 +22,9 @@ pub struct Bucket {
     capacity: f64,
     per_second: f64,
     level: f64,
+    /// Demand refused while empty, draining at the refill rate: Graph "keeps counting usage
+    /// while you are throttled", so the reported usage goes past 1 (up to 1.8). Reported only.
+    refused: f64,
     last: Instant,
 }
 
@@ -31,6 +34,7 @@ impl Bucket {
             capacity,
             per_second: capacity / window.as_secs_f64(),
             level: capacity,
+            refused: 0.0,
             last: now,
         }
     }
@@ -41,14 +45,24 @@ impl Bucket {
             capacity: per_second.max(1.0),
             per_second,
             level: per_second.max(1.0),
+            refused: 0.0,
             last: now,
         }
     }
 
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.level = (self.level + elapsed * self.per_second).min(self.capacity);
+        let gained = elapsed * self.per_second;
+        self.level = (self.level + gained).min(self.capacity);
+        // Refused demand is only reported, never charged (see the module comment): it drains
+        // at the refill rate without delaying the refill.
+        self.refused = (self.refused - gained).max(0.0);
         self.last = now;
+    }
+
+    /// Counts demand that was refused (it still weighs on the usage Graph reports).
+    fn refuse(&mut self, cost: f64) {
+        self.refused = (self.refused + cost).min(self.capacity * (MAX_USAGE - 1.0));
     }
 
     /// How long until `cost` tokens are available (zero when they are).
@@ -67,11 +81,15 @@ impl Bucket {
         self.level -= cost.min(self.capacity);
     }
 
-    /// Fraction of the bucket in use (0 = full bucket, 1 = empty).
+    /// Fraction of the limit in use: 0 = full bucket, 1 = empty, above 1 while refused demand
+    /// is still counted (at most [`MAX_USAGE`]).
     fn usage(&self) -> f64 {
-        1.0 - self.level / self.capacity
+        (1.0 - self.level / self.capacity + self.refused / self.capacity).min(MAX_USAGE)
     }
 }
+
+/// `concepts/throttling.md`: `x-ms-throttle-limit-percentage` "ranges from 0.8 to 1.8".
+const MAX_USAGE: f64 = 1.8;
 
 /// Resource units per 10 s for the tenant's size (fact sheet §12).
 pub fn resource_unit_quota(user_count: usize) -> f64 {
@@ -139,6 +157,12 @@ impl Throttle {
                 self.writes.take(1.0);
             }
             return Ok(());
+        }
+        if !ru_wait.is_zero() {
+            self.resource_units.refuse(ru);
+        }
+        if !write_wait.is_zero() {
+            self.writes.refuse(1.0);
         }
         // Report the limit that lasts longer: that is when the request can succeed.
         let (wait, scope, information) = if write_wait >= ru_wait {
@@ -252,6 +276,27 @@ mod tests {
         assert!(throttle.admit_identity(1, true, later).is_err());
         // Reads do not need the write bucket.
         throttle.admit_identity(1, false, later).unwrap();
+    }
+
+    #[test]
+    fn usage_goes_past_the_limit_while_throttled_and_stops_at_1_8() {
+        let start = Instant::now();
+        let mut throttle =
+            Throttle::new(true, 10, (10, Duration::from_secs(10)), 1.0, "a", "t", start);
+        assert_eq!(throttle.limit_percentage(start), None, "silent below 0.8");
+        for _ in 0..9 {
+            throttle.admit_identity(1, true, start).unwrap();
+        }
+        assert_eq!(throttle.limit_percentage(start).as_deref(), Some("0.9"));
+        throttle.admit_identity(1, true, start).unwrap();
+        for _ in 0..5 {
+            assert!(throttle.admit_identity(1, true, start).is_err());
+        }
+        assert_eq!(throttle.limit_percentage(start).as_deref(), Some("1.5"));
+        for _ in 0..20 {
+            assert!(throttle.admit_identity(1, true, start).is_err());
+        }
+        assert_eq!(throttle.limit_percentage(start).as_deref(), Some("1.8"));
     }
 
     #[test]

@@ -94,6 +94,8 @@ const POLICY_STATE: EnumType = EnumType {
     members: &["enabled", "disabled", "enabledForReportingButNotEnforced"],
     evolvable: &[],
 };
+/// The v1.0 CSDL's `conditionalAccessClientApp` (`msgraph-metadata`
+/// `clean_v10_metadata/cleanMetadata.xml`): `easUnsupported` is not a member.
 const CLIENT_APP: EnumType = EnumType {
     name: "conditionalAccessClientApp",
     members: &[
@@ -104,7 +106,6 @@ const CLIENT_APP: EnumType = EnumType {
         "easSupported",
         "other",
         "unknownFutureValue",
-        "easUnsupported",
     ],
     evolvable: &[],
 };
@@ -282,6 +283,8 @@ const CONDITIONS: ObjectType = ObjectType {
         Prop::new("insiderRiskLevels", Kind::Flags(&INSIDER_RISK_LEVELS)),
         Prop::new("authenticationFlows", Kind::Opaque),
         Prop::new("deviceStates", Kind::Opaque).beta(),
+        // Beta condition sets carry `times` (beta `policydeletableitem-list.md` example 3).
+        Prop::new("times", Kind::Opaque).beta(),
         Prop::new("agentIdRiskLevels", Kind::Opaque).beta(),
     ],
 };
