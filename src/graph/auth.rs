@@ -314,24 +314,32 @@ impl TokenProvider {
         if !status.is_success() {
             return Err(token_error(status.as_u16(), &body));
         }
-        #[derive(Deserialize)]
-        struct TokenResponse {
-            access_token: String,
-            expires_in: u64,
-        }
-        let parsed: TokenResponse =
-            serde_json::from_slice(&body).map_err(|e| GraphError::Protocol {
-                detail: format!("token endpoint answered 200 without a token: {e}"),
-                ids: Default::default(),
-            })?;
-        let lifetime = Duration::from_secs(parsed.expires_in);
+        let (secret, lifetime) = parse_token_success(&body)?;
         let margin = REFRESH_MARGIN.min(lifetime / 2);
         Ok(AccessToken {
-            secret: Secret::new(parsed.access_token),
+            secret,
             expires_at: started + lifetime,
             refresh_at: started + lifetime - margin,
         })
     }
+}
+
+/// A token endpoint success, `{"token_type": "Bearer", "expires_in": 3599, "access_token":
+/// "…"}` (entra-docs `v2-oauth2-client-creds-grant-flow.md`): the token and its lifetime.
+pub fn parse_token_success(body: &[u8]) -> Result<(Secret, Duration), GraphError> {
+    #[derive(Deserialize)]
+    struct TokenResponse {
+        access_token: String,
+        expires_in: u64,
+    }
+    let parsed: TokenResponse = serde_json::from_slice(body).map_err(|e| GraphError::Protocol {
+        detail: format!("token endpoint answered 200 without a token: {e}"),
+        ids: Default::default(),
+    })?;
+    Ok((
+        Secret::new(parsed.access_token),
+        Duration::from_secs(parsed.expires_in),
+    ))
 }
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -362,7 +370,7 @@ impl WithoutUrlRef for reqwest::Error {
 }
 
 /// Maps the token endpoint's `{"error","error_description","error_codes","trace_id"}`.
-fn token_error(status: u16, body: &[u8]) -> GraphError {
+pub fn token_error(status: u16, body: &[u8]) -> GraphError {
     #[derive(Deserialize)]
     struct TokenErrorBody {
         error: String,

@@ -885,7 +885,7 @@ fn transport_detail(error: &reqwest::Error) -> String {
 }
 
 /// `Retry-After` as seconds (fractional allowed, e.g. `2.128`) or an HTTP date.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));

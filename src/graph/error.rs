@@ -154,7 +154,7 @@ impl GraphError {
     }
 
     /// Maps a final (non-retried) HTTP error answer to an error. `body` is Graph's error body.
-    pub(crate) fn from_response(
+    pub fn from_response(
         status: u16,
         body: &[u8],
         ids: RequestIds,
