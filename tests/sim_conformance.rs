@@ -1283,7 +1283,14 @@ async fn ca_policy_create_returns_201_with_the_full_object() {
     assert_eq!(reply.status, StatusCode::OK);
     let mut fetched = reply.body.clone();
     fetched["@odata.context"] = policy["@odata.context"].clone();
+    // A read without $select carries Graph's tip annotation (conditionalaccesspolicy-get.md).
+    let tips = fetched
+        .as_object_mut()
+        .unwrap()
+        .remove("@microsoft.graph.tips");
+    assert!(tips.is_some_and(|t| t.as_str().unwrap().contains("$select")));
     assert_eq!(&fetched, policy);
+    assert_eq!(policy["deletedDateTime"], Value::Null, "active: null");
     let list = h.get(POLICIES).await;
     assert_eq!(
         list.body["@odata.context"],
@@ -1612,7 +1619,11 @@ async fn ca_delete_restore_and_purge() {
     ] {
         assert_eq!(restored.body[field], created[field], "{field}");
     }
-    assert!(restored.body.get("deletedDateTime").is_none());
+    assert_eq!(
+        restored.body["deletedDateTime"],
+        Value::Null,
+        "restored: active again (beta conditionalaccesspolicy-restore.md)"
+    );
     assert_eq!(
         h.get(&format!("{POLICIES}/{id}")).await.status,
         StatusCode::OK

@@ -206,6 +206,15 @@ pub fn execute(
         } else {
             format!("/{path}")
         };
+        shared.lock().stats.journal(
+            item.method.as_str(),
+            outer.version.as_str(),
+            &path,
+            &query,
+            &item.headers,
+            item.body.as_ref(),
+            true,
+        );
         let failed_dependency = item
             .depends_on
             .iter()

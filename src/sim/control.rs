@@ -49,6 +49,13 @@ pub async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     respond(Ok(GraphResponse::ok(body)))
 }
 
+/// `GET /_sim/requests`: the last requests received (the journal), oldest first; `$batch`
+/// items appear after their envelope with `batchItem: true`. Reset with the statistics.
+pub async fn requests(State(shared): State<Arc<Shared>>) -> Response {
+    let body = shared.lock().stats.journal_json();
+    respond(Ok(GraphResponse::ok(body)))
+}
+
 /// `POST /_sim/stats/reset`: 204.
 pub async fn reset_stats(State(shared): State<Arc<Shared>>) -> Response {
     shared.lock().stats.reset();

@@ -179,6 +179,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/config", get(control::config))
         .route("/_sim/stats", get(control::stats))
         .route("/_sim/stats/reset", post(control::reset_stats))
+        .route("/_sim/requests", get(control::requests))
         .route("/_sim/portal/policies", post(control::portal_create))
         .route(
             "/_sim/portal/policies/{id}",
@@ -342,6 +343,18 @@ async fn graph(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         body,
         origin: origin(&parts.headers, &shared),
     };
+    shared.lock().stats.journal(
+        graph_request.method.as_str(),
+        graph_request.version.as_str(),
+        &graph_request.path,
+        &graph_request.query,
+        &graph_request.headers,
+        match &graph_request.body {
+            Body::Json(value) => Some(value),
+            _ => None,
+        },
+        false,
+    );
     let route = Route::parse(&graph_request.method, &graph_request.path);
     let stats_key = match &route {
         Ok(route) => format!("{} {}", graph_request.method, route.template()),

@@ -18,9 +18,66 @@ pub struct Stats {
     /// Unix milliseconds of Conditional Access / named location / Identity Protection requests,
     /// throttled ones included, so a test can check a client's pacing.
     ca_request_times: VecDeque<i64>,
+    /// The last [`JOURNAL_LENGTH`] requests as received (`GET /_sim/requests`).
+    journal: VecDeque<Value>,
 }
 
+/// How many requests the journal keeps.
+pub const JOURNAL_LENGTH: usize = 2000;
+
+/// Request headers the journal keeps: the ones that change what Graph does. Never
+/// `Authorization`.
+const JOURNALED_HEADERS: &[&str] = &["content-type", "consistencylevel", "prefer"];
+
 impl Stats {
+    /// Records a request as received, for tests that compare requests with Microsoft's
+    /// documented ones: method, version, path, query, the headers that matter and the body,
+    /// with passwords redacted. `batch` marks an item of a `$batch`.
+    pub fn journal(
+        &mut self,
+        method: &str,
+        version: &str,
+        path: &str,
+        query: &[(String, String)],
+        headers: &axum::http::HeaderMap,
+        body: Option<&Value>,
+        batch: bool,
+    ) {
+        let mut kept = serde_json::Map::new();
+        for (name, value) in headers {
+            if JOURNALED_HEADERS.contains(&name.as_str())
+                && let Ok(value) = value.to_str()
+            {
+                kept.insert(name.as_str().to_owned(), json!(value));
+            }
+        }
+        let mut body = body.cloned();
+        if let Some(password) = body
+            .as_mut()
+            .and_then(|b| b.get_mut("passwordProfile"))
+            .and_then(|p| p.get_mut("password"))
+        {
+            *password = json!("<redacted>");
+        }
+        if self.journal.len() == JOURNAL_LENGTH {
+            self.journal.pop_front();
+        }
+        self.journal.push_back(json!({
+            "method": method,
+            "version": version,
+            "path": path,
+            "query": query.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+            "headers": kept,
+            "body": body,
+            "batchItem": batch,
+        }));
+    }
+
+    /// The journal, oldest first.
+    pub fn journal_json(&self) -> Value {
+        json!({ "requests": self.journal })
+    }
+
     /// Counts one answered operation (a request, a `$batch` item or envelope, a token request).
     pub fn record(&mut self, key: &str, status: u16) {
         *self

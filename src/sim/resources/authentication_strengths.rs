@@ -11,6 +11,7 @@ use super::Ctx;
 use super::collection::Collection;
 use super::store::{Record, RecordStore};
 use crate::sim::error::GraphError;
+use crate::sim::odata;
 use crate::sim::pipeline::{ApiVersion, GraphResponse};
 use crate::sim::tenant::Tenant;
 use crate::sim::time;
@@ -110,8 +111,18 @@ fn store_mut(tenant: &mut Tenant) -> &mut RecordStore {
     &mut tenant.authentication_strengths
 }
 
-fn render(_: &Tenant, record: &Record, _: ApiVersion, _: bool) -> Value {
-    to_json(record)
+/// As `authenticationstrengthroot-list-policies.md` shows a strength: its combination
+/// configurations (a navigation) with their context annotation.
+fn render(_: &Tenant, record: &Record, version: ApiVersion, _: bool) -> Value {
+    let mut object = to_json(record);
+    object["combinationConfigurations@odata.context"] = json!(odata::context(
+        version,
+        &format!(
+            "policies/authenticationStrengthPolicies('{}')/combinationConfigurations",
+            record.id
+        )
+    ));
+    object
 }
 
 pub const COLLECTION: Collection = Collection {
@@ -127,6 +138,15 @@ pub const COLLECTION: Collection = Collection {
 /// The strength as Graph returns it (also inside an expanded CA grant control).
 pub fn to_json(record: &Record) -> Value {
     let mut object = record.doc.clone();
+    // authenticationstrengthpolicy-get.md: the entity names its type and carries its
+    // combinationConfigurations.
+    object.insert(
+        "@odata.type".into(),
+        json!("#microsoft.graph.authenticationStrengthPolicy"),
+    );
+    object
+        .entry("combinationConfigurations")
+        .or_insert_with(|| json!([]));
     object.insert("id".into(), json!(record.id));
     object.insert("createdDateTime".into(), json!(time::ticks(record.created)));
     object.insert(

@@ -112,7 +112,26 @@ impl Collection {
         let record = (self.store)(ctx.tenant)
             .get_active(id, ctx.instant)
             .ok_or_else(|| GraphError::not_found(id))?;
-        Ok(GraphResponse::ok(self.entity(ctx, record, self.entity_set)))
+        let body = self.entity(ctx, record, self.entity_set);
+        Ok(GraphResponse::ok(self.with_tips(ctx, body, self.entity_set)))
+    }
+
+    /// Graph adds a `@microsoft.graph.tips` annotation to reads without `$select`
+    /// (conditionalaccesspolicy-get.md, policydeletableitem-list.md): metadata that clients
+    /// must ignore, so the simulator sends it too.
+    fn with_tips(&self, ctx: &Ctx<'_>, mut body: Value, entity_set: &str) -> Value {
+        if ctx.query.select.is_none()
+            && self.deleted_set != self.entity_set
+            && let Value::Object(map) = &mut body
+        {
+            map.insert(
+                "@microsoft.graph.tips".into(),
+                Value::String(format!(
+                    "Use $select to choose only the properties your app needs, as this can lead to performance improvements. For example: GET {entity_set}?$select=createdDateTime,displayName"
+                )),
+            );
+        }
+        body
     }
 
     /// `DELETE`: moves the object to the deleted items (204).
@@ -127,7 +146,11 @@ impl Collection {
     /// `GET …/deletedItems/…`.
     pub fn list_deleted(&self, ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
         let records = (self.store)(ctx.tenant).deleted();
-        self.list_records(ctx, records, self.deleted_set)
+        let mut response = self.list_records(ctx, records, self.deleted_set)?;
+        if let Some(body) = response.body.take() {
+            response.body = Some(self.with_tips(ctx, body, self.deleted_set));
+        }
+        Ok(response)
     }
 
     /// `GET …/deletedItems/…/{id}`.
@@ -136,11 +159,8 @@ impl Collection {
         let record = (self.store)(ctx.tenant)
             .get_deleted(id)
             .ok_or_else(|| GraphError::not_found(id))?;
-        Ok(GraphResponse::ok(self.entity(
-            ctx,
-            record,
-            self.deleted_set,
-        )))
+        let body = self.entity(ctx, record, self.deleted_set);
+        Ok(GraphResponse::ok(self.with_tips(ctx, body, self.deleted_set)))
     }
 
     /// `POST …/deletedItems/…/{id}/restore`: 200 with the object, in the state it had.

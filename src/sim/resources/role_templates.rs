@@ -202,6 +202,7 @@ pub fn list_assignments(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> 
                 "principalId": principal,
                 "roleDefinitionId": role,
                 "directoryScopeId": "/",
+                "resourceScope": "/",
             })
         })
         .collect();

@@ -65,9 +65,13 @@ fn render(_: &Tenant, record: &Record, _: ApiVersion, _: bool) -> Value {
         "modifiedDateTime".into(),
         json!(time::ticks(record.modified)),
     );
-    if let Some(deleted) = record.deleted {
-        object.insert("deletedDateTime".into(), json!(time::ticks(deleted)));
-    }
+    // Named locations are policyDeletableItems too: deletedDateTime is null while active.
+    object.insert(
+        "deletedDateTime".into(),
+        record
+            .deleted
+            .map_or(Value::Null, |deleted| json!(time::ticks(deleted))),
+    );
     Value::Object(object)
 }
 

@@ -94,9 +94,14 @@ pub fn render(
         "modifiedDateTime".into(),
         json!(time::ticks(record.modified)),
     );
-    if let Some(deleted) = record.deleted {
-        object.insert("deletedDateTime".into(), json!(time::ticks(deleted)));
-    }
+    // conditionalAccessPolicy derives from policyDeletableItem: deletedDateTime is always
+    // there, null while active (beta conditionalaccesspolicy-restore.md shows it).
+    object.insert(
+        "deletedDateTime".into(),
+        record
+            .deleted
+            .map_or(Value::Null, |deleted| json!(time::ticks(deleted))),
+    );
     annotate_grant_controls(&mut object, &record.id, record.deleted.is_some(), version);
     Value::Object(object)
 }
@@ -236,6 +241,13 @@ pub fn create(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
         check_options(ctx, true),
     )?;
     let mut fields = body.clone();
+    // conditionalaccessroot-post-policies.md: examples without clientAppTypes are created
+    // with ["all"] (the documented 201 shows it).
+    if let Some(Value::Object(conditions)) = fields.get_mut("conditions")
+        && conditions.get("clientAppTypes").is_none_or(Value::is_null)
+    {
+        conditions.insert("clientAppTypes".into(), json!(["all"]));
+    }
     schema::normalize(&mut fields, &POLICY);
     validate(&fields, ctx.tenant)?;
     let id = ctx.tenant.ids.next("conditionalAccessPolicy");
