@@ -102,8 +102,8 @@ pub fn corpus() -> Vec<Example> {
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).unwrap();
-            let mut example: Example = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let mut example: Example =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             example.file = path
                 .strip_prefix(corpus_dir())
                 .unwrap()
@@ -258,7 +258,10 @@ fn round_trip(example: &Example, raw: &Value, found: &mut RoundTrips) {
     let mut written = policy.to_write_body();
     let before = written.clone();
     strip_annotations(&mut written);
-    assert_eq!(written, before, "{label}: a write body carries no annotation");
+    assert_eq!(
+        written, before,
+        "{label}: a write body carries no annotation"
+    );
     let tenant = TenantRef {
         kind: TenantKind::ClusterTenantConnection,
         name: "contoso".into(),
@@ -368,7 +371,8 @@ fn documented_responses_parse_into_the_models_and_policies_export_without_false_
                 assert!(location.odata_type.is_some(), "{}", example.file);
             }
             "authStrengths.list" => {
-                let _: Vec<AuthenticationStrengthPolicy> = parse_items(example, body, &mut shortened);
+                let _: Vec<AuthenticationStrengthPolicy> =
+                    parse_items(example, body, &mut shortened);
             }
             "authStrengths.get" | "authStrengths.create" => {
                 let _: AuthenticationStrengthPolicy = parse(example, body);
@@ -508,10 +512,8 @@ fn documented_responses_parse_into_the_models_and_policies_export_without_false_
             }
             "token.error" => {
                 let bytes = serde_json::to_vec(body).unwrap();
-                let error = sessionops::graph::auth::token_error(
-                    response.status.unwrap_or(400),
-                    &bytes,
-                );
+                let error =
+                    sessionops::graph::auth::token_error(response.status.unwrap_or(400), &bytes);
                 let first = body["error_codes"][0].as_u64().unwrap();
                 assert_eq!(
                     error.code(),
@@ -521,7 +523,9 @@ fn documented_responses_parse_into_the_models_and_policies_export_without_false_
                 );
             }
             // Documented, but not read into a model by sessionops (yet): the body is JSON.
-            "authStrengths.updateAllowedCombinations" | "roleDefinitions.list" | "roleAssignments.list" => {
+            "authStrengths.updateAllowedCombinations"
+            | "roleDefinitions.list"
+            | "roleAssignments.list" => {
                 assert!(body.is_object(), "{}", example.file);
             }
             // A 204 is "No Content" whatever the page shows beside it (the v1.0
@@ -672,7 +676,9 @@ fn representations() -> BTreeMap<String, serde_json::Map<String, Value>> {
         let text = std::fs::read_to_string(&file).unwrap();
         let page: Value = serde_json::from_str(&text).unwrap();
         assert!(
-            page["source"]["commit"].as_str().is_some_and(|c| c.len() == 40),
+            page["source"]["commit"]
+                .as_str()
+                .is_some_and(|c| c.len() == 40),
             "{}: names its revision",
             file.display()
         );
@@ -689,9 +695,11 @@ fn representations() -> BTreeMap<String, serde_json::Map<String, Value>> {
 /// of them).
 fn nested_type(value: &Value) -> Option<String> {
     let value = value.as_array().and_then(|a| a.first()).unwrap_or(value);
-    value["@odata.type"]
-        .as_str()
-        .map(|t| t.trim_start_matches('#').trim_start_matches("microsoft.graph.").to_owned())
+    value["@odata.type"].as_str().map(|t| {
+        t.trim_start_matches('#')
+            .trim_start_matches("microsoft.graph.")
+            .to_owned()
+    })
 }
 
 /// Keys of `body` documented neither by an example of the call (`example_keys`) nor by the
@@ -858,13 +866,21 @@ mod flows {
         assert_eq!(ids.len(), 4, "every example policy created");
         let portal = reqwest::Client::new();
         portal
-            .patch(format!("{}/_sim/portal/policies/{}", sim.base_url(), ids[0]))
+            .patch(format!(
+                "{}/_sim/portal/policies/{}",
+                sim.base_url(),
+                ids[0]
+            ))
             .json(&serde_json::json!({"state": "disabled"}))
             .send()
             .await
             .unwrap();
         portal
-            .delete(format!("{}/_sim/portal/policies/{}", sim.base_url(), ids[1]))
+            .delete(format!(
+                "{}/_sim/portal/policies/{}",
+                sim.base_url(),
+                ids[1]
+            ))
             .send()
             .await
             .unwrap();
@@ -930,7 +946,13 @@ fn journal_url(entry: &Value) -> String {
         .as_array()
         .unwrap()
         .iter()
-        .map(|pair| format!("{}={}", pair[0].as_str().unwrap(), pair[1].as_str().unwrap()))
+        .map(|pair| {
+            format!(
+                "{}={}",
+                pair[0].as_str().unwrap(),
+                pair[1].as_str().unwrap()
+            )
+        })
         .collect();
     let path = entry["path"].as_str().unwrap();
     if query.is_empty() {
@@ -1064,7 +1086,10 @@ async fn requests_the_client_sends_have_the_documented_shape() {
         "directoryRoleTemplates.list",
         "roleAssignments.list",
     ] {
-        assert!(seen.contains_key(operation), "no {operation} sent: {seen:?}");
+        assert!(
+            seen.contains_key(operation),
+            "no {operation} sent: {seen:?}"
+        );
     }
 }
 
@@ -1301,7 +1326,10 @@ fn covers(documented: &Value, actual: &Value, path: &str, out: &mut Vec<String>)
             if let Some(doc) = doc.first() {
                 let same_type = sim
                     .iter()
-                    .find(|s| doc.get("@odata.type").is_some() && s.get("@odata.type") == doc.get("@odata.type"))
+                    .find(|s| {
+                        doc.get("@odata.type").is_some()
+                            && s.get("@odata.type") == doc.get("@odata.type")
+                    })
                     .or(sim.first());
                 if let Some(sim) = same_type {
                     covers(doc, sim, &format!("{path}[]"), out);
@@ -1334,7 +1362,11 @@ async fn replay_tenant(corpus: &[Example]) -> Replay {
     })
     .await;
     let token: Value = reqwest::Client::new()
-        .post(format!("{}/{}/oauth2/v2.0/token", sim.base_url(), sim.tenant_id()))
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            sim.base_url(),
+            sim.tenant_id()
+        ))
         .form(&[
             ("client_id", sim.client_id()),
             ("client_secret", sim.client_secret()),
@@ -1348,21 +1380,35 @@ async fn replay_tenant(corpus: &[Example]) -> Replay {
         .await
         .unwrap();
     let token = token["access_token"].as_str().unwrap().to_owned();
-    let view: Value = reqwest::get(format!("{}/_sim/users/jdoe@contoso.onmicrosoft.com", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = reqwest::get(format!(
+        "{}/_sim/users/jdoe@contoso.onmicrosoft.com",
+        sim.base_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let mut ids = BTreeMap::new();
     ids.insert("user", view["id"].as_str().unwrap().to_owned());
-    ids.insert("device", view["registeredDevices"][0].as_str().unwrap().to_owned());
+    ids.insert(
+        "device",
+        view["registeredDevices"][0].as_str().unwrap().to_owned(),
+    );
     let mut replay = Replay { sim, token, ids };
     let group: Value = replay
-        .send("GET", "v1.0", "/groups?$filter=displayName eq 'incident'", None)
+        .send(
+            "GET",
+            "v1.0",
+            "/groups?$filter=displayName eq 'incident'",
+            None,
+        )
         .await
         .1;
-    replay.ids.insert("group", group["value"][0]["id"].as_str().unwrap().to_owned());
+    replay.ids.insert(
+        "group",
+        group["value"][0]["id"].as_str().unwrap().to_owned(),
+    );
     // Objects made from Microsoft's own create examples.
     let create = |operation: &str| {
         // `….ip`: the create example of an ipNamedLocation.
@@ -1380,10 +1426,18 @@ async fn replay_tenant(corpus: &[Example]) -> Replay {
     };
     for (kind, operation, deleted) in [
         ("policy", "ca.policies.create", None),
-        ("deletedPolicy", "ca.policies.create", Some("/identity/conditionalAccess/policies")),
+        (
+            "deletedPolicy",
+            "ca.policies.create",
+            Some("/identity/conditionalAccess/policies"),
+        ),
         ("location", "ca.namedLocations.create", None),
         ("ipLocation", "ca.namedLocations.create.ip", None),
-        ("deletedLocation", "ca.namedLocations.create", Some("/identity/conditionalAccess/namedLocations")),
+        (
+            "deletedLocation",
+            "ca.namedLocations.create",
+            Some("/identity/conditionalAccess/namedLocations"),
+        ),
         ("strength", "authStrengths.create", None),
         ("timeout", "activityBasedTimeoutPolicies.create", None),
     ] {
@@ -1419,7 +1473,13 @@ fn json_string(text: &str) -> Value {
 }
 
 impl Replay {
-    async fn send(&self, method: &str, version: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
+    async fn send(
+        &self,
+        method: &str,
+        version: &str,
+        url: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let client = reqwest::Client::new();
         let mut request = client
             .request(
@@ -1434,18 +1494,26 @@ impl Replay {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// The documented URL with its ids (GUIDs, UPNs, placeholders) replaced by this tenant's.
     fn url(&self, example: &Example, url: &str) -> String {
         let operation = example.operation.as_str();
         let ip = mentions_ip_location(example);
-        let (path, query) = url.split_once('?').map_or((url, None), |(p, q)| (p, Some(q)));
+        let (path, query) = url
+            .split_once('?')
+            .map_or((url, None), |(p, q)| (p, Some(q)));
         let mut out = String::new();
         let mut collection = "";
         for segment in path.split('/').filter(|s| !s.is_empty()) {
-            if LITERAL_SEGMENTS.contains(&segment) || segment == "me" || segment.eq_ignore_ascii_case("transitivemembers") {
+            if LITERAL_SEGMENTS.contains(&segment)
+                || segment == "me"
+                || segment.eq_ignore_ascii_case("transitivemembers")
+            {
                 out.push('/');
                 out.push_str(segment);
                 collection = segment;
@@ -1473,7 +1541,10 @@ impl Replay {
         match query {
             Some(query) if operation == "roleAssignments.list" => {
                 let principal = sessionops_sp(&self.sim);
-                format!("{out}?$filter=principalId eq '{principal}'{}", if query.is_empty() { "" } else { "" })
+                format!(
+                    "{out}?$filter=principalId eq '{principal}'{}",
+                    if query.is_empty() { "" } else { "" }
+                )
             }
             Some(query) => format!("{out}?{query}"),
             None => out,
@@ -1568,10 +1639,9 @@ async fn the_simulator_answers_documented_requests_with_the_documented_shape() {
     );
     assert!(replayed >= 40, "{replayed} replayed");
     // docs/simulator.md lists the same differences for the simulator's users.
-    let docs = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/simulator.md"),
-    )
-    .unwrap();
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/simulator.md"))
+            .unwrap();
     for (file, _) in KNOWN_DIFFERENCES {
         assert!(
             docs.contains(file),

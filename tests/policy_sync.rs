@@ -576,3 +576,81 @@ async fn deleting_a_managed_policy_leaves_it_restorable_and_tolerates_a_second_d
         "soft-deleted, restorable"
     );
 }
+
+/// National clouds have no Conditional Access deleted items (the Fairfax and Mooncake CSDLs
+/// lack them; Graph answers 400 for the unknown segment): a first apply, which looks there for
+/// missing policies, creates them; a portal delete is answered with a new policy.
+#[tokio::test]
+async fn in_a_national_cloud_missing_policies_are_created() {
+    let sim = common::start(SimConfig {
+        seed: Some(Seed::from_yaml(SEED).unwrap()),
+        ca_rps: 20.0,
+        cloud: sessionops::sim::SimCloud::UsGov,
+        ..SimConfig::default()
+    })
+    .await;
+    let set = examples(&sim);
+    let created = apply(&sim, &set).await;
+    assert_eq!(created.len(), 4);
+    let stats = common::stats(&sim).await;
+    assert!(
+        common::count(&stats, "GET (unmatched)", 400) >= 1,
+        "deleted items were looked for and Graph said there are none here: {stats}"
+    );
+    assert_eq!(common::active_policies(&sim).await.len(), 4);
+    let id = created[0]
+        .status
+        .as_ref()
+        .unwrap()
+        .policy_id
+        .clone()
+        .unwrap();
+    reqwest::Client::new()
+        .delete(format!("{}/_sim/portal/policies/{id}", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let again = apply(&sim, &set).await;
+    let recreated = again.iter().find(|r| r.key == created[0].key).unwrap();
+    assert_ne!(
+        recreated.status.as_ref().unwrap().policy_id.as_deref(),
+        Some(id.as_str()),
+        "a new policy: there is nothing to restore from"
+    );
+    assert_eq!(common::active_policies(&sim).await.len(), 4);
+}
+
+/// A restore that Graph refuses (the deleted item purged meanwhile, the beta-only restore
+/// refused) becomes a create, and the status message says so.
+#[tokio::test]
+async fn a_failed_restore_falls_back_to_create() {
+    let sim = tenant(20.0).await;
+    let set = examples(&sim);
+    let planned = plan(&sim, &set).await;
+    let Ok(PolicyPlan::Create { body, version }) = &planned[0].plan else {
+        panic!("{:?}", planned[0].plan);
+    };
+    let restore = PolicyPlan::Restore {
+        id: "0b9e1f44-6a7d-4c1e-9f2a-5d3c8b7a6e10".into(),
+        changes: Vec::new(),
+        patch: json!({}),
+        create_body: body.clone(),
+        version: *version,
+    };
+    let client = common::client(&sim);
+    let applied = sessionops::reconcile::policy_sync::apply(&client, &restore)
+        .await
+        .unwrap();
+    assert_eq!(
+        applied.action,
+        sessionops::reconcile::policy_sync::AppliedAction::Created
+    );
+    let note = applied.note.clone().unwrap();
+    assert!(
+        note.contains("restoring deleted policy 0b9e1f44") && note.contains("new policy"),
+        "{note}"
+    );
+    let active = common::active_policies(&sim).await;
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0]["id"], applied.id.as_str());
+}

@@ -133,10 +133,16 @@ async fn a_token_check_names_the_directory_roles_the_actions_need() {
         &now(100),
     );
     assert_eq!(status.missing_directory_roles, ["User Administrator"]);
-    let ready = status.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
     assert_eq!(ready.status, "True");
     assert!(
-        ready.message.contains("directory roles to assign to the app: User Administrator"),
+        ready
+            .message
+            .contains("directory roles to assign to the app: User Administrator"),
         "{}",
         ready.message
     );

@@ -228,7 +228,8 @@ impl DirectoryRole {
     /// Whether assignments of these role template ids give this role's rights.
     pub fn held_by(self, template_ids: &[String]) -> bool {
         template_ids.iter().any(|id| {
-            id.eq_ignore_ascii_case(self.template_id()) || id.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR)
+            id.eq_ignore_ascii_case(self.template_id())
+                || id.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR)
         })
     }
 }

@@ -57,9 +57,7 @@ pub async fn resolve(
 
     let roles: Vec<&str> = requests.of(NameKind::Role).collect();
     if !roles.is_empty() {
-        let templates: Vec<DirectoryRoleTemplate> = client
-            .list_all(role_templates())
-            .await?;
+        let templates: Vec<DirectoryRoleTemplate> = client.list_all(role_templates()).await?;
         record(
             &mut resolutions,
             NameKind::Role,
@@ -213,9 +211,7 @@ pub async fn names_for_ids(
         }
     }
     if !ids.roles.is_empty() {
-        let templates: Vec<DirectoryRoleTemplate> = client
-            .list_all(role_templates())
-            .await?;
+        let templates: Vec<DirectoryRoleTemplate> = client.list_all(role_templates()).await?;
         unique_names(
             &mut names,
             "role",

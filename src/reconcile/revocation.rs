@@ -1135,7 +1135,11 @@ async fn disable_devices(
         .iter()
         // registeredDevices is a directoryObject collection: leave other types out, and take
         // an untyped member for a device (user-list-registereddevices.md shows none typed).
-        .filter(|d| d["@odata.type"].as_str().is_none_or(|t| t == "#microsoft.graph.device"))
+        .filter(|d| {
+            d["@odata.type"]
+                .as_str()
+                .is_none_or(|t| t == "#microsoft.graph.device")
+        })
         .filter(|d| d["accountEnabled"] != false)
         .filter(|d| d["id"].is_string())
         .collect();

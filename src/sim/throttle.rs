@@ -281,8 +281,15 @@ mod tests {
     #[test]
     fn usage_goes_past_the_limit_while_throttled_and_stops_at_1_8() {
         let start = Instant::now();
-        let mut throttle =
-            Throttle::new(true, 10, (10, Duration::from_secs(10)), 1.0, "a", "t", start);
+        let mut throttle = Throttle::new(
+            true,
+            10,
+            (10, Duration::from_secs(10)),
+            1.0,
+            "a",
+            "t",
+            start,
+        );
         assert_eq!(throttle.limit_percentage(start), None, "silent below 0.8");
         for _ in 0..9 {
             throttle.admit_identity(1, true, start).unwrap();

@@ -113,7 +113,11 @@ impl Collection {
             .get_active(id, ctx.instant)
             .ok_or_else(|| GraphError::not_found(id))?;
         let body = self.entity(ctx, record, self.entity_set);
-        Ok(GraphResponse::ok(self.with_tips(ctx, body, self.entity_set)))
+        Ok(GraphResponse::ok(self.with_tips(
+            ctx,
+            body,
+            self.entity_set,
+        )))
     }
 
     /// Graph adds a `@microsoft.graph.tips` annotation to reads without `$select`
@@ -160,7 +164,11 @@ impl Collection {
             .get_deleted(id)
             .ok_or_else(|| GraphError::not_found(id))?;
         let body = self.entity(ctx, record, self.deleted_set);
-        Ok(GraphResponse::ok(self.with_tips(ctx, body, self.deleted_set)))
+        Ok(GraphResponse::ok(self.with_tips(
+            ctx,
+            body,
+            self.deleted_set,
+        )))
     }
 
     /// `POST …/deletedItems/…/{id}/restore`: 200 with the object, in the state it had.
