@@ -1,4 +1,5 @@
-//! `RevocationRequest`: sign users out of every session, once, and prove it. Like a Job.
+//! `RevocationRequest`: invalidate users' refresh tokens and session cookies, once, and prove it.
+//! Like a Job.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
@@ -20,7 +21,7 @@ pub const MAX_REPORTED_FAILURES: usize = 50;
     group = "sessionops.io",
     version = "v1alpha1",
     kind = "RevocationRequest",
-    doc = "Sign users or whole groups out of every session, once, and verify it (like a Job).",
+    doc = "Invalidate the Entra refresh tokens and browser session cookies of users or whole groups, once, and verify it (like a Job).",
     derive = "PartialEq",
     namespaced,
     status = "RevocationRequestStatus",
@@ -125,15 +126,19 @@ pub struct RevocationTargets {
 )]
 #[serde(rename_all = "camelCase")]
 pub enum RevocationAction {
-    /// Invalidate every refresh token and session cookie (revokeSignInSessions).
-    /// Needs `User.RevokeSessions.All`.
+    /// Invalidate the user's Entra refresh tokens and browser session cookies
+    /// (revokeSignInSessions); access tokens already issued live until they expire. Needs
+    /// `User.RevokeSessions.All`. External users are skipped: they sign in at their home tenant.
     RevokeSessions,
     /// Set a generated temporary password that must be changed at next sign-in.
-    /// Needs `User-PasswordProfile.ReadWrite.All`.
+    /// Needs `User-PasswordProfile.ReadWrite.All` and the User Administrator directory role
+    /// (Privileged Authentication Administrator for users who hold an admin role).
     RequirePasswordChange,
-    /// Block sign-in (accountEnabled false). Needs `User.EnableDisableAccount.All`.
+    /// Block sign-in (accountEnabled false). Needs `User.EnableDisableAccount.All` and
+    /// `User.Read.All` (and Privileged Authentication Administrator for admins).
     DisableAccount,
-    /// Disable every device registered to the user. Needs `Device.ReadWrite.All`.
+    /// Disable every device registered to the user. Needs `Device.ReadWrite.All` and the Cloud
+    /// Device Administrator directory role; app-only callers can change Windows devices only.
     DisableDevices,
     /// Mark the user compromised in Identity Protection (P2). Needs `IdentityRiskyUser.ReadWrite.All`.
     ConfirmCompromised,
@@ -187,7 +192,7 @@ pub struct RevocationCounts {
     pub failed: i64,
     /// Users left alone because the tenant connection protects them.
     pub skipped_protected: i64,
-    /// Users skipped for an action that cannot apply to them (guests for revokeSessions).
+    /// Users skipped for an action that cannot apply to them (external users for revokeSessions).
     #[serde(default)]
     pub skipped: i64,
 }

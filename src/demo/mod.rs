@@ -162,7 +162,7 @@ async fn demo() -> Result<(), String> {
 
     step(
         7,
-        "sessionops apply -f examples/revocation-offboard-jdoe.yaml   (offboarding: sign jdoe out everywhere, block the account, verify)",
+        "sessionops apply -f examples/revocation-offboard-jdoe.yaml   (offboarding: revoke jdoe's refresh tokens and session cookies, block the account, verify)",
     );
     let mut offboarding = examples(&base)?;
     offboarding
