@@ -473,3 +473,84 @@ async fn forbidden_names_the_missing_permission() {
             .contains(&"User.RevokeSessions.All".to_owned())
     );
 }
+
+/// Graph behaviours the simulator does not produce on its own, from a scripted server:
+/// concepts/throttling.md says a batch whose items are throttled may itself fail with 424 (its
+/// items are retried with it), and that `x-ms-throttle-limit-percentage` warns above 0.8 of the
+/// limit (the write lane slows before any 429).
+#[tokio::test]
+async fn an_outer_424_is_retried_and_a_near_limit_warning_slows_the_write_lane() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use serde_json::Value;
+
+    sessionops::tls::install_crypto_provider();
+    let batches = Arc::new(AtomicU32::new(0));
+    let seen = batches.clone();
+    let app = axum::Router::new()
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(|| async {
+                Json(json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "e30.e30.sig"}))
+            }),
+        )
+        .route(
+            "/v1.0/$batch",
+            post(move |Json(body): Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return (
+                            StatusCode::FAILED_DEPENDENCY,
+                            Json(json!({"error": {"code": "FailedDependency", "message": "throttled items"}})),
+                        );
+                    }
+                    let responses: Vec<Value> = body["requests"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|item| json!({"id": item["id"], "status": 200, "headers": {"x-ms-throttle-limit-percentage": "1.6"}, "body": {"value": true}}))
+                        .collect();
+                    (StatusCode::OK, Json(json!({"responses": responses})))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut config = sessionops::graph::GraphConfig::new(
+        "contoso.onmicrosoft.com",
+        "5e551011-0000-4000-8000-00000000000c",
+        Credential::ClientSecret(Secret::new("s")),
+        &base,
+        &base,
+    );
+    config.retry.base_delay = Duration::from_millis(10);
+    let client = GraphClient::new(config).unwrap();
+    let nominal = client.write_rate();
+    let items: Vec<BatchItem> = (0..3)
+        .map(|i| {
+            BatchItem::new(
+                i.to_string(),
+                Method::POST,
+                format!("/users/u{i}/revokeSignInSessions"),
+            )
+        })
+        .collect();
+    let responses = client.batch(ApiVersion::V1, items, 1).await.unwrap();
+    assert!(responses.iter().all(|r| r.status == 200));
+    assert_eq!(
+        batches.load(Ordering::SeqCst),
+        2,
+        "the 424 was retried once"
+    );
+    let slowed = client.write_rate();
+    assert!(
+        slowed < nominal * 0.6 && slowed > 0.0,
+        "the 424 and the 1.6 warning slow the pace: {nominal} -> {slowed}"
+    );
+}

@@ -1539,12 +1539,10 @@ impl Replay {
             out.push_str(&self.ids[kind]);
         }
         match query {
-            Some(query) if operation == "roleAssignments.list" => {
+            // The documented filter names the page's principal: ask about this tenant's app.
+            Some(_) if operation == "roleAssignments.list" => {
                 let principal = sessionops_sp(&self.sim);
-                format!(
-                    "{out}?$filter=principalId eq '{principal}'{}",
-                    if query.is_empty() { "" } else { "" }
-                )
+                format!("{out}?$filter=principalId eq '{principal}'")
             }
             Some(query) => format!("{out}?{query}"),
             None => out,

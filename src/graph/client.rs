@@ -495,6 +495,12 @@ impl GraphClient {
         self.inner.retry
     }
 
+    /// The current pace of this tenant's write lane, in writes per second (the quota rate,
+    /// lower after throttling or a near-limit warning).
+    pub fn write_rate(&self) -> f64 {
+        self.inner.writes.rate()
+    }
+
     pub(crate) fn write_lane_throttled(&self, retry_after: Option<Duration>) {
         self.inner.writes.throttled(retry_after);
     }

@@ -11,6 +11,7 @@ use super::ids;
 use super::pipeline::{self, Body, GraphRequest, GraphResponse};
 use super::routes::Route;
 use super::state::Shared;
+use super::stats::Received;
 
 /// Graph's limit of requests per batch.
 pub const MAX_REQUESTS: usize = 20;
@@ -206,15 +207,15 @@ pub fn execute(
         } else {
             format!("/{path}")
         };
-        shared.lock().stats.journal(
-            item.method.as_str(),
-            outer.version.as_str(),
-            &path,
-            &query,
-            &item.headers,
-            item.body.as_ref(),
-            true,
-        );
+        shared.lock().stats.journal(Received {
+            method: item.method.as_str(),
+            version: outer.version.as_str(),
+            path: &path,
+            query: &query,
+            headers: &item.headers,
+            body: item.body.as_ref(),
+            batch_item: true,
+        });
         let failed_dependency = item
             .depends_on
             .iter()

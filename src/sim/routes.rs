@@ -132,7 +132,9 @@ pub mod permissions {
     ];
     pub const DEVICE_WRITE: Requirement =
         &[&["Device.ReadWrite.All"], &["Directory.ReadWrite.All"]];
+    /// group-list.md, group-get.md: `Group.ReadBasic.All` is the least.
     pub const GROUP_READ: Requirement = &[
+        &["Group.ReadBasic.All"],
         &["GroupMember.Read.All"],
         &["Group.Read.All"],
         &["Group.ReadWrite.All"],

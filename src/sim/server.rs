@@ -27,7 +27,7 @@ use super::ids;
 use super::pipeline::{self, ApiVersion, Body, GraphRequest, GraphResponse};
 use super::routes::Route;
 use super::state::{Settings, Shared, State as SimState};
-use super::stats::Stats;
+use super::stats::{Received, Stats};
 use super::tenant::Tenant;
 use super::throttle::Throttle;
 
@@ -343,18 +343,18 @@ async fn graph(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         body,
         origin: origin(&parts.headers, &shared),
     };
-    shared.lock().stats.journal(
-        graph_request.method.as_str(),
-        graph_request.version.as_str(),
-        &graph_request.path,
-        &graph_request.query,
-        &graph_request.headers,
-        match &graph_request.body {
+    shared.lock().stats.journal(Received {
+        method: graph_request.method.as_str(),
+        version: graph_request.version.as_str(),
+        path: &graph_request.path,
+        query: &graph_request.query,
+        headers: &graph_request.headers,
+        body: match &graph_request.body {
             Body::Json(value) => Some(value),
             _ => None,
         },
-        false,
-    );
+        batch_item: false,
+    });
     let route = Route::parse(&graph_request.method, &graph_request.path);
     let stats_key = match &route {
         Ok(route) => format!("{} {}", graph_request.method, route.template()),

@@ -22,6 +22,18 @@ pub struct Stats {
     journal: VecDeque<Value>,
 }
 
+/// A request as the simulator received it, for the journal.
+pub struct Received<'a> {
+    pub method: &'a str,
+    pub version: &'a str,
+    pub path: &'a str,
+    pub query: &'a [(String, String)],
+    pub headers: &'a axum::http::HeaderMap,
+    pub body: Option<&'a Value>,
+    /// An item of a `$batch`.
+    pub batch_item: bool,
+}
+
 /// How many requests the journal keeps.
 pub const JOURNAL_LENGTH: usize = 2000;
 
@@ -33,16 +45,16 @@ impl Stats {
     /// Records a request as received, for tests that compare requests with Microsoft's
     /// documented ones: method, version, path, query, the headers that matter and the body,
     /// with passwords redacted. `batch` marks an item of a `$batch`.
-    pub fn journal(
-        &mut self,
-        method: &str,
-        version: &str,
-        path: &str,
-        query: &[(String, String)],
-        headers: &axum::http::HeaderMap,
-        body: Option<&Value>,
-        batch: bool,
-    ) {
+    pub fn journal(&mut self, received: Received<'_>) {
+        let Received {
+            method,
+            version,
+            path,
+            query,
+            headers,
+            body,
+            batch_item: batch,
+        } = received;
         let mut kept = serde_json::Map::new();
         for (name, value) in headers {
             if JOURNALED_HEADERS.contains(&name.as_str())

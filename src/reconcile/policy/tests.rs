@@ -525,3 +525,41 @@ fn name_requests_skip_ids_and_keywords() {
     );
     assert_eq!(requests.of(NameKind::Role).count(), 0);
 }
+
+/// Graph annotates every `grantControls` (`authenticationStrength@odata.context`, v1.0
+/// conditionalaccessroot-list-policies.md) and expanded strengths: metadata, never drift and
+/// never content to keep. A spec without a grant clears the tenant's grant with `null`.
+#[test]
+fn nested_annotations_are_metadata_and_a_dropped_grant_is_cleared() {
+    let desired = desired(TWELVE_HOURS);
+    let mut observed = serde_json::to_value(as_graph_returns(&desired, "p-1")).unwrap();
+    let context = "https://graph.microsoft.com/v1.0/$metadata#identity/conditionalAccess/policies('p-1')/grantControls/authenticationStrength/$entity";
+    observed["@microsoft.graph.tips"] =
+        json!("Use $select to choose only the properties your app needs");
+    observed["grantControls"] = json!({
+        "operator": "OR", "builtInControls": ["mfa"], "customAuthenticationFactors": [], "termsOfUse": [],
+        "authenticationStrength@odata.context": context, "authenticationStrength": null,
+    });
+    let observed: ConditionalAccessPolicy = serde_json::from_value(observed).unwrap();
+    let PolicyPlan::Update { patch, changes, .. } = plan(&desired, Found::ById(&observed), false)
+    else {
+        panic!("expected an update");
+    };
+    assert_eq!(
+        changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+        ["grantControls.builtInControls"],
+        "the annotation is no change"
+    );
+    assert_eq!(
+        patch["grantControls"],
+        Value::Null,
+        "nothing real is left to keep: the grant is cleared"
+    );
+    // In sync once applied, the annotation still there.
+    let mut after = serde_json::to_value(&observed).unwrap();
+    merge(&mut after, &patch);
+    after["grantControls"] = json!({"authenticationStrength@odata.context": context, "authenticationStrength": null, "builtInControls": [], "termsOfUse": [], "customAuthenticationFactors": [], "operator": "OR"});
+    let after: ConditionalAccessPolicy = serde_json::from_value(after).unwrap();
+    assert_eq!(diff(&desired.body, &after, false), vec![]);
+    assert!(crate::reconcile::export::unmodelled_content(&after).is_empty());
+}
