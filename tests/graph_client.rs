@@ -474,14 +474,14 @@ async fn forbidden_names_the_missing_permission() {
     );
 }
 
-/// Graph behaviours the simulator does not produce on its own, from a scripted server:
-/// concepts/throttling.md says a batch whose items are throttled may itself fail with 424 (its
-/// items are retried with it), and that `x-ms-throttle-limit-percentage` warns above 0.8 of the
-/// limit (the write lane slows before any 429).
+/// Graph behaviours the simulator does not produce on its own, from a scripted server.
+/// concepts/throttling.md: a batch whose items are throttled may itself fail with 424. Without
+/// per-item responses the batch is sent again whole; with them, only the failed items are. And
+/// `x-ms-throttle-limit-percentage` warns above 0.8 of the limit: the write lane slows before
+/// any 429.
 #[tokio::test]
 async fn an_outer_424_is_retried_and_a_near_limit_warning_slows_the_write_lane() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::{Arc, Mutex};
 
     use axum::Json;
     use axum::http::StatusCode;
@@ -489,8 +489,9 @@ async fn an_outer_424_is_retried_and_a_near_limit_warning_slows_the_write_lane()
     use serde_json::Value;
 
     sessionops::tls::install_crypto_provider();
-    let batches = Arc::new(AtomicU32::new(0));
-    let seen = batches.clone();
+    // The number of items of every $batch received, in order.
+    let received: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let seen = received.clone();
     let app = axum::Router::new()
         .route(
             "/{tenant}/oauth2/v2.0/token",
@@ -503,54 +504,86 @@ async fn an_outer_424_is_retried_and_a_near_limit_warning_slows_the_write_lane()
             post(move |Json(body): Json<Value>| {
                 let seen = seen.clone();
                 async move {
-                    if seen.fetch_add(1, Ordering::SeqCst) == 0 {
-                        return (
+                    let items = body["requests"].as_array().unwrap().clone();
+                    let call = {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push(items.len());
+                        seen.len()
+                    };
+                    let answer = |id: &Value, status: u16, headers: Value| {
+                        json!({"id": id, "status": status, "headers": headers, "body": {"value": true}})
+                    };
+                    match call {
+                        1 => (
                             StatusCode::FAILED_DEPENDENCY,
                             Json(json!({"error": {"code": "FailedDependency", "message": "throttled items"}})),
-                        );
+                        ),
+                        2 => {
+                            let responses: Vec<Value> = items
+                                .iter()
+                                .map(|item| {
+                                    if item["id"] == "1" {
+                                        answer(&item["id"], 429, json!({"Retry-After": "0.01"}))
+                                    } else {
+                                        answer(&item["id"], 200, json!({}))
+                                    }
+                                })
+                                .collect();
+                            (StatusCode::FAILED_DEPENDENCY, Json(json!({"responses": responses})))
+                        }
+                        _ => {
+                            let responses: Vec<Value> = items
+                                .iter()
+                                .map(|item| answer(&item["id"], 200, json!({"x-ms-throttle-limit-percentage": "1.6"})))
+                                .collect();
+                            (StatusCode::OK, Json(json!({"responses": responses})))
+                        }
                     }
-                    let responses: Vec<Value> = body["requests"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|item| json!({"id": item["id"], "status": 200, "headers": {"x-ms-throttle-limit-percentage": "1.6"}, "body": {"value": true}}))
-                        .collect();
-                    (StatusCode::OK, Json(json!({"responses": responses})))
                 }
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let mut config = sessionops::graph::GraphConfig::new(
-        "contoso.onmicrosoft.com",
-        "5e551011-0000-4000-8000-00000000000c",
-        Credential::ClientSecret(Secret::new("s")),
-        &base,
-        &base,
-    );
-    config.retry.base_delay = Duration::from_millis(10);
-    let client = GraphClient::new(config).unwrap();
-    let nominal = client.write_rate();
-    let items: Vec<BatchItem> = (0..3)
-        .map(|i| {
-            BatchItem::new(
-                i.to_string(),
-                Method::POST,
-                format!("/users/u{i}/revokeSignInSessions"),
-            )
-        })
-        .collect();
-    let responses = client.batch(ApiVersion::V1, items, 1).await.unwrap();
-    assert!(responses.iter().all(|r| r.status == 200));
+    let client_for = |tenant: &str| {
+        let mut config = sessionops::graph::GraphConfig::new(
+            tenant,
+            "5e551011-0000-4000-8000-00000000000c",
+            Credential::ClientSecret(Secret::new("s")),
+            &base,
+            &base,
+        );
+        config.retry.base_delay = Duration::from_millis(10);
+        GraphClient::new(config).unwrap()
+    };
+    let items = || -> Vec<BatchItem> {
+        (0..3)
+            .map(|i| {
+                BatchItem::new(
+                    i.to_string(),
+                    Method::POST,
+                    format!("/users/u{i}/revokeSignInSessions"),
+                )
+            })
+            .collect()
+    };
+
+    let client = client_for("contoso.onmicrosoft.com");
+    let responses = client.batch(ApiVersion::V1, items(), 1).await.unwrap();
+    assert!(responses.iter().all(|r| r.status == 200), "{responses:?}");
     assert_eq!(
-        batches.load(Ordering::SeqCst),
-        2,
-        "the 424 was retried once"
+        *received.lock().unwrap(),
+        [3, 3, 1],
+        "a bare 424 resends the batch; a 424 with item answers resends only the throttled item"
     );
-    let slowed = client.write_rate();
+
+    // Another tenant has a lane of its own: only the warning acts on it.
+    let fresh = client_for("fabrikam.onmicrosoft.com");
+    let nominal = fresh.write_rate();
+    fresh.batch(ApiVersion::V1, items(), 1).await.unwrap();
+    let slowed = fresh.write_rate();
     assert!(
-        slowed < nominal * 0.6 && slowed > 0.0,
-        "the 424 and the 1.6 warning slow the pace: {nominal} -> {slowed}"
+        (slowed / nominal - 0.5).abs() < 0.05,
+        "1.6 of the limit halves the pace: {nominal} -> {slowed}"
     );
 }

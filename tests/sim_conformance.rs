@@ -1419,6 +1419,11 @@ async fn ca_validation_errors() {
             "Cannot convert the literal 'on'",
         ),
         (
+            // The v1.0 CSDL's conditionalAccessClientApp has no easUnsupported member.
+            Box::new(|b: &mut Value| b["conditions"]["clientAppTypes"] = json!(["easUnsupported"])),
+            "Cannot convert the literal 'easUnsupported'",
+        ),
+        (
             Box::new(|b: &mut Value| b["grantControls"]["builtInControls"] = json!(["mfaa"])),
             "Cannot convert the literal 'mfaa' to the expected type 'microsoft.graph.conditionalAccessGrantControl'.",
         ),

@@ -13,7 +13,8 @@ pub const MAX_LISTED_TARGETS: u32 = 1000;
 /// Failures kept in status; counts stay exact beyond it.
 pub const MAX_REPORTED_FAILURES: usize = 50;
 
-/// Desired one-shot action against users of a tenant: revoke every sign-in session (and
+/// Desired one-shot action against users of a tenant: revoke their Entra refresh tokens and
+/// browser session cookies (and
 /// optionally force a password change, disable the account or its devices, confirm it
 /// compromised), then verify that the revocation took effect. Runs once; immutable.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -241,6 +241,9 @@ pub struct SimArgs {
     /// `Cloud Device Administrator,User Administrator`; empty for none).
     #[arg(long, value_name = "A,B")]
     pub directory_roles: Option<String>,
+    /// Keep a journal of the last 2,000 requests at `GET /_sim/requests` (passwords redacted).
+    #[arg(long)]
+    pub journal: bool,
 }
 
 /// Runs the parsed command and returns the process exit code.

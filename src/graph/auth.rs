@@ -136,7 +136,6 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// An access token and when to stop using it.
 /// The claims of an access token sessionops reads (for reports, not for decisions).
 #[derive(Default, Deserialize)]
 struct TokenClaims {
@@ -146,6 +145,7 @@ struct TokenClaims {
     oid: Option<String>,
 }
 
+/// An access token and when to stop using it.
 #[derive(Clone)]
 pub struct AccessToken {
     secret: Secret,

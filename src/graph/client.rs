@@ -205,7 +205,6 @@ impl GraphConfig {
     }
 }
 
-/// A Graph request, relative to the version root (`/users/{id}`), or an absolute
 /// The response header that warns before throttling starts (`concepts/throttling.md`).
 pub(crate) const LIMIT_PERCENTAGE: &str = "x-ms-throttle-limit-percentage";
 
@@ -218,6 +217,7 @@ pub(crate) fn parse_limit_percentage(value: &str) -> Option<f64> {
         .filter(|v| v.is_finite() && *v > 0.0)
 }
 
+/// A Graph request, relative to the version root (`/users/{id}`), or an absolute
 /// `@odata.nextLink` to follow verbatim.
 #[derive(Clone, Debug)]
 pub struct GraphRequest {
@@ -538,6 +538,8 @@ impl GraphClient {
         #[serde(rename_all = "camelCase")]
         struct Assignment {
             role_definition_id: String,
+            #[serde(default)]
+            directory_scope_id: Option<String>,
         }
         let principal = self
             .inner
@@ -555,8 +557,15 @@ impl GraphClient {
                     .query("$filter", format!("principalId eq '{principal}'")),
             )
             .await?;
+        // Only tenant-wide assignments ("/") act on every user and device; one scoped to an
+        // administrative unit does not.
         Ok(assignments
             .into_iter()
+            .filter(|a| {
+                a.directory_scope_id
+                    .as_deref()
+                    .is_none_or(|scope| scope == "/")
+            })
             .map(|a| a.role_definition_id)
             .collect())
     }
@@ -635,8 +644,9 @@ impl GraphClient {
                     true
                 }
                 // concepts/throttling.md, "Throttling and batching": when items are throttled
-                // "the batch itself fails with a status code of 424". Its items are retried with
-                // it, after slowing down as for a 429.
+                // "the batch itself fails with a status code of 424". Without per-item
+                // responses (see `send_once`) the batch is retried whole, after slowing down as
+                // for a 429.
                 Attempt::Status { status: 424, .. } if request.path() == "/$batch" => {
                     if let Some(pacer) = pacer {
                         pacer.throttled(retry_after);
@@ -749,7 +759,14 @@ impl GraphClient {
                 None,
             )
         })?;
-        if (200..300).contains(&status) {
+        // A 424 `$batch` that still carries per-item responses is an answer: the items say
+        // which ran (concepts/throttling.md: throttled items make "the batch itself fail with
+        // 424"), and only the failed ones are retried, by `GraphClient::batch`. Re-sending the
+        // whole batch would repeat the items that succeeded.
+        let batch_answer = status == 424
+            && request.path() == "/$batch"
+            && serde_json::from_slice::<Value>(&body).is_ok_and(|v| v["responses"].is_array());
+        if (200..300).contains(&status) || batch_answer {
             return Ok(GraphResponse {
                 status,
                 body,

@@ -106,8 +106,10 @@ impl Pacer {
     }
 
     /// Graph says the app has used `used` of its limit (above 0.8, up to 1.8): slow down before
-    /// a 429 does it for us, in proportion (0.8 of the limit keeps the rate, 1.6 halves it).
-    /// Below the warning level this is an ordinary success.
+    /// a 429 does it for us, in proportion to the nominal rate (0.8 of the limit keeps it, 1.6
+    /// halves it). The cap does not compound: a steady 0.9 holds the lane at 0.89 of the
+    /// nominal rate, it does not drive it down round after round. Below the warning level this
+    /// is an ordinary success.
     pub fn near_limit(&self, used: f64) {
         if used <= NEAR_LIMIT {
             self.succeeded(1);
@@ -116,7 +118,9 @@ impl Pacer {
         let now = Instant::now();
         let mut state = self.state.lock().expect("pacer lock");
         state.refill(now);
-        state.rate = (state.rate * (NEAR_LIMIT / used)).max(state.nominal_rate * MIN_RATE_FRACTION);
+        let cap =
+            (state.nominal_rate * (NEAR_LIMIT / used)).max(state.nominal_rate * MIN_RATE_FRACTION);
+        state.rate = state.rate.min(cap);
         // What was saved up is mostly spent on the server's side.
         state.tokens = state.tokens.min(1.0);
     }
@@ -149,6 +153,12 @@ mod tests {
         assert_eq!(pacer.rate(), 20.0, "at the warning level nothing changes");
         pacer.near_limit(1.6);
         assert!((pacer.rate() - 10.0).abs() < 1e-9, "{}", pacer.rate());
+        pacer.near_limit(1.6);
+        assert!(
+            (pacer.rate() - 10.0).abs() < 1e-9,
+            "the same warning again does not compound: {}",
+            pacer.rate()
+        );
         pacer.near_limit(1.8);
         assert!(pacer.rate() < 10.0 && pacer.rate() >= 20.0 * MIN_RATE_FRACTION);
         pacer.succeeded(100);

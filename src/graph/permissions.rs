@@ -225,11 +225,31 @@ impl DirectoryRole {
         }
     }
 
-    /// Whether assignments of these role template ids give this role's rights.
+    /// Roles that also give this role's rights for the writes sessionops makes: Global
+    /// Administrator always; Intune Administrator for devices (`device-update.md`); Privileged
+    /// Authentication Administrator for passwords.
+    fn also_held_through(self) -> &'static [&'static str] {
+        const INTUNE_ADMINISTRATOR: &str = "3a2c62db-5318-420d-8d74-23affee5d9d5";
+        match self {
+            DirectoryRole::CloudDeviceAdministrator => {
+                &[GLOBAL_ADMINISTRATOR, INTUNE_ADMINISTRATOR]
+            }
+            DirectoryRole::UserAdministrator => {
+                &[GLOBAL_ADMINISTRATOR, "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"]
+            }
+            DirectoryRole::PrivilegedAuthenticationAdministrator => &[GLOBAL_ADMINISTRATOR],
+        }
+    }
+
+    /// Whether assignments of these role template ids (tenant-wide ones: see
+    /// `GraphClient::directory_roles`) give this role's rights.
     pub fn held_by(self, template_ids: &[String]) -> bool {
         template_ids.iter().any(|id| {
             id.eq_ignore_ascii_case(self.template_id())
-                || id.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR)
+                || self
+                    .also_held_through()
+                    .iter()
+                    .any(|other| id.eq_ignore_ascii_case(other))
         })
     }
 }
@@ -332,5 +352,19 @@ mod tests {
             &granted(&["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"]),
             ca_write
         ));
+    }
+
+    #[test]
+    fn directory_roles_count_their_broader_roles() {
+        let held = |ids: &[&str]| ids.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>();
+        let intune = held(&["3a2c62db-5318-420d-8d74-23affee5d9d5"]);
+        assert!(DirectoryRole::CloudDeviceAdministrator.held_by(&intune));
+        assert!(!DirectoryRole::UserAdministrator.held_by(&intune));
+        let global = held(&[GLOBAL_ADMINISTRATOR]);
+        assert!(DirectoryRole::PrivilegedAuthenticationAdministrator.held_by(&global));
+        let privileged_auth =
+            held(&[DirectoryRole::PrivilegedAuthenticationAdministrator.template_id()]);
+        assert!(DirectoryRole::UserAdministrator.held_by(&privileged_auth));
+        assert!(!DirectoryRole::CloudDeviceAdministrator.held_by(&privileged_auth));
     }
 }

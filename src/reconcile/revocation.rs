@@ -858,10 +858,13 @@ async fn run_chunk(
         }
     }
     // Verification overlaps the writes of later chunks: reads do not use the write quota.
+    // Everyone whose revocation went through is read back, those that failed another action
+    // included (their sessions were revoked too); only users counted as succeeded are re-polled
+    // at the end, so that an unverified one moves from succeeded to failed exactly once.
     if verify_now && actions.contains(&RevocationAction::RevokeSessions) {
         let revoked: Vec<&Target> = chunk
             .iter()
-            .filter(|t| !t.external && !failed.contains(&t.id))
+            .filter(|t| !t.external && !failed.has(&t.upn, RevocationAction::RevokeSessions))
             .collect();
         if !revoked.is_empty() {
             let threshold =
@@ -870,7 +873,7 @@ async fn run_chunk(
             outcome.verified = done.len() as i64;
             outcome.unverified = revoked
                 .into_iter()
-                .filter(|t| !done.contains(&t.id))
+                .filter(|t| !done.contains(&t.id) && !failed.contains(&t.id))
                 .cloned()
                 .collect();
         }
@@ -907,11 +910,12 @@ impl Failures {
 
     /// A refusal of this target, with the directory role the app may lack for it.
     fn add_error(&mut self, target: &Target, action: RevocationAction, error: &GraphError) {
-        let message = match (error, directory_role_hint(action)) {
-            (GraphError::Forbidden { .. }, Some(hint)) => format!("{error} ({hint})"),
-            _ => error.to_string(),
-        };
-        self.add(target, action, error.reason(), &message);
+        self.add(
+            target,
+            action,
+            error.reason(),
+            &target_refusal(error, directory_role_hint(action)),
+        );
     }
 
     fn contains(&self, target_id: &str) -> bool {
@@ -936,6 +940,28 @@ fn refusal_stops_run(error: &GraphError, granted: &[String]) -> bool {
             .as_deref()
             .is_none_or(|needed| !permissions::grants(granted, needed)),
         _ => false,
+    }
+}
+
+/// The message of a refusal about one target. Only refusals that do not stop the run get here
+/// (see [`refusal_stops_run`]): for a 403 the app holds the permission, so the message says so
+/// and names the directory role instead of asking for the permission.
+fn target_refusal(error: &GraphError, role_hint: Option<&str>) -> String {
+    match error {
+        GraphError::Forbidden {
+            code,
+            message,
+            missing_permission,
+            ids,
+        } => {
+            let held = missing_permission
+                .as_deref()
+                .map(|p| format!("; the app holds {p}"))
+                .unwrap_or_default();
+            let hint = role_hint.map(|h| format!("; {h}")).unwrap_or_default();
+            format!("refused for this target: {code}: {message}{held}{hint}; {ids}")
+        }
+        other => other.to_string(),
     }
 }
 
@@ -1162,16 +1188,12 @@ async fn disable_devices(
             if refusal_stops_run(&error, granted) {
                 return Err(error.into());
             }
-            let hint = match &error {
-                GraphError::Forbidden { .. } => {
-                    directory_role_hint(RevocationAction::DisableDevices)
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default()
-                }
-                _ => String::new(),
-            };
+            let detail = target_refusal(
+                &error,
+                directory_role_hint(RevocationAction::DisableDevices),
+            );
             refused.push(format!(
-                "device {} ({}, {}): {error}{hint}",
+                "device {} ({}, {}): {detail}",
                 device["displayName"].as_str().unwrap_or("?"),
                 device["id"].as_str().unwrap_or("?"),
                 device["operatingSystem"].as_str().unwrap_or("unknown OS"),

@@ -212,6 +212,10 @@ pub fn required_roles(features: &Features) -> std::collections::BTreeSet<&'stati
     if features.group_targets {
         roles.insert("GroupMember.Read.All");
     }
+    // The connection reads the app's directory role assignments when an action needs a role.
+    if !required_directory_roles(features).is_empty() {
+        roles.insert("RoleManagement.Read.Directory");
+    }
     for action in &features.revocation_actions {
         roles.insert(match action {
             RevokeSessions => "User.RevokeSessions.All",

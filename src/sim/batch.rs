@@ -207,15 +207,17 @@ pub fn execute(
         } else {
             format!("/{path}")
         };
-        shared.lock().stats.journal(Received {
-            method: item.method.as_str(),
-            version: outer.version.as_str(),
-            path: &path,
-            query: &query,
-            headers: &item.headers,
-            body: item.body.as_ref(),
-            batch_item: true,
-        });
+        if shared.settings.config.journal {
+            shared.lock().stats.journal(Received {
+                method: item.method.as_str(),
+                version: outer.version.as_str(),
+                path: &path,
+                query: &query,
+                headers: &item.headers,
+                body: item.body.as_ref(),
+                batch_item: true,
+            });
+        }
         let failed_dependency = item
             .depends_on
             .iter()

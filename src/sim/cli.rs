@@ -220,6 +220,7 @@ pub fn config_from_args(args: &SimArgs) -> Result<(SimConfig, SocketAddr), Strin
         domain: args.domain.clone().unwrap_or(defaults.domain),
         cloud,
         directory_roles,
+        journal: args.journal,
     };
     config.validate().map_err(|e| e.to_string())?;
     Ok((config, listen))
@@ -253,5 +254,44 @@ mod tests {
         for bad in ["3000", "0/150", "10/0", "x/1", "1/-1"] {
             assert!(parse_write_quota(bad).is_err(), "{bad}");
         }
+    }
+
+    fn args(extra: &[&str]) -> SimArgs {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            sim: SimArgs,
+        }
+        let mut argv = vec!["sim"];
+        argv.extend_from_slice(extra);
+        Wrapper::parse_from(argv).sim
+    }
+
+    #[test]
+    fn cloud_and_directory_role_flags() {
+        let (config, _) = config_from_args(&args(&[])).unwrap();
+        assert_eq!(config.cloud, SimCloud::Global);
+        assert_eq!(
+            config.directory_roles,
+            ["Cloud Device Administrator", "User Administrator"]
+        );
+        let (config, _) = config_from_args(&args(&[
+            "--cloud",
+            "USGov",
+            "--directory-roles",
+            "",
+            "--journal",
+        ]))
+        .unwrap();
+        assert_eq!(config.cloud, SimCloud::UsGov);
+        assert!(config.directory_roles.is_empty() && config.journal);
+        let (config, _) =
+            config_from_args(&args(&["--directory-roles", "Global Administrator"])).unwrap();
+        assert_eq!(config.directory_roles, ["Global Administrator"]);
+        let bad_cloud = config_from_args(&args(&["--cloud", "Mars"])).unwrap_err();
+        assert!(bad_cloud.contains("--cloud"), "{bad_cloud}");
+        let bad_role = config_from_args(&args(&["--directory-roles", "Janitor"])).unwrap_err();
+        assert!(bad_role.contains("Janitor"), "{bad_role}");
     }
 }

@@ -118,6 +118,9 @@ pub struct SimConfig {
     pub domain: String,
     /// The national cloud: which Graph surface exists.
     pub cloud: SimCloud,
+    /// Keep a journal of the last requests (`GET /_sim/requests`), for tests that compare
+    /// requests with Microsoft's documented ones. Off by default: it copies every body.
+    pub journal: bool,
     /// Display names of the Entra directory roles assigned to the app's service principal.
     /// App-only writes of some properties need one besides the permission: `accountEnabled` of
     /// a device needs Cloud Device Administrator (`device-update.md`), a `passwordProfile`
@@ -148,6 +151,7 @@ impl Default for SimConfig {
             token_lifetime: Duration::from_secs(3599),
             domain: DEFAULT_DOMAIN.to_owned(),
             cloud: SimCloud::Global,
+            journal: false,
             directory_roles: DEFAULT_DIRECTORY_ROLES
                 .iter()
                 .map(|r| (*r).to_owned())

@@ -343,18 +343,20 @@ async fn graph(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         body,
         origin: origin(&parts.headers, &shared),
     };
-    shared.lock().stats.journal(Received {
-        method: graph_request.method.as_str(),
-        version: graph_request.version.as_str(),
-        path: &graph_request.path,
-        query: &graph_request.query,
-        headers: &graph_request.headers,
-        body: match &graph_request.body {
-            Body::Json(value) => Some(value),
-            _ => None,
-        },
-        batch_item: false,
-    });
+    if shared.settings.config.journal {
+        shared.lock().stats.journal(Received {
+            method: graph_request.method.as_str(),
+            version: graph_request.version.as_str(),
+            path: &graph_request.path,
+            query: &graph_request.query,
+            headers: &graph_request.headers,
+            body: match &graph_request.body {
+                Body::Json(value) => Some(value),
+                _ => None,
+            },
+            batch_item: false,
+        });
+    }
     let route = Route::parse(&graph_request.method, &graph_request.path);
     let stats_key = match &route {
         Ok(route) => format!("{} {}", graph_request.method, route.template()),

@@ -34,6 +34,24 @@ pub struct Received<'a> {
     pub batch_item: bool,
 }
 
+/// Replaces every `password` value, at any depth (a `$batch` envelope holds its items' bodies),
+/// so the journal never shows a temporary password.
+fn redact_passwords(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if key.eq_ignore_ascii_case("password") && !value.is_null() {
+                    *value = json!("<redacted>");
+                } else {
+                    redact_passwords(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_passwords),
+        _ => {}
+    }
+}
+
 /// How many requests the journal keeps.
 pub const JOURNAL_LENGTH: usize = 2000;
 
@@ -64,12 +82,8 @@ impl Stats {
             }
         }
         let mut body = body.cloned();
-        if let Some(password) = body
-            .as_mut()
-            .and_then(|b| b.get_mut("passwordProfile"))
-            .and_then(|p| p.get_mut("password"))
-        {
-            *password = json!("<redacted>");
+        if let Some(body) = body.as_mut() {
+            redact_passwords(body);
         }
         if self.journal.len() == JOURNAL_LENGTH {
             self.journal.pop_front();
@@ -153,6 +167,26 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_journal_never_shows_a_password_at_any_depth() {
+        let mut stats = Stats::default();
+        let envelope = json!({"requests": [{"id": "1", "method": "PATCH", "url": "/users/u",
+            "headers": {"Content-Type": "application/json"},
+            "body": {"passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "Secr3t!Pass"}}}]});
+        stats.journal(Received {
+            method: "POST",
+            version: "v1.0",
+            path: "/$batch",
+            query: &[],
+            headers: &axum::http::HeaderMap::new(),
+            body: Some(&envelope),
+            batch_item: false,
+        });
+        let text = stats.journal_json().to_string();
+        assert!(!text.contains("Secr3t!Pass"), "{text}");
+        assert!(text.contains("<redacted>") && text.contains("forceChangePasswordNextSignIn"));
+    }
 
     #[test]
     fn counts_by_route_and_status() {
