@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -41,7 +41,45 @@ struct RouteLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WriteLabels {
     kind: &'static str,
-    action: String,
+    action: TenantWrite,
+}
+
+/// The `action` label of `sessionops_tenant_writes_total`: typed, so the values emitted are the
+/// ones its help text and the README name (a string label once drifted to `Create`).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum TenantWrite {
+    /// A policy created.
+    Created,
+    /// A policy updated to match its spec.
+    Updated,
+    /// A policy restored from deleted items.
+    Restored,
+    /// A policy deleted with its object (`deletionPolicy: Delete`).
+    Deleted,
+    /// A portal edit or delete reverted at a resync.
+    DriftCorrected,
+}
+
+impl TenantWrite {
+    /// Every value, in the order the help text lists them.
+    pub const ALL: [TenantWrite; 5] = [
+        TenantWrite::Created,
+        TenantWrite::Updated,
+        TenantWrite::Restored,
+        TenantWrite::Deleted,
+        TenantWrite::DriftCorrected,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantWrite::Created => "Created",
+            TenantWrite::Updated => "Updated",
+            TenantWrite::Restored => "Restored",
+            TenantWrite::Deleted => "Deleted",
+            TenantWrite::DriftCorrected => "DriftCorrected",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -156,12 +194,9 @@ impl Metrics {
     }
 
     /// One write to the tenant.
-    pub fn tenant_write(&self, kind: &'static str, action: &str) {
+    pub fn tenant_write(&self, kind: &'static str, action: TenantWrite) {
         self.tenant_writes
-            .get_or_create(&WriteLabels {
-                kind,
-                action: action.to_owned(),
-            })
+            .get_or_create(&WriteLabels { kind, action })
             .inc();
     }
 
@@ -278,7 +313,7 @@ mod tests {
         metrics.reconciled("SessionPolicy", "Synced", true, 0.2);
         metrics.reconciled("SessionPolicy", "Forbidden", false, 0.1);
         metrics.observe("POST", "/users/{id}/revokeSignInSessions", 429);
-        metrics.tenant_write("SessionPolicy", "Created");
+        metrics.tenant_write("SessionPolicy", TenantWrite::Created);
         let text = metrics.encode();
         assert!(
             text.contains(r#"sessionops_reconciles_total{kind="SessionPolicy",reason="Synced"} 1"#),
@@ -308,5 +343,36 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn tenant_write_labels_are_the_documented_ones() {
+        let metrics = Metrics::new();
+        for action in TenantWrite::ALL {
+            metrics.tenant_write("SessionPolicy", action);
+        }
+        let text = metrics.encode();
+        let readme = include_str!("../../README.md");
+        let documented = TenantWrite::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert!(
+            text.contains(&format!("({documented})")),
+            "help text: {text}"
+        );
+        for action in TenantWrite::ALL {
+            let series = format!(
+                r#"sessionops_tenant_writes_total{{kind="SessionPolicy",action="{}"}} 1"#,
+                action.as_str()
+            );
+            assert!(text.contains(&series), "{series} in {text}");
+            assert!(
+                readme.contains(action.as_str()),
+                "README names {}",
+                action.as_str()
+            );
+        }
     }
 }

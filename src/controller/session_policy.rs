@@ -12,6 +12,7 @@ use kube::{Api, Resource, ResourceExt};
 
 use super::connections::{self, Connection};
 use super::context::{Context, SharedRead};
+use super::metrics::TenantWrite;
 use super::{ReconcileError, is_transient};
 use crate::api::{DeletionPolicy, SessionPolicy, SessionPolicyStatus};
 use crate::reconcile::conditions::{self, Status};
@@ -178,18 +179,19 @@ async fn finish(
     let reference = policy.object_ref(&());
     match &outcome {
         Ok(applied) if applied.action != AppliedAction::Unchanged => {
-            let action = match applied.action {
-                AppliedAction::Created => "Create",
-                AppliedAction::Updated => "Update",
-                AppliedAction::Restored => "Restore",
+            // The Event's action is a verb (`Create`); the metric counts outcomes (`Created`).
+            let (action, write) = match applied.action {
+                AppliedAction::Created => ("Create", TenantWrite::Created),
+                AppliedAction::Updated => ("Update", TenantWrite::Updated),
+                AppliedAction::Restored => ("Restore", TenantWrite::Restored),
                 AppliedAction::Unchanged => unreachable!(),
             };
             ctx.metrics.tenant_write(
                 KIND,
                 if reason == "DriftCorrected" {
-                    "DriftCorrected"
+                    TenantWrite::DriftCorrected
                 } else {
-                    action
+                    write
                 },
             );
             ctx.event(
@@ -284,7 +286,7 @@ async fn cleanup(
                 };
                 return (reason, false, result);
             }
-            ctx.metrics.tenant_write(KIND, "Deleted");
+            ctx.metrics.tenant_write(KIND, TenantWrite::Deleted);
             ctx.event(&reference, false, "Deleted", "Delete", format!("deleted tenant policy {id} (deletionPolicy Delete; restorable from deleted items for 30 days)")).await;
         }
         (DeletionPolicy::Retain, Some(id)) => {
