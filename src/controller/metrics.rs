@@ -352,7 +352,8 @@ mod tests {
             metrics.tenant_write("SessionPolicy", action);
         }
         let text = metrics.encode();
-        let readme = include_str!("../../README.md");
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
         let documented = TenantWrite::ALL
             .iter()
             .map(|a| a.as_str())
