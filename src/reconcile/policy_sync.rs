@@ -176,28 +176,13 @@ impl TenantRead {
         let policies = &mut self.policies;
         match plan {
             PolicyPlan::Create { body, .. } => {
-                let mut body = body.clone();
-                body["id"] = Value::String(applied.id.clone());
-                match serde_json::from_value(body) {
-                    Ok(created) => {
-                        policies.active.push(created);
-                        true
-                    }
-                    Err(_) => false,
-                }
+                push_created(&mut policies.active, body, &applied.id)
+            }
+            // A restore that became a create (see `apply`).
+            PolicyPlan::Restore { create_body, .. } if applied.action == AppliedAction::Created => {
+                push_created(&mut policies.active, create_body, &applied.id)
             }
             PolicyPlan::Update { id, patch, .. } => patch_cached(&mut policies.active, id, patch),
-            PolicyPlan::Restore { create_body, .. } if applied.action == AppliedAction::Created => {
-                let mut body = create_body.clone();
-                body["id"] = Value::String(applied.id.clone());
-                match serde_json::from_value(body) {
-                    Ok(created) => {
-                        policies.active.push(created);
-                        true
-                    }
-                    Err(_) => false,
-                }
-            }
             PolicyPlan::Restore { id, patch, .. } => {
                 let Some(at) = policies
                     .deleted
@@ -212,6 +197,19 @@ impl TenantRead {
             }
             PolicyPlan::NoOp { .. } => true,
         }
+    }
+}
+
+/// Adds a policy just created from `body` under `id` to the cached copy of the tenant.
+fn push_created(active: &mut Vec<ConditionalAccessPolicy>, body: &Value, id: &str) -> bool {
+    let mut body = body.clone();
+    body["id"] = Value::String(id.to_owned());
+    match serde_json::from_value(body) {
+        Ok(created) => {
+            active.push(created);
+            true
+        }
+        Err(_) => false,
     }
 }
 

@@ -156,24 +156,8 @@ pub fn config_from_args(args: &SimArgs) -> Result<(SimConfig, SocketAddr), Strin
         .as_deref()
         .map(|path| read_text("client-certificate", path))
         .transpose()?;
-    let granted_roles = match &args.roles {
-        Some(roles) => roles
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        None => defaults.granted_roles.clone(),
-    };
-    let directory_roles = match &args.directory_roles {
-        Some(roles) => roles
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        None => defaults.directory_roles.clone(),
-    };
+    let granted_roles = comma_list(args.roles.as_deref(), &defaults.granted_roles);
+    let directory_roles = comma_list(args.directory_roles.as_deref(), &defaults.directory_roles);
     if let Some(unknown) = directory_roles
         .iter()
         .find(|r| role_templates::template_id(r).is_none())
@@ -224,6 +208,19 @@ pub fn config_from_args(args: &SimArgs) -> Result<(SimConfig, SocketAddr), Strin
     };
     config.validate().map_err(|e| e.to_string())?;
     Ok((config, listen))
+}
+
+/// `A,B,C` (blanks dropped, `''` for none), or the default when the flag is absent.
+fn comma_list(value: Option<&str>, default: &[String]) -> Vec<String> {
+    match value {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => default.to_vec(),
+    }
 }
 
 fn read_text(flag: &str, path: &Path) -> Result<String, String> {
