@@ -1,6 +1,6 @@
 //! Benchmark: `sessionops export` of a tenant with 195 Conditional Access policies (the
 //! documented per-tenant limit) through the simulator with Graph's limits on (CA 1 request/s).
-//! Target (DESIGN.md section 6): ≤ 5 s; Microsoft365DSC's exports are reported to take hours.
+//! Target (README, Performance): ≤ 5 s; Microsoft365DSC's exports are reported to take hours.
 //!
 //! `cargo bench --bench export` (BENCH_POLICIES to change the count).
 

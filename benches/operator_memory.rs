@@ -7,7 +7,7 @@
 //! change), through the real controllers with kube's mock API server (tower-test) answering the
 //! Kubernetes calls. Then a RevocationRequest of a 100,000-member group runs for a while (it is
 //! stopped gracefully after `BENCH_INFLIGHT_SECONDS`, default 20) while RSS is sampled.
-//! Target (DESIGN.md section 6): RSS ≤ 50 MiB with 1,000 objects and a 100k-user revocation in
+//! Target (README, Performance): RSS ≤ 50 MiB with 1,000 objects and a 100k-user revocation in
 //! flight.
 //!
 //! `cargo bench --bench operator_memory`

@@ -1,4 +1,4 @@
-//! Benchmark (DESIGN.md section 6): revoking every member of a 2,000-user group through the
+//! Benchmark (README, Performance): revoking every member of a 2,000-user group through the
 //! simulator with the write quota at 200 writes/s and 50 ms latency, verified, protected users
 //! untouched; the sequential one-request-at-a-time baseline measured in the same run.
 //!

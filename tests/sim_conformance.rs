@@ -1,4 +1,4 @@
-//! Conformance of the Graph simulator with the Graph fact sheet (`reference/graph-api.md`):
+//! Conformance of the Graph simulator with Graph's documented behaviour:
 //! raw HTTP against a `Simulator` on a free port, requests shaped like the Graph docs'
 //! examples, exact statuses, headers and bodies.
 
@@ -245,7 +245,7 @@ fn assert_aad_error(reply: &Reply, status: u16, error: &str, code: u64) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Token endpoint (fact sheet §14)
+// Token endpoint (entra-docs `v2-oauth2-client-creds-grant-flow.md`)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -550,7 +550,7 @@ async fn workload_identity_federation() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bearer tokens, permissions, error shape (fact sheet §§13, 14)
+// Bearer tokens, permissions, error shape (`concepts/errors.md`, entra-docs `v2-oauth2-client-creds-grant-flow.md`)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -614,7 +614,7 @@ async fn missing_permissions_get_403() {
         reply.body["error"]["message"],
         "Insufficient privileges to complete the operation."
     );
-    // CA writes need Policy.Read.All as well (fact sheet §3).
+    // CA writes need Policy.Read.All as well (`conditionalaccesspolicy.md`).
     let reply = h
         .post(
             "/v1.0/identity/conditionalAccess/policies",
@@ -683,7 +683,7 @@ async fn every_response_carries_request_ids_and_errors_have_graph_shape() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Users (fact sheet §§1, 2, 7)
+// Users (`user-revokesigninsessions.md`, `user-update.md`, `device-update.md`)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -984,7 +984,7 @@ async fn user_patch_disables_and_resets_passwords() {
     );
     assert_eq!(state.body["passwordProfile"]["passwordSetCount"], 1);
 
-    // Forcing a change needs a new password (fact sheet §7).
+    // Forcing a change needs a new password (`user-update.md`, `device-update.md`).
     let reply = h
         .patch(
             "/v1.0/users/jdoe@contoso.com",
@@ -1087,7 +1087,7 @@ async fn registered_devices_and_device_patch() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Groups (fact sheet §2)
+// Groups (`group-list-transitivemembers.md`, `concepts/aad-advanced-queries.md`)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1212,7 +1212,7 @@ async fn resource_unit_costs_are_reported() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Conditional Access (fact sheet §3)
+// Conditional Access (`conditionalaccesspolicy.md`)
 // ---------------------------------------------------------------------------------------------
 
 /// The create example of `conditionalaccessroot-post-policies.md`, abridged.
@@ -1876,7 +1876,7 @@ async fn risky_users_confirm_compromised() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// $batch (fact sheet §11)
+// $batch (`concepts/json-batching.md`)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1995,7 +1995,7 @@ async fn batch_responses_come_back_shuffled() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Throttling (fact sheet §12)
+// Throttling (`concepts/throttling.md`, `concepts/throttling-limits.md`)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]

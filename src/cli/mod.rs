@@ -50,7 +50,7 @@ pub struct ManifestArgs {
     pub output: OutputFormat,
 }
 
-/// The commands of DESIGN.md section 3.
+/// The commands of README.
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
 pub enum Command {

@@ -18,7 +18,7 @@ use crate::graph::config::{Environment, config_from_environment};
 use crate::manifest::{ManifestSet, Object};
 use crate::reconcile::revocation::{self, ProgressSink, RunOptions};
 
-/// The CLI's record of RevocationRequests (DESIGN.md: `--state FILE`).
+/// The CLI's record of RevocationRequests (README: `--state FILE`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateFile {

@@ -193,7 +193,7 @@ pub struct Features {
 
 use crate::graph::permissions::DirectoryRole;
 
-/// The least application permissions the features need (fact sheet; see README).
+/// The least application permissions the features need (each API page's permissions table; see README).
 pub fn required_roles(features: &Features) -> std::collections::BTreeSet<&'static str> {
     use crate::api::RevocationAction::*;
     let mut roles = std::collections::BTreeSet::new();

@@ -1,4 +1,4 @@
-//! `POST /$batch` (fact sheet §11): up to 20 requests with relative URLs, each run through the
+//! `POST /$batch` (`concepts/json-batching.md`): up to 20 requests with relative URLs, each run through the
 //! same pipeline as a top-level request (and so throttled, faulted and counted individually),
 //! `dependsOn` ordering with 424 for failed dependencies, and responses in shuffled order.
 

@@ -16,7 +16,7 @@ pub const DEFAULT_FEDERATED_SUBJECT: &str = "system:serviceaccount:sessionops-sy
 /// Primary domain of the tenant unless told otherwise.
 pub const DEFAULT_DOMAIN: &str = "contoso.onmicrosoft.com";
 
-/// Every application permission sessionops uses (fact sheet §§1–10), granted by default.
+/// Every application permission sessionops uses (each API page's permissions table), granted by default.
 pub const DEFAULT_ROLES: &[&str] = &[
     "User.Read.All",
     "User.RevokeSessions.All",
@@ -100,7 +100,7 @@ pub struct SimConfig {
     pub groups: Vec<(String, u32)>,
     /// A parsed seed file (users, groups, devices, policies ...), loaded before generation.
     pub seed: Option<Seed>,
-    /// `true`: Graph's throttling (fact sheet §12); `false`: never 429.
+    /// `true`: Graph's throttling (`concepts/throttling.md`, `concepts/throttling-limits.md`); `false`: never 429.
     pub throttle: bool,
     /// Identity write quota per app and tenant: (writes, window).
     pub write_quota: (u32, Duration),

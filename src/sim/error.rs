@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::time;
 
-/// The `error.code` values the simulator answers with (fact sheet §13). Branching clients key on
+/// The `error.code` values the simulator answers with (`concepts/errors.md`). Branching clients key on
 /// these, so each variant maps to exactly one code string and one HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -142,7 +142,7 @@ impl GraphError {
     }
 
     /// The JSON body, with `innerError` carrying the request ids and the date (no offset, as
-    /// Graph writes it). Throttling errors carry the extra inner fields of fact sheet §12.
+    /// Graph writes it). Throttling errors carry the extra inner fields of `concepts/throttling.md`, `concepts/throttling-limits.md`.
     pub fn body(&self, request_id: &str, client_request_id: &str) -> Value {
         let date = time::inner_error_date(jiff::Timestamp::now());
         let mut inner = json!({
@@ -159,7 +159,7 @@ impl GraphError {
     }
 }
 
-/// An error of the token endpoint, in the identity platform's shape (fact sheet §14).
+/// An error of the token endpoint, in the identity platform's shape (entra-docs `v2-oauth2-client-creds-grant-flow.md`).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("AADSTS{aadsts}: {description}")]
 pub struct AadError {

@@ -67,7 +67,7 @@ impl GraphRequest {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// `Prefer: include-unknown-enum-members` (fact sheet §0).
+    /// `Prefer: include-unknown-enum-members` (the v1.0 CSDL enum order and `concepts/paging.md`).
     pub fn include_unknown_enum_members(&self) -> bool {
         self.headers.get_all("prefer").iter().any(|value| {
             value.to_str().is_ok_and(|v| {
@@ -184,7 +184,7 @@ pub fn unmatched_key(method: &Method) -> String {
     format!("{method} (unmatched)")
 }
 
-/// An injected fault: 503 before the change, or 504 after it (fact sheet §12: clients must
+/// An injected fault: 503 before the change, or 504 after it (`concepts/throttling.md`, `concepts/throttling-limits.md`: clients must
 /// treat both as retryable, and be idempotent because a 504 may hide a success).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fault {
@@ -297,7 +297,7 @@ fn admit_and_handle(
         handled
     });
     if identity {
-        // Every identity response says what it cost (fact sheet §12).
+        // Every identity response says what it cost (`concepts/throttling.md`, `concepts/throttling-limits.md`).
         let mut headers = vec![("x-ms-resource-unit", resource_units.to_string())];
         if let Some(percentage) = state.throttle.limit_percentage(now) {
             headers.push(("x-ms-throttle-limit-percentage", percentage));
@@ -314,7 +314,7 @@ fn admit_and_handle(
 fn requirements(route: &Route, req: &GraphRequest, query: &QueryOptions) -> Vec<Requirement> {
     match route {
         Route::User(_) if req.method == Method::PATCH => {
-            // Each property group has its own permission (fact sheet §7).
+            // Each property group has its own permission (`user-update.md`, `device-update.md`).
             let mut needed: Vec<Requirement> = Vec::new();
             if let Body::Json(Value::Object(body)) = &req.body {
                 for key in body.keys() {

@@ -73,7 +73,7 @@ impl Cast {
     }
 }
 
-/// Which Graph service answers, which decides the throttling model (fact sheet §12).
+/// Which Graph service answers, which decides the throttling model (`concepts/throttling.md`, `concepts/throttling-limits.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
     /// Identity and access: resource units and the write quota per app and tenant.
@@ -88,7 +88,7 @@ pub enum Service {
 pub type Requirement = &'static [&'static [&'static str]];
 
 pub mod permissions {
-    //! Application permissions per operation: the least-privileged one from the fact sheet and
+    //! Application permissions per operation: the least-privileged one from each API page's permissions table and
     //! the higher-privileged alternatives Graph also accepts.
     use super::Requirement;
 
@@ -112,13 +112,13 @@ pub mod permissions {
         &["User.ReadWrite.All"],
         &["Directory.ReadWrite.All"],
     ];
-    /// §7: `User.EnableDisableAccount.All` needs `User.Read.All` beside it.
+    /// `user-update.md`: `User.EnableDisableAccount.All` needs `User.Read.All` beside it.
     pub const USER_ENABLE_DISABLE: Requirement = &[
         &["User.EnableDisableAccount.All", "User.Read.All"],
         &["User.ReadWrite.All"],
         &["Directory.ReadWrite.All"],
     ];
-    /// §7: `User.ReadWrite.All` alone is not enough for other users' passwords.
+    /// `user-update.md`: `User.ReadWrite.All` alone is not enough for other users' passwords.
     pub const USER_PASSWORD: Requirement = &[
         &["User-PasswordProfile.ReadWrite.All"],
         &["Directory.ReadWrite.All"],
@@ -141,7 +141,7 @@ pub mod permissions {
         &["Directory.Read.All"],
         &["Directory.ReadWrite.All"],
     ];
-    /// §2: `GroupMember.ReadBasic.All` is the least for transitive members.
+    /// `group-list-transitivemembers.md`: `GroupMember.ReadBasic.All` is the least for transitive members.
     pub const GROUP_MEMBERS_READ: Requirement = &[
         &["GroupMember.ReadBasic.All"],
         &["GroupMember.Read.All"],
@@ -150,9 +150,9 @@ pub mod permissions {
         &["Directory.Read.All"],
         &["Directory.ReadWrite.All"],
     ];
-    /// §3/§4: reads of CA policies and named locations.
+    /// conditionalaccesspolicy.md, namedlocation.md: reads of CA policies and named locations.
     pub const POLICY_READ: Requirement = &[&["Policy.Read.All"]];
-    /// §3/§4: writes need `Policy.Read.All` **and** `Policy.ReadWrite.ConditionalAccess`.
+    /// conditionalaccesspolicy.md, namedlocation.md: writes need `Policy.Read.All` **and** `Policy.ReadWrite.ConditionalAccess`.
     pub const CA_WRITE: Requirement = &[
         &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"],
         &["Application.Read.All", "Policy.ReadWrite.ConditionalAccess"],
@@ -163,7 +163,7 @@ pub mod permissions {
         &["Directory.Read.All"],
         &["Directory.ReadWrite.All"],
     ];
-    /// §10.
+    /// `authenticationstrengthpolicy.md`.
     pub const AUTH_STRENGTH_READ: Requirement = &[
         &["Policy.Read.AuthenticationMethod"],
         &["Policy.ReadWrite.AuthenticationMethod"],
@@ -174,13 +174,13 @@ pub mod permissions {
         &["Policy.ReadWrite.ConditionalAccess"],
         &["Policy.ReadWrite.AuthenticationMethod"],
     ];
-    /// §5.
+    /// `activitybasedtimeoutpolicy.md`.
     pub const TIMEOUT_POLICY_READ: Requirement = &[
         &["Policy.Read.All"],
         &["Policy.ReadWrite.ApplicationConfiguration"],
     ];
     pub const TIMEOUT_POLICY_WRITE: Requirement = &[&["Policy.ReadWrite.ApplicationConfiguration"]];
-    /// §9.
+    /// `riskyuser-confirmcompromised.md`.
     pub const RISKY_USER_READ: Requirement = &[
         &["IdentityRiskyUser.Read.All"],
         &["IdentityRiskyUser.ReadWrite.All"],
@@ -425,7 +425,7 @@ impl Route {
         }
     }
 
-    /// Base resource-unit cost of a read (fact sheet §12); writes cost 1 RU and 1 write.
+    /// Base resource-unit cost of a read (`concepts/throttling.md`, `concepts/throttling-limits.md`); writes cost 1 RU and 1 write.
     pub fn read_cost(&self) -> i32 {
         match self {
             Route::Users => 2,
@@ -466,7 +466,7 @@ impl Route {
                     POLICY_READ
                 }
             }
-            // §3: the deleted-items operations need the same pair as writes (UNCONFIRMED there).
+            // `conditionalaccesspolicy.md`: the deleted-items operations need the same pair as writes (UNCONFIRMED there).
             CaDeletedPolicies
             | CaDeletedPolicy(_)
             | CaDeletedPolicyRestore(_)

@@ -1,4 +1,4 @@
-//! Graph's throttling (fact sheet §12) as token buckets.
+//! Graph's throttling (`concepts/throttling.md`, `concepts/throttling-limits.md`) as token buckets.
 //!
 //! - Identity and access, per app and tenant: resource units (RU) per 10 s, sized by the number
 //!   of users (S < 50: 3,500; M 50–500: 5,000; L > 500: 8,000), and the write quota (default
@@ -91,7 +91,7 @@ impl Bucket {
 /// `concepts/throttling.md`: `x-ms-throttle-limit-percentage` "ranges from 0.8 to 1.8".
 const MAX_USAGE: f64 = 1.8;
 
-/// Resource units per 10 s for the tenant's size (fact sheet §12).
+/// Resource units per 10 s for the tenant's size (`concepts/throttling.md`, `concepts/throttling-limits.md`).
 pub fn resource_unit_quota(user_count: usize) -> f64 {
     match user_count {
         0..50 => 3_500.0,
@@ -180,7 +180,7 @@ impl Throttle {
     }
 
     /// Admits a Conditional Access / named location / Identity Protection request. These 429s
-    /// carry no `Retry-After` (fact sheet §12).
+    /// carry no `Retry-After` (`concepts/throttling.md`, `concepts/throttling-limits.md`).
     pub fn admit_conditional_access(&mut self, now: Instant) -> Result<(), GraphError> {
         if !self.enabled {
             return Ok(());
@@ -193,7 +193,7 @@ impl Throttle {
         }
     }
 
-    /// `x-ms-throttle-limit-percentage`: sent only above 0.8 of a quota (fact sheet §12).
+    /// `x-ms-throttle-limit-percentage`: sent only above 0.8 of a quota (`concepts/throttling.md`, `concepts/throttling-limits.md`).
     pub fn limit_percentage(&mut self, now: Instant) -> Option<String> {
         if !self.enabled {
             return None;

@@ -1,4 +1,4 @@
-//! JWT client assertions (fact sheet §14): certificate credentials, whose signature is verified
+//! JWT client assertions (entra-docs `v2-oauth2-client-creds-grant-flow.md`): certificate credentials, whose signature is verified
 //! against the certificate registered on the app, and workload identity federation, whose
 //! claims are checked against the federated credential.
 //!

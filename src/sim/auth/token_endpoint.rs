@@ -1,4 +1,4 @@
-//! `POST /{tenant}/oauth2/v2.0/token`, client-credentials grant (fact sheet §14): client secret
+//! `POST /{tenant}/oauth2/v2.0/token`, client-credentials grant (entra-docs `v2-oauth2-client-creds-grant-flow.md`): client secret
 //! (form field or HTTP Basic), certificate assertion, or federated assertion.
 
 use axum::http::StatusCode;

@@ -1,6 +1,6 @@
 //! `$filter`: the subset of OData the directory supports by default (`eq`, `startsWith`, `in`,
 //! combined with `and`/`or` and parentheses), plus `ne`, `not` and `endsWith`, which Graph only
-//! accepts as advanced queries (`ConsistencyLevel: eventual` and `$count=true`; fact sheet §2).
+//! accepts as advanced queries (`ConsistencyLevel: eventual` and `$count=true`; `group-list-transitivemembers.md`, `concepts/aad-advanced-queries.md`).
 
 use serde_json::Value;
 

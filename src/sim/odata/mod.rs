@@ -13,7 +13,7 @@ pub use filter::Filter;
 /// `@odata.context` is informational and always names Graph's own host, as Graph does.
 const GRAPH_METADATA: &str = "https://graph.microsoft.com";
 
-/// Directory collections: default and maximum page sizes (fact sheet §0).
+/// Directory collections: default and maximum page sizes (the v1.0 CSDL enum order and `concepts/paging.md`).
 pub const DIRECTORY_DEFAULT_PAGE: usize = 100;
 pub const DIRECTORY_MAX_PAGE: usize = 999;
 
@@ -117,7 +117,7 @@ impl QueryOptions {
         }
     }
 
-    /// The RU cost modifiers of fact sheet §12: `$select` −1, `$expand` +1, `$top` < 20 −1.
+    /// The RU cost modifiers of `concepts/throttling.md`, `concepts/throttling-limits.md`: `$select` −1, `$expand` +1, `$top` < 20 −1.
     pub fn cost_modifier(&self) -> i32 {
         let mut modifier = 0;
         if self.select.is_some() {

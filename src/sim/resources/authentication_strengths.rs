@@ -1,4 +1,4 @@
-//! Authentication strength policies (fact sheet §10): the three built-ins and custom ones, under
+//! Authentication strength policies (`authenticationstrengthpolicy.md`): the three built-ins and custom ones, under
 //! `/policies/authenticationStrengthPolicies` and
 //! `/identity/conditionalAccess/authenticationStrength/policies`.
 

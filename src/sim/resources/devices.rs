@@ -1,4 +1,4 @@
-//! Devices (fact sheet §7): a user's registered devices, get, and PATCH of `accountEnabled`.
+//! Devices (`user-update.md`, `device-update.md`): a user's registered devices, get, and PATCH of `accountEnabled`.
 
 use std::collections::HashMap;
 
@@ -94,7 +94,7 @@ impl Devices {
         Ok(())
     }
 
-    /// By object id, or by the alternate key `deviceId='…'` (fact sheet §7).
+    /// By object id, or by the alternate key `deviceId='…'` (`user-update.md`, `device-update.md`).
     fn index(&self, key: &str) -> Option<usize> {
         match key.strip_prefix("deviceId=").map(|k| k.trim_matches('\'')) {
             Some(device_id) => self.by_device_id.get(&device_id.to_ascii_lowercase()),

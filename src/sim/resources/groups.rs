@@ -1,4 +1,4 @@
-//! Groups (fact sheet §2): list by `$filter`, get, and `transitiveMembers` with the OData cast
+//! Groups (`group-list-transitivemembers.md`, `concepts/aad-advanced-queries.md`): list by `$filter`, get, and `transitiveMembers` with the OData cast
 //! segments, which require advanced query.
 
 use std::collections::{HashMap, HashSet};
@@ -233,7 +233,7 @@ pub fn transitive_members(
     let query = ctx.query;
     query.check_count()?;
     if cast.is_some() && !query.advanced() {
-        // Fact sheet §2: the cast segment on transitive members is an advanced query.
+        // `group-list-transitivemembers.md`: the cast segment on transitive members is an advanced query.
         return Err(GraphError::request_bad_request(
             "The OData cast on transitiveMembers requires advanced query capabilities: send the header 'ConsistencyLevel: eventual' and the query option '$count=true'.",
         ));

@@ -1,4 +1,4 @@
-//! Identity Protection risky users (fact sheet §9): list, get, `confirmCompromised`, `dismiss`.
+//! Identity Protection risky users (`riskyuser-confirmcompromised.md`): list, get, `confirmCompromised`, `dismiss`.
 
 use serde_json::{Map, Value, json};
 
@@ -19,7 +19,7 @@ pub const RISK_STATES: &[&str] = &[
     "confirmedCompromised",
 ];
 /// `riskDetail` members defined after `unknownFutureValue`: shown only with
-/// `Prefer: include-unknown-enum-members` (fact sheet §0).
+/// `Prefer: include-unknown-enum-members` (the v1.0 CSDL enum order and `concepts/paging.md`).
 const EVOLVABLE_RISK_DETAILS: &[&str] = &[
     "adminConfirmedServicePrincipalCompromised",
     "adminDismissedAllRiskForServicePrincipal",

@@ -1,5 +1,5 @@
 //! `/directoryRoleTemplates`: the built-in Entra roles, with their real template ids (CA policies
-//! name roles by template id; fact sheet §3).
+//! name roles by template id; `conditionalaccesspolicy.md`).
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! `/policies/activityBasedTimeoutPolicies` (fact sheet §5): the organization's web-session idle
+//! `/policies/activityBasedTimeoutPolicies` (`activitybasedtimeoutpolicy.md`): the organization's web-session idle
 //! timeout, a policy whose `definition` is one escaped JSON string.
 
 use std::time::{Duration, Instant};
@@ -78,7 +78,7 @@ fn parse_timeout(text: &str) -> Option<Duration> {
     ))
 }
 
-/// Checks the one-string `definition` (fact sheet §5): version 1, application policies with a
+/// Checks the one-string `definition` (`activitybasedtimeoutpolicy.md`): version 1, application policies with a
 /// `WebSessionIdleTimeout` between 5 minutes and 1 day.
 fn check_definition(value: &Value) -> Result<(), GraphError> {
     let text = match value.as_array().map(Vec::as_slice) {
@@ -153,7 +153,7 @@ fn validate(
     if !fields.contains_key("description") {
         fields.insert("description".into(), Value::Null);
     }
-    // Fact sheet §5: only one policy of this type can be the organization default.
+    // `activitybasedtimeoutpolicy.md`: only one policy of this type can be the organization default.
     let other_default = tenant.timeout_policies.all().any(|r| {
         r.deleted.is_none()
             && Some(r.id.as_str()) != own_id

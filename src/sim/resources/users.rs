@@ -1,4 +1,4 @@
-//! Users (fact sheet §§1, 2, 7): list with `$filter`/`$select`/paging, get by id or UPN, PATCH of
+//! Users (`user-revokesigninsessions.md`, `user-update.md`, `device-update.md`): list with `$filter`/`$select`/paging, get by id or UPN, PATCH of
 //! `accountEnabled` and `passwordProfile`, and `revokeSignInSessions`.
 
 use std::collections::HashMap;
@@ -98,7 +98,7 @@ const WRITABLE_STRINGS: &[&str] = &[
     "usageLocation",
 ];
 
-/// Graph's refusal for synced objects (fact sheet §7).
+/// Graph's refusal for synced objects (`user-update.md`, `device-update.md`).
 pub const SYNCED_OBJECT_MESSAGE: &str = "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.";
 
 /// Password state; the password itself is never kept.
@@ -111,7 +111,7 @@ pub struct PasswordState {
     pub last_set: Option<Timestamp>,
 }
 
-/// Identity Protection state of a user (fact sheet §9).
+/// Identity Protection state of a user (`riskyuser-confirmcompromised.md`).
 #[derive(Clone, Debug)]
 pub struct RiskState {
     pub level: String,
@@ -477,7 +477,7 @@ fn password_change(value: &Value) -> Result<PasswordChange, GraphError> {
     };
     let force_change = flag("forceChangePasswordNextSignIn")?;
     let force_change_with_mfa = flag("forceChangePasswordNextSignInWithMfa")?;
-    // Fact sheet §7: forcing a change without a new password was accepted and did nothing;
+    // `user-update.md`: forcing a change without a new password was accepted and did nothing;
     // the simulator makes that mistake visible by refusing it.
     let Some(password) = profile.get("password").and_then(Value::as_str) else {
         return Err(GraphError::request_bad_request(
@@ -490,7 +490,7 @@ fn password_change(value: &Value) -> Result<PasswordChange, GraphError> {
         ));
     }
     Ok(PasswordChange {
-        // Omitting the flag while setting a password defaults it to true (fact sheet §7).
+        // Omitting the flag while setting a password defaults it to true (`user-update.md`, `device-update.md`).
         force_change: force_change.unwrap_or(true),
         force_change_with_mfa: force_change_with_mfa.unwrap_or(false),
     })
@@ -628,7 +628,7 @@ pub fn patch(ctx: &mut Ctx<'_>, key: &str) -> Result<GraphResponse, GraphError> 
     Ok(GraphResponse::no_content())
 }
 
-/// `POST /users/{id}/revokeSignInSessions`: 200 with `value: true`, always (fact sheet §1).
+/// `POST /users/{id}/revokeSignInSessions`: 200 with `value: true`, always (`user-revokesigninsessions.md`).
 pub fn revoke_sign_in_sessions(ctx: &mut Ctx<'_>, key: &str) -> Result<GraphResponse, GraphError> {
     let (now, instant, visible) = (ctx.now, ctx.instant, ctx.visible_from());
     let user = ctx

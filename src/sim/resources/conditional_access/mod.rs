@@ -1,4 +1,4 @@
-//! Conditional Access (fact sheet §§3, 4): policies and named locations, with their soft-deleted
+//! Conditional Access (`conditionalaccesspolicy.md`, `conditionalaccessroot-post-namedlocations.md`): policies and named locations, with their soft-deleted
 //! items.
 
 pub mod named_locations;

@@ -1,4 +1,4 @@
-//! `/identity/conditionalAccess/namedLocations` and its deleted items (fact sheet §4): IP and
+//! `/identity/conditionalAccess/namedLocations` and its deleted items (`conditionalaccessroot-post-namedlocations.md`): IP and
 //! country locations, told apart by their required `@odata.type`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -1,4 +1,4 @@
-//! `/identity/conditionalAccess/policies` and its deleted items (fact sheet §3).
+//! `/identity/conditionalAccess/policies` and its deleted items (`conditionalaccesspolicy.md`).
 
 use std::time::Instant;
 
@@ -16,7 +16,7 @@ use crate::sim::resources::store::{Record, RecordStore};
 use crate::sim::tenant::Tenant;
 use crate::sim::time;
 
-/// Graph's error text for the rule of fact sheet §3.
+/// Graph's error text for the rule of `conditionalaccesspolicy.md`.
 pub const MFA_WITH_STRENGTH: &str =
     "1108: Authentication strengths cannot be used alongside the MFA built-in control.";
 
@@ -208,7 +208,7 @@ pub fn validate(fields: &Map<String, Value>, tenant: &Tenant) -> Result<(), Grap
         }
     }
     if session["persistentBrowser"]["isEnabled"] == json!(true) {
-        // Fact sheet §3: every tab shares one session token, so the control needs all apps.
+        // `conditionalaccesspolicy.md`: every tab shares one session token, so the control needs all apps.
         let applications = &conditions["applications"];
         let all_apps = applications["includeApplications"] == json!(["All"])
             && applications["excludeApplications"]
@@ -257,7 +257,7 @@ pub fn create(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
     Ok(response)
 }
 
-/// `PATCH`: merges into nested objects (fact sheet §0), validates the result, 204.
+/// `PATCH`: merges into nested objects (the v1.0 CSDL enum order and `concepts/paging.md`), validates the result, 204.
 pub fn update(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
     let body = ctx.req.json_object()?;
     schema::check(

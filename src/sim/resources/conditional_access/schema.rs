@@ -1,4 +1,4 @@
-//! The `conditionalAccessPolicy` type tree (fact sheet §3) and what Graph does with it:
+//! The `conditionalAccessPolicy` type tree (`conditionalaccesspolicy.md`) and what Graph does with it:
 //! checking a request body (unknown and read-only properties, enum literals, beta-only
 //! properties on v1.0, evolvable enum members), filling the defaults Graph returns (`[]` for
 //! collections, `null` otherwise), merging a PATCH into nested objects, and rendering for a
@@ -13,7 +13,7 @@ use crate::sim::error::GraphError;
 use crate::sim::pipeline::ApiVersion;
 
 /// An OData enum type. `evolvable` members come after `unknownFutureValue` in the CSDL: Graph
-/// accepts and returns them only with `Prefer: include-unknown-enum-members` (fact sheet §0).
+/// accepts and returns them only with `Prefer: include-unknown-enum-members` (the v1.0 CSDL enum order and `concepts/paging.md`).
 pub struct EnumType {
     pub name: &'static str,
     pub members: &'static [&'static str],
@@ -511,7 +511,7 @@ fn check_value(
                 .as_str()
                 .ok_or_else(|| type_error(path, &format!("microsoft.graph.{}", enum_type.name)))?;
             check_member(enum_type, text, options)?;
-            // Known issue (fact sheet §3, msgraph-metadata #647): v1.0 refused everyTime.
+            // Known issue (`conditionalaccesspolicy.md`, msgraph-metadata #647): v1.0 refused everyTime.
             if parent.name == SIGN_IN_FREQUENCY.name
                 && prop.name == "frequencyInterval"
                 && text == "everyTime"
