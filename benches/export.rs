@@ -7,15 +7,15 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use graph_sim::{SimConfig, Simulator};
 use serde_json::json;
-use sessionops::api::{TenantKind, TenantRef};
 use sessionops::cli::export;
-use sessionops::manifest::{self, Object};
-use sessionops::sim::{SimConfig, Simulator};
+use sessionops_api::manifest::{self, Object};
+use sessionops_api::{TenantKind, TenantRef};
 
 #[tokio::main]
 async fn main() {
-    sessionops::tls::install_crypto_provider();
+    sessionops_graph::tls::install_crypto_provider();
     let count: usize = std::env::var("BENCH_POLICIES")
         .ok()
         .and_then(|v| v.parse().ok())

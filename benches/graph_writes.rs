@@ -8,12 +8,12 @@
 
 use std::time::{Duration, Instant};
 
+use graph_sim::{SimConfig, Simulator};
 use reqwest::Method;
-use sessionops::graph::models::User;
-use sessionops::graph::{
+use sessionops_graph::models::User;
+use sessionops_graph::{
     ApiVersion, BatchItem, Credential, GraphClient, GraphConfig, GraphRequest, Secret, WriteQuota,
 };
-use sessionops::sim::{SimConfig, Simulator};
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -32,7 +32,7 @@ struct Row {
 
 #[tokio::main]
 async fn main() {
-    sessionops::tls::install_crypto_provider();
+    sessionops_graph::tls::install_crypto_provider();
     let users: u32 = env("BENCH_USERS", 2000);
     let quota: WriteQuota = env("BENCH_QUOTA", "200/1".parse::<WriteQuota>().unwrap());
     let latency = Duration::from_millis(env("BENCH_LATENCY_MS", 50));

@@ -13,8 +13,7 @@
 //! `cargo bench --bench operator_memory`
 
 // The test helpers (watch caches as the operator holds them).
-#[path = "../tests/common/mod.rs"]
-mod common;
+use sessionops_testkit as common;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,11 +24,11 @@ use http::{Request, Response};
 use kube::client::Body;
 use kube::core::DeserializeGuard;
 use serde_json::{Value, json};
-use sessionops::api::{SessionPolicy, TenantConnection};
-use sessionops::controller::metrics::Metrics;
-use sessionops::controller::{Context, Settings, Stores, revocation, session_policy};
-use sessionops::manifest::{self, Object};
-use sessionops::reconcile::revocation::RunOptions;
+use sessionops_api::manifest::{self, Object};
+use sessionops_api::{SessionPolicy, TenantConnection};
+use sessionops_core::revocation::RunOptions;
+use sessionops_operator::metrics::Metrics;
+use sessionops_operator::{Context, Settings, Stores, revocation, session_policy};
 use tokio::io::AsyncBufReadExt;
 
 const TENANTS: usize = 5;
@@ -103,7 +102,7 @@ fn main() {
 }
 
 async fn run() {
-    sessionops::tls::install_crypto_provider();
+    sessionops_graph::tls::install_crypto_provider();
     let members = INCIDENT_MEMBERS.to_string();
     let groups = format!("incident={INCIDENT_MEMBERS}");
     let mut sims = vec![spawn_sim(0, &["--users", &members, "--groups", &groups]).await];

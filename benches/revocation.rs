@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sessionops::api::{Endpoints, RevocationPhase};
+use graph_sim::{Seed, SimConfig, Simulator};
 use sessionops::cli::revocations;
-use sessionops::graph::models::User;
-use sessionops::graph::{Credential, GraphClient, GraphConfig, GraphRequest, Secret, WriteQuota};
-use sessionops::manifest::{self, Object};
-use sessionops::reconcile::revocation::RunOptions;
-use sessionops::sim::{Seed, SimConfig, Simulator};
+use sessionops_api::manifest::{self, Object};
+use sessionops_api::{Endpoints, RevocationPhase};
+use sessionops_core::revocation::RunOptions;
+use sessionops_graph::models::User;
+use sessionops_graph::{Credential, GraphClient, GraphConfig, GraphRequest, Secret, WriteQuota};
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -26,7 +26,7 @@ fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 #[tokio::main]
 async fn main() {
-    sessionops::tls::install_crypto_provider();
+    sessionops_graph::tls::install_crypto_provider();
     let users: u32 = env("BENCH_USERS", 2000);
     let quota: WriteQuota = env("BENCH_QUOTA", "200/1".parse::<WriteQuota>().unwrap());
     let latency = Duration::from_millis(env("BENCH_LATENCY_MS", 50));

@@ -1,15 +1,8 @@
-//! sessionops: Microsoft 365 / Entra ID session control as code.
-//!
-//! Layers (see README, Development): [`api`] (custom resource types), [`manifest`] (loading and
-//! validating manifests from files), [`sim`] (the Microsoft Graph simulator).
+//! The `sessionops` program: the command line over the workspace's crates (see
+//! `docs/architecture.md`), the state file of CLI runs and, with the default `sim` feature,
+//! the in-process demo.
 
-pub mod api;
 pub mod cli;
-pub mod controller;
+#[cfg(feature = "sim")]
 pub mod demo;
-pub mod graph;
-pub mod manifest;
-pub mod reconcile;
-pub mod sim;
-pub mod tls;
 pub mod util;

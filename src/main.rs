@@ -1,7 +1,10 @@
+//! `sessionops`: Microsoft 365 / Entra ID session control as code (see README).
+
 use std::process::ExitCode;
 
 use clap::Parser;
-use sessionops::cli::{Cli, Command, LogFormat};
+use sessionops::cli::{Cli, Command};
+use sessionops_operator::LogFormat;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

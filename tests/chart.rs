@@ -15,7 +15,7 @@ use std::process::Command;
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-use sessionops::controller::rbac::{CLUSTER_RULES, NAMESPACE_RULES, Rule};
+use sessionops_operator::rbac::{CLUSTER_RULES, NAMESPACE_RULES, Rule};
 
 // ---------------------------------------------------------------------------------------------
 // Files

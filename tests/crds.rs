@@ -26,12 +26,12 @@ const REGENERATE: &str = "regenerate with `cargo run -- crds --out crds && cargo
 
 #[test]
 fn crd_files_match_the_rust_types() {
-    let expected: Vec<(String, String)> = sessionops::api::crds::all()
+    let expected: Vec<(String, String)> = sessionops_api::crds::all()
         .iter()
         .map(|crd| {
             (
-                sessionops::api::crds::file_name(crd),
-                sessionops::api::crds::to_yaml(crd).unwrap(),
+                sessionops_api::crds::file_name(crd),
+                sessionops_api::crds::to_yaml(crd).unwrap(),
             )
         })
         .collect();
@@ -68,8 +68,8 @@ fn crds_command_prints_the_concatenated_files() {
 
 #[test]
 fn crd_yaml_parses_back_into_the_same_crd() {
-    for crd in sessionops::api::crds::all() {
-        let yaml = sessionops::api::crds::to_yaml(&crd).unwrap();
+    for crd in sessionops_api::crds::all() {
+        let yaml = sessionops_api::crds::to_yaml(&crd).unwrap();
         let parsed: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition =
             serde_saphyr::from_str(&yaml).unwrap();
         assert_eq!(parsed, crd);
@@ -95,7 +95,7 @@ fn walk(path: &str, node: &Value, check: &mut dyn FnMut(&str, &serde_json::Map<S
 
 #[test]
 fn schemas_are_structural_and_documented() {
-    for crd in sessionops::api::crds::all() {
+    for crd in sessionops_api::crds::all() {
         let name = crd.metadata.name.clone().unwrap();
         let version = &crd.spec.versions[0];
         assert!(
@@ -159,7 +159,7 @@ fn schemas_are_structural_and_documented() {
 
 #[test]
 fn kinds_have_short_names_printer_columns_and_a_category() {
-    for crd in sessionops::api::crds::all() {
+    for crd in sessionops_api::crds::all() {
         let name = crd.metadata.name.clone().unwrap();
         assert_eq!(crd.spec.group, "sessionops.io");
         assert!(
@@ -185,7 +185,7 @@ fn kinds_have_short_names_printer_columns_and_a_category() {
 
 #[test]
 fn conditions_are_list_maps_keyed_by_type() {
-    for crd in sessionops::api::crds::all() {
+    for crd in sessionops_api::crds::all() {
         let schema = serde_json::to_value(
             crd.spec.versions[0]
                 .schema

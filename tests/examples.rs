@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sessionops::manifest::{self, Object};
+use sessionops_api::manifest::{self, Object};
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
@@ -78,7 +78,7 @@ fn examples_carry_their_defaults() {
     };
     assert_eq!(
         policy.spec.deletion_policy,
-        sessionops::api::DeletionPolicy::Delete
+        sessionops_api::DeletionPolicy::Delete
     );
 }
 

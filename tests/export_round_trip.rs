@@ -2,19 +2,19 @@
 //! grant option), then `plan` of the exported manifests: no change. Policies with content the
 //! API cannot represent are named, not half-exported.
 
-mod common;
+use sessionops_testkit as common;
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use graph_sim::{Seed, SimConfig};
 use serde_json::{Value, json};
-use sessionops::api::{Endpoints, TenantKind, TenantRef};
 use sessionops::cli::{export, policies};
-use sessionops::graph::GraphRequest;
-use sessionops::graph::models::Group;
-use sessionops::manifest::{self, ManifestSet, Object};
-use sessionops::reconcile::policy::PolicyPlan;
-use sessionops::sim::{Seed, SimConfig};
+use sessionops_api::manifest::{self, ManifestSet, Object};
+use sessionops_api::{Endpoints, TenantKind, TenantRef};
+use sessionops_core::session_policy::plan::PolicyPlan;
+use sessionops_graph::GraphRequest;
+use sessionops_graph::models::Group;
 
 const SEED: &str = include_str!("../src/demo/seed.yaml");
 const EXTRA_SEED: &str = "

@@ -2,19 +2,19 @@
 //! token refresh, paging, `$batch` with mixed results, throttling with and without
 //! Retry-After, 5xx retries, permanent errors not retried, error mapping.
 
-mod common;
+use sessionops_testkit as common;
 
 use std::time::Duration;
 
 use futures::TryStreamExt;
+use graph_sim::SimConfig;
 use reqwest::Method;
 use serde_json::json;
-use sessionops::graph::auth::CertificateCredential;
-use sessionops::graph::models::{ConditionalAccessPolicy, Page, User};
-use sessionops::graph::{
+use sessionops_graph::auth::CertificateCredential;
+use sessionops_graph::models::{ConditionalAccessPolicy, Page, User};
+use sessionops_graph::{
     ApiVersion, BatchItem, Credential, GraphClient, GraphError, GraphRequest, Secret,
 };
-use sessionops::sim::SimConfig;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -129,7 +129,7 @@ async fn workload_identity_reads_the_token_file_on_every_token_request() {
     let token_file = dir.path().join("azure-identity-token");
     std::fs::write(
         &token_file,
-        federated_token(sessionops::sim::config::DEFAULT_FEDERATED_SUBJECT),
+        federated_token(graph_sim::config::DEFAULT_FEDERATED_SUBJECT),
     )
     .unwrap();
     let mut config = common::config(&sim);
@@ -439,7 +439,7 @@ async fn permanent_errors_are_not_retried_and_keep_code_and_request_id() {
 
 #[tokio::test]
 async fn forbidden_names_the_missing_permission() {
-    let roles = sessionops::sim::config::DEFAULT_ROLES
+    let roles = graph_sim::config::DEFAULT_ROLES
         .iter()
         .filter(|r| **r != "User.RevokeSessions.All")
         .map(|r| r.to_string())
@@ -488,7 +488,7 @@ async fn an_outer_424_is_retried_and_a_near_limit_warning_slows_the_write_lane()
     use axum::routing::post;
     use serde_json::Value;
 
-    sessionops::tls::install_crypto_provider();
+    sessionops_graph::tls::install_crypto_provider();
     // The number of items of every $batch received, in order.
     let received: Arc<Mutex<Vec<usize>>> = Arc::default();
     let seen = received.clone();
@@ -546,7 +546,7 @@ async fn an_outer_424_is_retried_and_a_near_limit_warning_slows_the_write_lane()
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let client_for = |tenant: &str| {
-        let mut config = sessionops::graph::GraphConfig::new(
+        let mut config = sessionops_graph::GraphConfig::new(
             tenant,
             "5e551011-0000-4000-8000-00000000000c",
             Credential::ClientSecret(Secret::new("s")),

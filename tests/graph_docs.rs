@@ -11,27 +11,27 @@
 //! - (c) every request the client sends for a documented operation has the documented shape:
 //!   method, URL form, headers and body keys.
 
-mod common;
+use sessionops_testkit as common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
-use sessionops::api::{TenantKind, TenantRef};
-use sessionops::graph::models::{
+use sessionops_api::{TenantKind, TenantRef};
+use sessionops_core::directory::resolve::Resolutions;
+use sessionops_core::session_policy::export::{self, IdNames};
+use sessionops_core::session_policy::plan::{self, ProtectedIds};
+use sessionops_graph::models::{
     ActivityBasedTimeoutPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy, Device,
     DirectoryObject, DirectoryRoleTemplate, Group, NamedLocation, Page, RiskyUser, User,
 };
-use sessionops::graph::{BatchItemResponse, GraphError, RequestIds};
-use sessionops::reconcile::export::{self, IdNames};
-use sessionops::reconcile::policy::{self, ProtectedIds};
-use sessionops::reconcile::resolve::Resolutions;
+use sessionops_graph::{BatchItemResponse, GraphError, RequestIds};
 
 /// One documented example.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Example {
+pub(crate) struct Example {
     #[serde(skip)]
     pub file: String,
     pub source: Source,
@@ -40,37 +40,57 @@ pub struct Example {
     pub request: Option<Request>,
     pub response: Option<Response>,
     #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "part of the corpus file format (deny_unknown_fields), for its readers"
+    )]
     pub edits: Vec<String>,
 }
 
 /// Where an example comes from.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Source {
+pub(crate) struct Source {
     pub repo: String,
     pub path: String,
     pub commit: Option<String>,
+    #[expect(
+        dead_code,
+        reason = "part of the corpus file format (deny_unknown_fields), for its readers"
+    )]
     pub ms_date: Option<String>,
+    #[expect(
+        dead_code,
+        reason = "part of the corpus file format (deny_unknown_fields), for its readers"
+    )]
     pub example: Option<String>,
 }
 
 /// A documented request.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: Option<String>,
     pub url: Option<String>,
     #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "part of the corpus file format (deny_unknown_fields), for its readers"
+    )]
     pub headers: BTreeMap<String, String>,
     pub body: Option<Value>,
     #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "part of the corpus file format (deny_unknown_fields), for its readers"
+    )]
     pub form: Option<BTreeMap<String, String>>,
 }
 
 /// A documented response.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: Option<u16>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -82,7 +102,7 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// Every example, sorted by file.
-pub fn corpus() -> Vec<Example> {
+pub(crate) fn corpus() -> Vec<Example> {
     let mut files = Vec::new();
     for area in std::fs::read_dir(corpus_dir()).unwrap() {
         let area = area.unwrap().path();
@@ -223,7 +243,7 @@ fn has_annotation(value: &Value) -> bool {
     match value {
         Value::Object(map) => map
             .iter()
-            .any(|(k, v)| sessionops::graph::models::is_annotation(k) || has_annotation(v)),
+            .any(|(k, v)| sessionops_graph::models::is_annotation(k) || has_annotation(v)),
         Value::Array(items) => items.iter().any(has_annotation),
         _ => false,
     }
@@ -240,7 +260,7 @@ fn is_content(value: &Value) -> bool {
         Value::Array(items) => !items.is_empty(),
         Value::Object(map) => map
             .iter()
-            .any(|(k, v)| !sessionops::graph::models::is_annotation(k) && is_content(v)),
+            .any(|(k, v)| !sessionops_graph::models::is_annotation(k) && is_content(v)),
         Value::String(s) => !s.is_empty(),
         _ => true,
     }
@@ -273,7 +293,7 @@ fn round_trip(example: &Example, raw: &Value, found: &mut RoundTrips) {
     };
     match export::spec_from_policy(&policy, &IdNames::default(), &tenant) {
         Ok(spec) => {
-            let desired = policy::desired_policy(
+            let desired = plan::desired_policy(
                 &spec,
                 "identity",
                 "exported",
@@ -281,7 +301,7 @@ fn round_trip(example: &Example, raw: &Value, found: &mut RoundTrips) {
                 &Resolutions::default(),
             )
             .unwrap_or_else(|e| panic!("{label}: the exported spec does not plan: {e}"));
-            let changes = policy::diff(&desired.body, &policy, true);
+            let changes = plan::diff(&desired.body, &policy, true);
             assert!(
                 changes.is_empty(),
                 "{label}: exported, then planned with changes (false drift): {changes:?}"
@@ -499,7 +519,7 @@ fn documented_responses_parse_into_the_models_and_policies_export_without_false_
                         .map(|(_, v)| v.as_str())
                         .unwrap();
                     assert!(
-                        sessionops::graph::client::parse_retry_after(retry_after).is_some(),
+                        sessionops_graph::client::parse_retry_after(retry_after).is_some(),
                         "{}: Retry-After {retry_after}",
                         example.file
                     );
@@ -511,14 +531,14 @@ fn documented_responses_parse_into_the_models_and_policies_export_without_false_
             }
             "token.success" => {
                 let bytes = serde_json::to_vec(body).unwrap();
-                let (_, lifetime) = sessionops::graph::auth::parse_token_success(&bytes)
+                let (_, lifetime) = sessionops_graph::auth::parse_token_success(&bytes)
                     .unwrap_or_else(|e| panic!("{}: {e}", example.file));
                 assert!(lifetime.as_secs() > 0);
             }
             "token.error" => {
                 let bytes = serde_json::to_vec(body).unwrap();
                 let error =
-                    sessionops::graph::auth::token_error(response.status.unwrap_or(400), &bytes);
+                    sessionops_graph::auth::token_error(response.status.unwrap_or(400), &bytes);
                 let first = body["error_codes"][0].as_u64().unwrap();
                 assert_eq!(
                     error.code(),
@@ -792,14 +812,14 @@ mod flows {
     use std::path::Path;
     use std::time::Duration;
 
-    use sessionops::api::Endpoints;
+    use graph_sim::seed::SeedDevice;
+    use graph_sim::{Seed, SimConfig, Simulator};
     use sessionops::cli::{policies, revocations};
-    use sessionops::graph::GraphConfig;
-    use sessionops::manifest::{self, ManifestSet, Object};
-    use sessionops::reconcile::revocation::RunOptions;
-    use sessionops::reconcile::tenant::{self, Features};
-    use sessionops::sim::seed::SeedDevice;
-    use sessionops::sim::{Seed, SimConfig, Simulator};
+    use sessionops_api::Endpoints;
+    use sessionops_api::manifest::{self, ManifestSet, Object};
+    use sessionops_core::connection::{self, Features};
+    use sessionops_core::revocation::RunOptions;
+    use sessionops_graph::GraphConfig;
 
     const SEED: &str = include_str!("../src/demo/seed.yaml");
 
@@ -820,7 +840,7 @@ mod flows {
     }
 
     /// A tenant with the demo's people; jdoe has a laptop.
-    pub async fn tenant() -> Simulator {
+    pub(super) async fn tenant() -> Simulator {
         let mut seed = Seed::from_yaml(SEED).unwrap();
         let jdoe = seed
             .users
@@ -850,7 +870,7 @@ mod flows {
     /// Everything sessionops sends to a tenant: the examples' SessionPolicies applied, edited
     /// and deleted in the portal and applied again (update, deleted-items read, restore), a
     /// RevocationRequest with every action on a user and a group, and the connection check.
-    pub async fn everything(sim: &Simulator) {
+    pub(super) async fn everything(sim: &Simulator) {
         let env: HashMap<String, String> = super::common::azure_env(sim);
         let mut set = manifest::load(
             &[Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")],
@@ -926,10 +946,10 @@ mod flows {
 
         let features = Features {
             policies: true,
-            revocation_actions: [sessionops::api::RevocationAction::DisableDevices].into(),
+            revocation_actions: [sessionops_api::RevocationAction::DisableDevices].into(),
             group_targets: true,
         };
-        let check = tenant::check_token(&super::common::client(sim), &features)
+        let check = connection::check_token(&super::common::client(sim), &features)
             .await
             .unwrap();
         assert!(matches!(check.directory_roles, Some(Ok(_))), "{check:?}");
@@ -937,7 +957,7 @@ mod flows {
 }
 
 /// The journal of the simulator: every request as received.
-async fn journal(sim: &sessionops::sim::Simulator) -> Vec<Value> {
+async fn journal(sim: &graph_sim::Simulator) -> Vec<Value> {
     let body: Value = reqwest::get(format!("{}/_sim/requests", sim.base_url()))
         .await
         .unwrap()
@@ -1351,17 +1371,17 @@ fn covers(documented: &Value, actual: &Value, path: &str, out: &mut Vec<String>)
 
 /// A simulator with the objects the documented requests name, and their ids.
 struct Replay {
-    sim: sessionops::sim::Simulator,
+    sim: graph_sim::Simulator,
     token: String,
     ids: BTreeMap<&'static str, String>,
 }
 
 async fn replay_tenant(corpus: &[Example]) -> Replay {
-    let seed = sessionops::sim::Seed::from_yaml(
+    let seed = graph_sim::Seed::from_yaml(
         "users:\n  - userPrincipalName: jdoe@contoso.onmicrosoft.com\n    riskLevel: high\n    devices: [{displayName: JDOE-LAPTOP}]\ngroups:\n  - {displayName: incident, members: [jdoe@contoso.onmicrosoft.com]}\n",
     )
     .unwrap();
-    let sim = common::start(sessionops::sim::SimConfig {
+    let sim = common::start(graph_sim::SimConfig {
         seed: Some(seed),
         users: 3,
         ..common::quiet()
@@ -1567,8 +1587,8 @@ fn mentions_ip_location(example: &Example) -> bool {
 }
 
 /// The object id of the simulator's app registration's service principal (its tokens' oid).
-fn sessionops_sp(sim: &sessionops::sim::Simulator) -> String {
-    sessionops::sim::ids::derive(&format!("servicePrincipal:{}", sim.client_id()))
+fn sessionops_sp(sim: &graph_sim::Simulator) -> String {
+    graph_sim::ids::derive(&format!("servicePrincipal:{}", sim.client_id()))
 }
 
 /// Ids in a documented body (confirmCompromised's `userIds`) replaced by this tenant's.

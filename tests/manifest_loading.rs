@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sessionops::manifest::{self, DEFAULT_NAMESPACE, ManifestErrors, Object};
+use sessionops_api::manifest::{self, DEFAULT_NAMESPACE, ManifestErrors, Object};
 
 const POLICY: &str = "apiVersion: sessionops.io/v1alpha1
 kind: SessionPolicy

@@ -4,27 +4,27 @@
 //!
 //! A real-cluster end-to-end test is at the end, `#[ignore]`d, with how to run it.
 
-mod common;
+use sessionops_testkit as common;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use graph_sim::{Seed, SimConfig, Simulator};
 use http::{Request, Response};
 use kube::ResourceExt;
 use kube::client::Body;
 use kube::core::DeserializeGuard;
 use serde_json::{Value, json};
-use sessionops::api::{
+use sessionops_api::manifest::{self, Object};
+use sessionops_api::{
     ClusterTenantConnection, Endpoints, RevocationRequest, SessionPolicy, TenantConnection,
 };
-use sessionops::controller::metrics::Metrics;
-use sessionops::controller::{
+use sessionops_core::revocation::RunOptions;
+use sessionops_operator::metrics::Metrics;
+use sessionops_operator::{
     Context, Settings, Stores, revocation, session_policy, tenant_connection,
 };
-use sessionops::manifest::{self, Object};
-use sessionops::reconcile::revocation::RunOptions;
-use sessionops::sim::{Seed, SimConfig, Simulator};
 use tokio::sync::watch;
 use tower_test::mock::Handle;
 
@@ -275,7 +275,7 @@ fn reconcile_policy(
     ctx: &Arc<Context>,
     policy: SessionPolicy,
 ) -> impl std::future::Future<
-    Output = Result<kube::runtime::controller::Action, sessionops::controller::ReconcileError>,
+    Output = Result<kube::runtime::controller::Action, sessionops_operator::ReconcileError>,
 > + Send
 + 'static {
     session_policy::reconcile(Arc::new(DeserializeGuard(Ok(policy))), ctx.clone())
@@ -855,7 +855,7 @@ async fn a_namespaced_connection_may_not_borrow_the_operators_workload_identity(
 #[tokio::test]
 #[ignore = "needs a Kubernetes cluster (KUBECONFIG) with the CRDs, the examples applied and the operator running"]
 async fn end_to_end_in_a_real_cluster() {
-    sessionops::tls::install_crypto_provider();
+    sessionops_graph::tls::install_crypto_provider();
     let client = kube::Client::try_default()
         .await
         .expect("a cluster from KUBECONFIG");

@@ -3,19 +3,19 @@
 //! found and corrected, no duplicates after a crash, one CA LIST for 100 policies at 1 request/s,
 //! nothing written for bad input, and an export that plans to no change.
 
-mod common;
+use sessionops_testkit as common;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use graph_sim::{Seed, SimConfig, Simulator};
 use serde_json::{Value, json};
-use sessionops::api::Endpoints;
 use sessionops::cli::policies::{self, PolicyReport};
-use sessionops::graph::GraphConfig;
-use sessionops::manifest::{self, ManifestSet, Object};
-use sessionops::reconcile::policy::PolicyPlan;
-use sessionops::sim::{Seed, SimConfig, Simulator};
+use sessionops_api::Endpoints;
+use sessionops_api::manifest::{self, ManifestSet, Object};
+use sessionops_core::session_policy::plan::PolicyPlan;
+use sessionops_graph::GraphConfig;
 
 const SEED: &str = include_str!("../src/demo/seed.yaml");
 
@@ -551,11 +551,11 @@ async fn deleting_a_managed_policy_leaves_it_restorable_and_tolerates_a_second_d
         .unwrap();
     let mut config = common::config(&sim);
     config.ca_requests_per_second = 20.0;
-    let client = sessionops::graph::GraphClient::new(config).unwrap();
-    sessionops::reconcile::policy_sync::delete(&client, &id)
+    let client = sessionops_graph::GraphClient::new(config).unwrap();
+    sessionops_core::session_policy::sync::delete(&client, &id)
         .await
         .unwrap();
-    sessionops::reconcile::policy_sync::delete(&client, &id)
+    sessionops_core::session_policy::sync::delete(&client, &id)
         .await
         .expect("already gone is success");
     assert_eq!(common::active_policies(&sim).await.len(), 3);
@@ -585,7 +585,7 @@ async fn in_a_national_cloud_missing_policies_are_created() {
     let sim = common::start(SimConfig {
         seed: Some(Seed::from_yaml(SEED).unwrap()),
         ca_rps: 20.0,
-        cloud: sessionops::sim::SimCloud::UsGov,
+        cloud: graph_sim::SimCloud::UsGov,
         ..SimConfig::default()
     })
     .await;
@@ -638,12 +638,12 @@ async fn a_failed_restore_falls_back_to_create() {
         version: *version,
     };
     let client = common::client(&sim);
-    let applied = sessionops::reconcile::policy_sync::apply(&client, &restore)
+    let applied = sessionops_core::session_policy::sync::apply(&client, &restore)
         .await
         .unwrap();
     assert_eq!(
         applied.action,
-        sessionops::reconcile::policy_sync::AppliedAction::Created
+        sessionops_core::session_policy::sync::AppliedAction::Created
     );
     let note = applied.note.clone().unwrap();
     assert!(

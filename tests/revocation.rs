@@ -2,19 +2,19 @@
 //! untouched; exactly once; each guard writes nothing; a run killed twice under faults resumes
 //! with every target revoked, counts exact, nobody revoked more than twice.
 
-mod common;
+use sessionops_testkit as common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use graph_sim::{Seed, SimConfig, Simulator};
 use serde_json::Value;
-use sessionops::api::{Endpoints, RevocationPhase};
 use sessionops::cli::revocations::{self, RevocationReport, StateFile};
-use sessionops::graph::GraphConfig;
-use sessionops::manifest::{self, ManifestSet, Object};
-use sessionops::reconcile::revocation::RunOptions;
-use sessionops::sim::{Seed, SimConfig, Simulator};
+use sessionops_api::manifest::{self, ManifestSet, Object};
+use sessionops_api::{Endpoints, RevocationPhase};
+use sessionops_core::revocation::RunOptions;
+use sessionops_graph::GraphConfig;
 
 fn env(sim: &Simulator) -> HashMap<String, String> {
     common::azure_env(sim)
@@ -473,7 +473,7 @@ async fn device_states(sim: &Simulator, user: &Value) -> Vec<bool> {
     let mut enabled = Vec::new();
     for device in user["registeredDevices"].as_array().unwrap() {
         let device: Value = client
-            .send_json(sessionops::graph::GraphRequest::get(&format!(
+            .send_json(sessionops_graph::GraphRequest::get(&format!(
                 "/devices/{}",
                 device.as_str().unwrap()
             )))
@@ -524,7 +524,7 @@ async fn targets_graph_refuses_fail_alone_and_everyone_is_still_revoked() {
         (5, 3, 5, 2),
         "{c:?}"
     );
-    let by_target: HashMap<&str, &sessionops::api::RevocationFailure> = status
+    let by_target: HashMap<&str, &sessionops_api::RevocationFailure> = status
         .failures
         .iter()
         .map(|f| (f.target.as_str(), f))
@@ -623,7 +623,7 @@ async fn a_missing_role_fails_targets_and_a_missing_permission_stops_the_run() {
     let without_permission = common::start(SimConfig {
         users: 1,
         seed: Some(seed),
-        granted_roles: sessionops::sim::DEFAULT_ROLES
+        granted_roles: graph_sim::DEFAULT_ROLES
             .iter()
             .filter(|r| **r != "Device.ReadWrite.All")
             .map(|r| (*r).to_owned())
@@ -661,7 +661,7 @@ async fn a_nested_paged_group_is_revoked_and_verified_in_documented_batches() {
     .unwrap();
     // A write quota of 400/s on both sides keeps the test quick; the documented one is
     // measured by `cargo bench --bench revocation`.
-    let quota = sessionops::graph::WriteQuota {
+    let quota = sessionops_graph::WriteQuota {
         writes: 4000,
         window: Duration::from_secs(10),
     };

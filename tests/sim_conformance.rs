@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use graph_sim::{Seed, SimConfig, Simulator};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
-use sessionops::sim::{Seed, SimConfig, Simulator};
 
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 const CERT_PEM: &str = include_str!("fixtures/test-app.cert.pem");

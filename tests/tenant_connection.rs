@@ -2,13 +2,13 @@
 //! missing permissions, Unauthorized with the AADSTS code, and an unchanged status when
 //! nothing changed (so a controller can skip the status patch).
 
-mod common;
+use sessionops_testkit as common;
 
+use graph_sim::SimConfig;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use sessionops::api::{RevocationAction, TenantConnectionStatus};
-use sessionops::graph::{Credential, GraphClient, Secret};
-use sessionops::reconcile::tenant::{Features, check_token, connection_status};
-use sessionops::sim::SimConfig;
+use sessionops_api::{RevocationAction, TenantConnectionStatus};
+use sessionops_core::connection::{Features, check_token, connection_status};
+use sessionops_graph::{Credential, GraphClient, Secret};
 
 fn now(seconds: i64) -> Time {
     Time(jiff::Timestamp::from_second(seconds).unwrap())

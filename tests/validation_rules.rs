@@ -5,8 +5,8 @@
 
 use kube::core::cel::{ScopeContext, WarningKind, analyze_rule, compile_schema};
 use serde_json::{Value, json};
-use sessionops::api::RevocationRequest;
-use sessionops::manifest::{self, ManifestErrors};
+use sessionops_api::RevocationRequest;
+use sessionops_api::manifest::{self, ManifestErrors};
 use std::path::Path;
 
 /// Merges `patch` into `base` (JSON merge patch semantics: null deletes).
@@ -617,7 +617,7 @@ fn is_comprehension_variable(warning: &kube::core::cel::AnalysisWarning) -> bool
 #[test]
 fn every_rule_compiles_stays_in_scope_and_within_the_cost_budget() {
     let mut rules = 0;
-    for crd in sessionops::api::crds::all() {
+    for crd in sessionops_api::crds::all() {
         let schema = serde_json::to_value(
             crd.spec.versions[0]
                 .schema

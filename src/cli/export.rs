@@ -7,15 +7,15 @@ use std::path::Path;
 use kube::ResourceExt;
 use serde_json::json;
 
-use crate::api::{ConnectionSettings, TenantKind, TenantRef};
-use crate::graph::config::{Environment, config_from_environment};
-use crate::graph::models::ConditionalAccessPolicy;
-use crate::graph::{ApiVersion, GraphClient, GraphConfig, GraphError, GraphRequest};
-use crate::manifest::{ManifestSet, Object};
-use crate::reconcile::directory::{self, IdRequests};
-use crate::reconcile::export::{self, Unexportable};
-use crate::reconcile::policy_sync::POLICIES;
-use crate::reconcile::resolve::is_object_id;
+use sessionops_api::manifest::{ManifestSet, Object};
+use sessionops_api::{ConnectionSettings, TenantKind, TenantRef};
+use sessionops_core::connection::config::{Environment, config_from_environment};
+use sessionops_core::directory::resolve::is_object_id;
+use sessionops_core::directory::{self, IdRequests};
+use sessionops_core::session_policy::export::{self, Unexportable};
+use sessionops_core::session_policy::sync::POLICIES;
+use sessionops_graph::models::ConditionalAccessPolicy;
+use sessionops_graph::{ApiVersion, GraphClient, GraphConfig, GraphError, GraphRequest};
 
 /// One exported manifest.
 #[derive(Clone, Debug)]

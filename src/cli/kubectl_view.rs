@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// A `kubectl get -A <plural>` table for `objects` (JSON of one kind), then their conditions.
 pub fn table(plural: &str, objects: &[Value]) -> String {
-    let crd = crate::api::crds::all()
+    let crd = sessionops_api::crds::all()
         .into_iter()
         .find(|c| c.spec.names.plural == plural)
         .expect("a sessionops kind");

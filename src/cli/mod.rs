@@ -2,7 +2,6 @@
 //! inputs, call the core and print; no reconcile logic lives here.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,7 +13,7 @@ pub mod policies;
 pub mod render;
 pub mod revocations;
 
-use crate::manifest::{self, ManifestErrors, ManifestSet};
+use sessionops_api::manifest::{self, ManifestErrors, ManifestSet};
 
 /// Microsoft 365 / Entra ID session control as code: Conditional Access session policies and
 /// session revocation, reconciled from Kubernetes objects or from files.
@@ -55,7 +54,7 @@ pub struct ManifestArgs {
 #[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
 pub enum Command {
     /// Run the controllers in a Kubernetes cluster.
-    Operator(OperatorArgs),
+    Operator(sessionops_operator::Args),
     /// Show what applying the manifests would change in the tenant; writes nothing.
     /// Exit code 0: no changes, 2: changes pending, 1: error.
     Plan(ApplyArgs),
@@ -70,64 +69,12 @@ pub enum Command {
     /// Print the CustomResourceDefinitions (the files in crds/ and the Helm chart are this output).
     Crds(CrdsArgs),
     /// Run the Microsoft Graph simulator.
-    Sim(SimArgs),
+    #[cfg(feature = "sim")]
+    Sim(graph_sim::cli::Args),
+    #[cfg(feature = "sim")]
     /// Start the simulator in-process and show plan, apply, status and drift correction on
     /// the examples.
     Demo,
-}
-
-/// Flags of `sessionops operator`.
-#[derive(Clone, Debug, Args)]
-pub struct OperatorArgs {
-    /// Address of the /metrics, /healthz and /readyz endpoints.
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
-    pub metrics_addr: SocketAddr,
-    /// Reconcile only while holding a Lease, so that several replicas are safe (one leads,
-    /// the others wait and take over within the lease duration).
-    #[arg(long)]
-    pub leader_election: bool,
-    /// Name of the leader-election Lease.
-    #[arg(long, value_name = "NAME", default_value = "sessionops-operator")]
-    pub lease_name: String,
-    /// Namespace of the leader-election Lease (default: $POD_NAMESPACE, else the namespace
-    /// of the in-cluster service account, else "default").
-    #[arg(long, value_name = "NAMESPACE", env = "POD_NAMESPACE")]
-    pub lease_namespace: Option<String>,
-    /// Identity written into the Lease (default: $POD_NAME, else the host name).
-    #[arg(long, value_name = "ID", env = "POD_NAME")]
-    pub lease_identity: Option<String>,
-    /// Watch SessionPolicies, RevocationRequests and TenantConnections in one namespace only
-    /// (default: all namespaces). ClusterTenantConnections are always watched.
-    #[arg(long, value_name = "NAMESPACE")]
-    pub watch_namespace: Option<String>,
-    /// How often every SessionPolicy is compared with the tenant (one Conditional Access LIST
-    /// per tenant per interval) and tenant connections re-check their token and Secret.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub resync_interval: std::time::Duration,
-    /// Log format on stderr: json (one object per line) or text.
-    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
-    pub log_format: LogFormat,
-}
-
-/// Log line format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// One JSON object per line (for log collectors).
-    #[default]
-    Json,
-    /// Human-readable lines.
-    Text,
-}
-
-/// Parses `90s`, `5m`, `1h 30m` (jiff's friendly format) or plain seconds.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(std::time::Duration::from_secs(seconds));
-    }
-    let span: jiff::SignedDuration = text
-        .parse()
-        .map_err(|e| format!("{text:?} is not a duration like 90s, 5m or 1h: {e}"))?;
-    std::time::Duration::try_from(span).map_err(|_| format!("{text:?} is negative"))
 }
 
 /// Flags of `sessionops crds`.
@@ -168,84 +115,6 @@ pub struct ExportArgs {
     pub output: OutputFormat,
 }
 
-/// Flags of `sessionops sim`. Values are plain strings checked by `sim::cli`, so that a bad
-/// value is a clear message and exit code 1.
-#[derive(Debug, Args)]
-pub struct SimArgs {
-    /// Address to listen on; port 0 picks a free port. The bound address is the first line
-    /// printed on stdout.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8700")]
-    pub listen: String,
-    /// Tenant id the simulator answers for (default: a fixed GUID, printed at start).
-    #[arg(long, value_name = "GUID")]
-    pub tenant_id: Option<String>,
-    /// Client id of the one app registration it accepts (default: a fixed GUID, printed).
-    #[arg(long, value_name = "GUID")]
-    pub client_id: Option<String>,
-    /// Client secret of that app registration (default: a fixed value, printed).
-    #[arg(long, value_name = "SECRET")]
-    pub client_secret: Option<String>,
-    /// PEM certificate registered on the app, for certificate client assertions.
-    #[arg(long, value_name = "FILE")]
-    pub client_certificate: Option<PathBuf>,
-    /// Issuer the federated credential (workload identity) accepts (default: any).
-    #[arg(long, value_name = "URL")]
-    pub federated_issuer: Option<String>,
-    /// Subject the federated credential accepts
-    /// (default: system:serviceaccount:sessionops-system:sessionops).
-    #[arg(long, value_name = "SUBJECT")]
-    pub federated_subject: Option<String>,
-    /// Application permissions granted to the app, comma-separated (default: every permission
-    /// sessionops uses).
-    #[arg(long, value_name = "A,B,C")]
-    pub roles: Option<String>,
-    /// Lifetime of issued access tokens, in seconds (default 3599).
-    #[arg(long, value_name = "SECONDS")]
-    pub token_lifetime: Option<String>,
-    /// Primary domain of the tenant (default contoso.onmicrosoft.com).
-    #[arg(long, value_name = "DOMAIN")]
-    pub domain: Option<String>,
-    /// Number of generated users: user0001@DOMAIN ...
-    #[arg(long, value_name = "N")]
-    pub users: Option<String>,
-    /// Generated groups of the first N generated users, e.g. `incident=2000,staff=500`.
-    #[arg(long, value_name = "SPEC")]
-    pub groups: Option<String>,
-    /// Seed file (YAML or JSON) with users, groups, devices, named locations and policies
-    /// (see docs/simulator.md).
-    #[arg(long, value_name = "FILE")]
-    pub seed: Option<PathBuf>,
-    /// Throttling: `realistic` (Graph's documented limits) or `off`.
-    #[arg(long, value_name = "MODE", default_value = "realistic")]
-    pub throttle: String,
-    /// Write quota per app and tenant, e.g. `3000/150` (the default).
-    #[arg(long, value_name = "N/SECONDS")]
-    pub write_quota: Option<String>,
-    /// Conditional Access requests per second per tenant (default 1).
-    #[arg(long, value_name = "N")]
-    pub ca_rps: Option<String>,
-    /// Added latency per HTTP request, in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub latency: Option<String>,
-    /// Probability of a transient 503/504 per request or batch item (0 to 1).
-    #[arg(long, value_name = "P")]
-    pub fault_rate: Option<String>,
-    /// Eventual-consistency lag of new objects and revocations, in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub lag: Option<String>,
-    /// National cloud: `Global` (default), `USGov`, `USGovDoD` or `China`. Outside Global there
-    /// are no Conditional Access deleted items; China has no Identity Protection.
-    #[arg(long, value_name = "CLOUD")]
-    pub cloud: Option<String>,
-    /// Entra directory roles assigned to the app, comma-separated display names (default:
-    /// `Cloud Device Administrator,User Administrator`; empty for none).
-    #[arg(long, value_name = "A,B")]
-    pub directory_roles: Option<String>,
-    /// Keep a journal of the last 2,000 requests at `GET /_sim/requests` (passwords redacted).
-    #[arg(long)]
-    pub journal: bool,
-}
-
 /// Runs the parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
@@ -271,14 +140,16 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Command::Export(args) => export_command(&args),
         Command::Operator(args) => operator(args),
-        Command::Sim(args) => crate::sim::cli::run(args),
+        #[cfg(feature = "sim")]
+        Command::Sim(args) => graph_sim::cli::run(args),
+        #[cfg(feature = "sim")]
         Command::Demo => crate::demo::run(),
     }
 }
 
 fn crds(args: &CrdsArgs) -> ExitCode {
     let result = match &args.out {
-        None => crate::api::crds::all_yaml()
+        None => sessionops_api::crds::all_yaml()
             .map(|yaml| print!("{yaml}"))
             .map_err(|err| err.to_string()),
         Some(dir) => write_crds(dir),
@@ -294,9 +165,9 @@ fn crds(args: &CrdsArgs) -> ExitCode {
 
 fn write_crds(dir: &std::path::Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for crd in crate::api::crds::all() {
-        let path = dir.join(crate::api::crds::file_name(&crd));
-        let yaml = crate::api::crds::to_yaml(&crd).map_err(|e| e.to_string())?;
+    for crd in sessionops_api::crds::all() {
+        let path = dir.join(sessionops_api::crds::file_name(&crd));
+        let yaml = sessionops_api::crds::to_yaml(&crd).map_err(|e| e.to_string())?;
         crate::util::write_atomic(&path, yaml.as_bytes())
             .map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
@@ -388,7 +259,7 @@ fn reconcile_all(
     ),
     ExitCode,
 > {
-    let env = crate::graph::config::ProcessEnvironment;
+    let env = sessionops_core::connection::config::ProcessEnvironment;
     let state_path = state
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| revocations::default_state_path(first));
@@ -521,7 +392,7 @@ fn export_command(args: &ExportArgs) -> ExitCode {
         settings,
         &tenant_ref,
         &namespace,
-        &crate::graph::config::ProcessEnvironment,
+        &sessionops_core::connection::config::ProcessEnvironment,
         &|_| {},
     )) {
         Ok(result) => result,
@@ -581,8 +452,8 @@ fn export_command(args: &ExportArgs) -> ExitCode {
 }
 
 /// Commands whose implementation lands with a later issue say so instead of pretending.
-fn operator(args: OperatorArgs) -> ExitCode {
-    match runtime().block_on(crate::controller::run(args)) {
+fn operator(args: sessionops_operator::Args) -> ExitCode {
+    match runtime().block_on(sessionops_operator::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line, in the log format chosen (JSON for collectors by default).

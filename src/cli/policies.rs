@@ -1,20 +1,24 @@
 //! `plan` and `apply` for SessionPolicies outside a cluster: the manifests' tenant connections,
 //! credentials from the Azure SDK environment, then the reconcile core. This module only
-//! gathers inputs and reports; planning and applying live in `crate::reconcile`.
+//! gathers inputs and reports; planning and applying live in `sessionops_core`.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
-use crate::api::{ConnectionSettings, SessionPolicy, SessionPolicyStatus, TenantKind, TenantRef};
-use crate::graph::config::{Environment, config_from_environment};
-use crate::graph::{GraphClient, GraphConfig};
-use crate::manifest::{ManifestSet, Object};
-use crate::reconcile::policy::{self, PolicyPlan};
-use crate::reconcile::policy_sync::{self, Applied, ManagedPolicy, PlannedPolicy, SyncFailure};
-use crate::reconcile::resolve::Resolutions;
-use crate::reconcile::tenant::{self, ConnectionScope};
+use sessionops_api::manifest::{ManifestSet, Object};
+use sessionops_api::{
+    ConnectionSettings, SessionPolicy, SessionPolicyStatus, TenantKind, TenantRef,
+};
+use sessionops_core::connection::config::{Environment, config_from_environment};
+use sessionops_core::connection::{self, ConnectionScope};
+use sessionops_core::directory::resolve::Resolutions;
+use sessionops_core::session_policy::plan::{self, PolicyPlan};
+use sessionops_core::session_policy::sync::{
+    self, Applied, ManagedPolicy, PlannedPolicy, SyncFailure,
+};
+use sessionops_graph::{GraphClient, GraphConfig};
 
 /// The outcome for one SessionPolicy: its plan (or why none), and after apply its status.
 #[derive(Clone, Debug)]
@@ -36,7 +40,7 @@ impl PolicyReport {
     pub fn is_ready(&self) -> bool {
         self.status
             .as_ref()
-            .and_then(|s| crate::reconcile::conditions::get(&s.conditions, "Ready"))
+            .and_then(|s| sessionops_core::status::get(&s.conditions, "Ready"))
             .is_some_and(|c| c.status == "True")
     }
 }
@@ -88,7 +92,7 @@ fn failed(policy: &SessionPolicy, namespace: &str, failure: SyncFailure) -> Poli
             .spec
             .display_name
             .clone()
-            .unwrap_or_else(|| policy::default_display_name(namespace, &policy.name_any())),
+            .unwrap_or_else(|| plan::default_display_name(namespace, &policy.name_any())),
         plan: Err(failure),
         names: BTreeMap::new(),
         status: None,
@@ -107,7 +111,7 @@ pub fn connection_for<'a>(
             (Object::ClusterTenantConnection(c), TenantKind::ClusterTenantConnection)
                 if c.name_any() == reference.name =>
             {
-                tenant::check_access(
+                connection::check_access(
                     reference,
                     &namespace,
                     ConnectionScope::Cluster(&c.spec.allowed_namespaces),
@@ -198,12 +202,10 @@ async fn run_tenant(
         let plan = planned.plan.map_err(SyncFailure::from);
         let status = if apply {
             let outcome: Result<Applied, SyncFailure> = match &plan {
-                Ok(plan) => policy_sync::apply(&client, plan)
-                    .await
-                    .map_err(SyncFailure::from),
+                Ok(plan) => sync::apply(&client, plan).await.map_err(SyncFailure::from),
                 Err(failure) => Err(failure.clone()),
             };
-            Some(policy_sync::status_after(
+            Some(sync::status_after(
                 &m.status,
                 m.generation,
                 planned.desired.as_ref(),
@@ -230,6 +232,6 @@ async fn plan_tenant(
     settings: &dyn ConnectionSettings,
     managed: &[ManagedPolicy],
 ) -> Result<(Vec<PlannedPolicy>, Resolutions), SyncFailure> {
-    let read = policy_sync::read_for(client, settings.protected(), managed).await?;
+    let read = sync::read_for(client, settings.protected(), managed).await?;
     Ok((read.plan(managed), read.resolutions))
 }

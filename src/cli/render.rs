@@ -7,9 +7,9 @@ use std::io::IsTerminal;
 use serde_json::{Value, json};
 
 use super::policies::PolicyReport;
-use crate::reconcile::conditions;
-use crate::reconcile::policy::{FieldChange, PolicyPlan};
-use crate::reconcile::policy_sync::show;
+use sessionops_core::session_policy::plan::{FieldChange, PolicyPlan};
+use sessionops_core::session_policy::sync::show;
+use sessionops_core::status;
 
 /// Counts for the summary line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -233,7 +233,7 @@ pub fn status_text(reports: &[PolicyReport]) -> String {
         let Some(status) = &report.status else {
             continue;
         };
-        let ready = conditions::get(&status.conditions, "Ready");
+        let ready = status::get(&status.conditions, "Ready");
         let (state, reason, message) = ready.map_or(("Unknown", "", ""), |c| {
             (c.status.as_str(), c.reason.as_str(), c.message.as_str())
         });

@@ -11,12 +11,12 @@ use kube::ResourceExt;
 use serde::{Deserialize, Serialize};
 
 use super::policies::connection_for;
-use crate::api::{RevocationPhase, RevocationRequest, RevocationRequestStatus};
-use crate::graph::GraphClient;
-use crate::graph::GraphConfig;
-use crate::graph::config::{Environment, config_from_environment};
-use crate::manifest::{ManifestSet, Object};
-use crate::reconcile::revocation::{self, ProgressSink, RunOptions};
+use sessionops_api::manifest::{ManifestSet, Object};
+use sessionops_api::{RevocationPhase, RevocationRequest, RevocationRequestStatus};
+use sessionops_core::connection::config::{Environment, config_from_environment};
+use sessionops_core::revocation::{self, ProgressSink, RunOptions};
+use sessionops_graph::GraphClient;
+use sessionops_graph::GraphConfig;
 
 /// The CLI's record of RevocationRequests (README: `--state FILE`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -322,7 +322,7 @@ pub fn text(reports: &[RevocationReport]) -> String {
                     "    {:?}: {} resolved, {} succeeded, {} verified, {} failed, {} skipped, {} protected left alone\n",
                     status.phase, c.resolved, c.succeeded, c.verified, c.failed, c.skipped, c.skipped_protected
                 ));
-                if let Some(ready) = crate::reconcile::conditions::get(&status.conditions, "Failed")
+                if let Some(ready) = sessionops_core::status::get(&status.conditions, "Failed")
                     .filter(|c| c.status == "True")
                 {
                     out.push_str(&format!("    {}: {}\n", ready.reason, ready.message));

@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::api::Endpoints;
 use crate::cli::policies::{self, PolicyReport};
 use crate::cli::render;
 use crate::cli::revocations;
-use crate::manifest::{self, ManifestSet, Object};
-use crate::sim::{Seed, SimConfig, Simulator};
+use graph_sim::{Seed, SimConfig, Simulator};
+use sessionops_api::Endpoints;
+use sessionops_api::manifest::{self, ManifestSet, Object};
 
 /// The examples the demo applies, embedded so that `cargo run -- demo` works from anywhere.
 const EXAMPLES: &[(&str, &str)] = &[
@@ -65,7 +65,7 @@ pub fn run() -> ExitCode {
 
 async fn demo() -> Result<(), String> {
     let started = Instant::now();
-    crate::tls::install_crypto_provider();
+    sessionops_graph::tls::install_crypto_provider();
     let seed = Seed::from_yaml(SEED).map_err(|e| format!("demo seed: {e}"))?;
     let sim = Simulator::start(
         SimConfig {
@@ -174,7 +174,7 @@ async fn demo() -> Result<(), String> {
     let state = std::env::temp_dir()
         .join(format!("sessionops-demo-{}", std::process::id()))
         .join("state.json");
-    let options = crate::reconcile::revocation::RunOptions::default();
+    let options = sessionops_core::revocation::RunOptions::default();
     let reports = revocations::run(&offboarding, &env, &state, true, &options, &|_| {}).await?;
     print!("{}", revocations::text(&reports));
     let jdoe = control.user("jdoe@contoso.onmicrosoft.com").await?;
@@ -267,8 +267,8 @@ fn policy_id(reports: &[PolicyReport], key: &str) -> Result<String, String> {
         .find(|r| r.key == key)
         .and_then(|r| match &r.plan {
             Ok(
-                crate::reconcile::policy::PolicyPlan::NoOp { id, .. }
-                | crate::reconcile::policy::PolicyPlan::Update { id, .. },
+                sessionops_core::session_policy::plan::PolicyPlan::NoOp { id, .. }
+                | sessionops_core::session_policy::plan::PolicyPlan::Update { id, .. },
             ) => Some(id.clone()),
             _ => r.status.as_ref().and_then(|s| s.policy_id.clone()),
         })

@@ -1,0 +1,36 @@
+//! The `sessionops.io/v1alpha1` API: custom resource types, their schemas and the CEL rules
+//! that the API server enforces at admission and that [`crate::manifest`] runs locally.
+//!
+//! Doc comments on fields become `kubectl explain` text, so they are written for users.
+
+#![allow(unreachable_pub)] // kube's KubeSchema derive copies each struct with `x_kube` rules into a private scope, which this lint flags; every type here is public API
+
+pub mod common;
+pub mod crds;
+pub mod manifest;
+pub mod revocation;
+pub mod rules;
+pub mod session_policy;
+pub mod tenant;
+
+pub use common::{Conditions, IncludeExclude, TenantKind, TenantRef};
+pub use revocation::{
+    RevocationAction, RevocationCounts, RevocationFailure, RevocationPhase, RevocationRequest,
+    RevocationRequestSpec, RevocationRequestStatus, RevocationTargets,
+};
+pub use session_policy::{
+    Assignments, ClientAppType, CloudAppSecurity, ContinuousAccessEvaluation, DeletionPolicy,
+    DeviceFilter, FilterMode, GrantControl, GrantControls, GrantOperator, PersistentBrowser,
+    Platform, PolicyConditions, PolicyState, RiskLevel, SessionControls, SessionPolicy,
+    SessionPolicySpec, SessionPolicyStatus, SignInFrequencyAuthentication,
+};
+pub use tenant::{
+    Cloud, ClusterTenantConnection, ClusterTenantConnectionSpec, ConnectionSettings, Credentials,
+    Endpoints, ProtectedPrincipals, SecretKeyReference, SecretReference, TenantConnection,
+    TenantConnectionSpec, TenantConnectionStatus,
+};
+
+/// API group of every sessionops kind.
+pub const GROUP: &str = "sessionops.io";
+/// The one served and stored version.
+pub const VERSION: &str = "v1alpha1";

@@ -1,0 +1,262 @@
+//! Resolving names against the tenant (the IO half of [`crate::directory::resolve`]): users by UPN,
+//! groups by display name, role templates and named locations by display name. Lookups are
+//! grouped (`$filter ... in (...)` in `$batch`es, one list for roles and one for locations)
+//! so that resolving a hundred policies costs a handful of requests.
+
+pub mod resolve;
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt;
+use sessionops_graph::Method;
+
+use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions};
+use sessionops_graph::models::{DirectoryRoleTemplate, Group, NamedLocation, Page, User};
+use sessionops_graph::{ApiVersion, BatchItem, GraphClient, GraphError, GraphRequest};
+
+/// Values per `in (...)` filter: Graph caps the number of expressions in one `$filter`.
+const FILTER_VALUES: usize = 15;
+
+/// Resolves every requested name. Names that match nothing are recorded as missing; names
+/// shared by several objects as ambiguous. Errors are Graph failures only.
+pub async fn resolve(
+    client: &GraphClient,
+    requests: &NameRequests,
+) -> Result<Resolutions, GraphError> {
+    let mut resolutions = Resolutions::default();
+    let users: Vec<&str> = requests.of(NameKind::User).collect();
+    let found = filter_in::<User>(
+        client,
+        "/users",
+        "userPrincipalName",
+        &users,
+        "id,userPrincipalName",
+    )
+    .await?;
+    record(
+        &mut resolutions,
+        NameKind::User,
+        &users,
+        found.iter().map(|u| {
+            (
+                u.user_principal_name.clone().unwrap_or_default(),
+                u.id.clone(),
+            )
+        }),
+    );
+
+    let groups: Vec<&str> = requests.of(NameKind::Group).collect();
+    let found =
+        filter_in::<Group>(client, "/groups", "displayName", &groups, "id,displayName").await?;
+    record(
+        &mut resolutions,
+        NameKind::Group,
+        &groups,
+        found
+            .iter()
+            .map(|g| (g.display_name.clone().unwrap_or_default(), g.id.clone())),
+    );
+
+    let roles: Vec<&str> = requests.of(NameKind::Role).collect();
+    if !roles.is_empty() {
+        let templates: Vec<DirectoryRoleTemplate> = client.list_all(role_templates()).await?;
+        record(
+            &mut resolutions,
+            NameKind::Role,
+            &roles,
+            templates.into_iter().map(|t| (t.display_name, t.id)),
+        );
+    }
+
+    let locations: Vec<&str> = requests.of(NameKind::Location).collect();
+    if !locations.is_empty() {
+        let named: Vec<NamedLocation> = client
+            .list_all(GraphRequest::get(
+                "/identity/conditionalAccess/namedLocations",
+            ))
+            .await?;
+        record(
+            &mut resolutions,
+            NameKind::Location,
+            &locations,
+            named
+                .into_iter()
+                .filter_map(|l| l.id.map(|id| (l.display_name, id))),
+        );
+    }
+    Ok(resolutions)
+}
+
+/// Looks up `values` of `property` with `$filter=property in (...)`, 15 values per filter,
+/// the filters sent together in `$batch`es.
+pub(crate) async fn filter_in<T>(
+    client: &GraphClient,
+    collection: &str,
+    property: &str,
+    values: &[&str],
+    select: &str,
+) -> Result<Vec<T>, GraphError>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let items: Vec<BatchItem> = values
+        .chunks(FILTER_VALUES)
+        .enumerate()
+        .map(|(index, chunk)| {
+            let quoted: Vec<String> = chunk
+                .iter()
+                .map(|v| format!("'{}'", v.replace('\'', "''")))
+                .collect();
+            let filter = format!("{property} in ({})", quoted.join(","));
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("$filter", &filter)
+                .append_pair("$select", select)
+                .append_pair("$top", "999")
+                .finish();
+            BatchItem::new(
+                index.to_string(),
+                Method::GET,
+                format!("{collection}?{query}"),
+            )
+        })
+        .collect();
+    let mut found = Vec::new();
+    for (item, response) in items
+        .iter()
+        .zip(client.batch(ApiVersion::V1, items.clone(), 4).await?)
+    {
+        if let Some(error) = response.error(item) {
+            return Err(error);
+        }
+        let page: Page<T> = serde_json::from_value(response.body.clone().unwrap_or_default())
+            .map_err(|e| GraphError::Protocol {
+                detail: format!("{collection} lookup: {e}"),
+                ids: response.batch_ids.clone(),
+            })?;
+        found.extend(page.value);
+        // 15 values never fill a 999-item page, except for display names shared by hundreds
+        // of groups: follow the link then.
+        if let Some(link) = page.next_link {
+            let rest: Vec<Page<T>> = client
+                .pages(GraphRequest::next_link(&link, ApiVersion::V1))
+                .try_collect()
+                .await?;
+            found.extend(rest.into_iter().flat_map(|p| p.value));
+        }
+    }
+    Ok(found)
+}
+
+fn record(
+    resolutions: &mut Resolutions,
+    kind: NameKind,
+    wanted: &[&str],
+    found: impl Iterator<Item = (String, String)>,
+) {
+    let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, id) in found {
+        by_name.entry(name.to_lowercase()).or_default().push(id);
+    }
+    for name in wanted {
+        let resolution = match by_name.get(&name.to_lowercase()).map(Vec::as_slice) {
+            None | Some([]) => Resolution::Missing,
+            Some([id]) => Resolution::Id(id.clone()),
+            Some(ids) => Resolution::Ambiguous(ids.to_vec()),
+        };
+        resolutions.insert(kind, name, resolution);
+    }
+}
+
+/// Ids found in exported policies, by kind.
+#[derive(Clone, Debug, Default)]
+pub struct IdRequests {
+    /// User ids.
+    pub users: std::collections::BTreeSet<String>,
+    /// Group ids.
+    pub groups: std::collections::BTreeSet<String>,
+    /// Role template ids.
+    pub roles: std::collections::BTreeSet<String>,
+    /// Named location ids.
+    pub locations: std::collections::BTreeSet<String>,
+}
+
+/// Names for ids, kept only where the name resolves back to that same id (unique names), so an
+/// exported manifest plans to exactly the policy it came from.
+pub async fn names_for_ids(
+    client: &GraphClient,
+    ids: &IdRequests,
+) -> Result<crate::session_policy::export::IdNames, GraphError> {
+    let mut names = crate::session_policy::export::IdNames::default();
+    let users: Vec<&str> = ids.users.iter().map(String::as_str).collect();
+    for user in filter_in::<User>(client, "/users", "id", &users, "id,userPrincipalName").await? {
+        if let Some(upn) = user.user_principal_name {
+            names.insert("user", &user.id, &upn);
+        }
+    }
+    let groups: Vec<&str> = ids.groups.iter().map(String::as_str).collect();
+    let found = filter_in::<Group>(client, "/groups", "id", &groups, "id,displayName").await?;
+    let mut requests = NameRequests::default();
+    for group in &found {
+        if let Some(name) = &group.display_name {
+            requests.add(NameKind::Group, name, &[]);
+        }
+    }
+    let back = resolve(client, &requests).await?;
+    for group in &found {
+        if let Some(name) = &group.display_name
+            && back.get(NameKind::Group, name) == Some(&Resolution::Id(group.id.clone()))
+        {
+            names.insert("group", &group.id, name);
+        }
+    }
+    if !ids.roles.is_empty() {
+        let templates: Vec<DirectoryRoleTemplate> = client.list_all(role_templates()).await?;
+        unique_names(
+            &mut names,
+            "role",
+            templates.into_iter().map(|t| (t.id, t.display_name)),
+        );
+    }
+    if !ids.locations.is_empty() {
+        let locations: Vec<NamedLocation> = client
+            .list_all(GraphRequest::get(
+                "/identity/conditionalAccess/namedLocations",
+            ))
+            .await?;
+        unique_names(
+            &mut names,
+            "location",
+            locations
+                .into_iter()
+                .filter_map(|l| l.id.map(|id| (id, l.display_name))),
+        );
+    }
+    Ok(names)
+}
+
+fn unique_names(
+    names: &mut crate::session_policy::export::IdNames,
+    kind: &'static str,
+    all: impl Iterator<Item = (String, String)>,
+) {
+    let all: Vec<(String, String)> = all.collect();
+    for (id, name) in &all {
+        if all
+            .iter()
+            .filter(|(_, other)| other.eq_ignore_ascii_case(name))
+            .count()
+            == 1
+        {
+            names.insert(kind, id, name);
+        }
+    }
+}
+
+/// All directory role templates. `directoryroletemplate-list.md`: "This method does not
+/// support the OData Query Parameters", so no `$select`.
+fn role_templates() -> GraphRequest {
+    GraphRequest::get("/directoryRoleTemplates")
+}

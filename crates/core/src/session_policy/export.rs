@@ -1,0 +1,266 @@
+//! Conditional Access policy → SessionPolicy manifest (onboarding an existing tenant). Pure:
+//! the caller supplies the id → name table. A policy with content the API does not model is
+//! not exported half-way: it is named with the reasons, so that applying an exported manifest
+//! never changes the tenant.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::session_policy::plan::BUILT_IN_STRENGTHS;
+use sessionops_api::{SessionPolicySpec, TenantRef};
+use sessionops_graph::models::{ConditionalAccessPolicy, is_annotation};
+
+/// Names for ids, by kind (`user`, `group`, `role`, `location`), only where the name is unique
+/// (an ambiguous name would not resolve back to the same object).
+#[derive(Clone, Debug, Default)]
+pub struct IdNames {
+    /// (kind, lowercased id) → name.
+    pub names: BTreeMap<(&'static str, String), String>,
+}
+
+impl IdNames {
+    /// Records `name` for `id`.
+    pub fn insert(&mut self, kind: &'static str, id: &str, name: &str) {
+        self.names
+            .insert((kind, id.to_lowercase()), name.to_owned());
+    }
+
+    fn name(&self, kind: &'static str, id: &str) -> String {
+        self.names
+            .get(&(kind, id.to_lowercase()))
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+}
+
+/// A policy that cannot be exported faithfully, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unexportable {
+    /// Policy id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// What the API cannot represent.
+    pub reasons: Vec<String>,
+}
+
+/// The parts of a policy the API does not model, by JSON path (empty: exportable).
+pub fn unmodelled_content(policy: &ConditionalAccessPolicy) -> Vec<String> {
+    let mut found = Vec::new();
+    let check = |found: &mut Vec<String>, path: &str, extra: &BTreeMap<String, Value>| {
+        for (key, value) in extra {
+            if !is_annotation(key) && !is_empty(value) {
+                found.push(format!("{path}{key}"));
+            }
+        }
+    };
+    let c = &policy.conditions;
+    check(&mut found, "conditions.", &c.extra);
+    if let Some(users) = &c.users {
+        check(&mut found, "conditions.users.", &users.extra);
+    }
+    if let Some(applications) = &c.applications {
+        check(&mut found, "conditions.applications.", &applications.extra);
+        if !applications.include_user_actions.is_empty() {
+            found.push("conditions.applications.includeUserActions".into());
+        }
+        if !applications
+            .include_authentication_context_class_references
+            .is_empty()
+        {
+            found
+                .push("conditions.applications.includeAuthenticationContextClassReferences".into());
+        }
+    }
+    if let Some(devices) = &c.devices {
+        check(&mut found, "conditions.devices.", &devices.extra);
+    }
+    if let Some(grant) = &policy.grant_controls {
+        check(&mut found, "grantControls.", &grant.extra);
+        if !grant.terms_of_use.is_empty() {
+            found.push("grantControls.termsOfUse".into());
+        }
+        if !grant.custom_authentication_factors.is_empty() {
+            found.push("grantControls.customAuthenticationFactors".into());
+        }
+    }
+    if let Some(session) = &policy.session_controls {
+        check(&mut found, "sessionControls.", &session.extra);
+    }
+    found
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map
+            .iter()
+            .all(|(key, value)| is_annotation(key) || is_empty(value)),
+        Value::String(s) => s.is_empty() || s == "none",
+        _ => false,
+    }
+}
+
+/// A Kubernetes object name for a display name: lowercase, `-` for anything else, at most 63.
+pub fn object_name(display_name: &str) -> String {
+    let mut name = String::new();
+    for c in display_name.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            name.push(c);
+        } else if !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name: String = name.trim_matches('-').chars().take(63).collect();
+    let name = name.trim_end_matches('-').to_owned();
+    if name.is_empty() {
+        "policy".to_owned()
+    } else {
+        name
+    }
+}
+
+/// The SessionPolicy spec that manages `policy` exactly as it is.
+pub fn spec_from_policy(
+    policy: &ConditionalAccessPolicy,
+    names: &IdNames,
+    tenant_ref: &TenantRef,
+) -> Result<SessionPolicySpec, Unexportable> {
+    let unexportable = |reasons: Vec<String>| Unexportable {
+        id: policy.id.clone().unwrap_or_default(),
+        display_name: policy.display_name.clone(),
+        reasons,
+    };
+    let mut reasons = unmodelled_content(policy);
+    let c = &policy.conditions;
+    let users = c.users.clone().unwrap_or_default();
+    let list = |kind: &'static str, ids: &[String]| -> Vec<String> {
+        ids.iter().map(|id| names.name(kind, id)).collect()
+    };
+    let grant = policy.grant_controls.as_ref().filter(|g| {
+        !g.built_in_controls.is_empty()
+            || g.authentication_strength
+                .as_ref()
+                .is_some_and(|s| s.id.is_some())
+    });
+    let session = policy.session_controls.clone().unwrap_or_default();
+    let frequency = session
+        .sign_in_frequency
+        .as_ref()
+        .filter(|f| f.is_enabled == Some(true))
+        .map(|f| {
+            if f.frequency_interval
+                .as_ref()
+                .is_some_and(|i| i.as_str() == "everyTime")
+            {
+                return "everyTime".to_owned();
+            }
+            let value = f.value.unwrap_or(0);
+            match f.unit.as_ref().map(|u| u.as_str()) {
+                Some("days") => format!("{value}d"),
+                _ if value >= 24 && value % 24 == 0 => format!("{}d", value / 24),
+                _ => format!("{value}h"),
+            }
+        });
+    let authentication = session
+        .sign_in_frequency
+        .as_ref()
+        .filter(|f| f.is_enabled == Some(true))
+        .and_then(|f| f.authentication_type.as_ref())
+        .filter(|t| t.as_str() == "secondaryAuthentication")
+        .map(|_| "secondaryOnly");
+    let strength = grant
+        .and_then(|g| g.authentication_strength.as_ref())
+        .and_then(|s| s.id.as_ref())
+        .map(|id| {
+            BUILT_IN_STRENGTHS
+                .iter()
+                .find(|(_, builtin)| builtin.eq_ignore_ascii_case(id))
+                .map_or_else(|| id.to_lowercase(), |(name, _)| (*name).to_owned())
+        });
+    let enabled = |value: Option<bool>| value == Some(true);
+    let spec = json!({
+        "tenantRef": tenant_ref,
+        "displayName": policy.display_name,
+        "state": match policy.state.as_str() { "enabled" => "enabled", "disabled" => "disabled", "enabledForReportingButNotEnforced" => "reportOnly", other => { reasons.push(format!("state {other}")); "disabled" } },
+        "assignments": {
+            "users": {"include": list("user", &users.include_users), "exclude": list("user", &users.exclude_users)},
+            "groups": {"include": list("group", &users.include_groups), "exclude": list("group", &users.exclude_groups)},
+            "roles": {"include": list("role", &users.include_roles), "exclude": list("role", &users.exclude_roles)},
+            "applications": {
+                "include": c.applications.as_ref().map(|a| a.include_applications.clone()).unwrap_or_default(),
+                "exclude": c.applications.as_ref().map(|a| a.exclude_applications.clone()).unwrap_or_default(),
+            },
+        },
+        "conditions": {
+            "clientAppTypes": c.client_app_types.iter().map(|t| t.as_str()).filter(|t| *t != "all").collect::<Vec<_>>(),
+            "platforms": c.platforms.as_ref().map(|p| json!({
+                "include": p.include_platforms.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+                "exclude": p.exclude_platforms.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+            })),
+            "locations": c.locations.as_ref().map(|l| json!({"include": list("location", &l.include_locations), "exclude": list("location", &l.exclude_locations)})),
+            "signInRiskLevels": c.sign_in_risk_levels.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "userRiskLevels": c.user_risk_levels.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "deviceFilter": c.devices.as_ref().and_then(|d| d.device_filter.as_ref()).map(|f| json!({"mode": f.mode.as_str(), "rule": f.rule})),
+        },
+        "grant": grant.map(|g| json!({
+            "operator": g.operator.clone().unwrap_or_else(|| "OR".into()).to_uppercase(),
+            "controls": g.built_in_controls.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+            "authenticationStrength": strength,
+        })),
+        "session": {
+            "signInFrequency": frequency,
+            "signInFrequencyAuthentication": authentication,
+            "persistentBrowser": session.persistent_browser.as_ref().filter(|p| p.is_enabled == Some(true)).and_then(|p| p.mode.as_ref()).map(|m| m.as_str().to_owned()),
+            "applicationEnforcedRestrictions": enabled(session.application_enforced_restrictions.as_ref().and_then(|a| a.is_enabled)),
+            "cloudAppSecurity": session.cloud_app_security.as_ref().filter(|c| c.is_enabled == Some(true)).and_then(|c| c.cloud_app_security_type.as_ref()).map(|t| t.as_str().to_owned()),
+            "continuousAccessEvaluation": session.continuous_access_evaluation.as_ref().and_then(|c| c.mode.as_ref()).map(|m| m.as_str().to_owned()),
+            "disableResilienceDefaults": session.disable_resilience_defaults.unwrap_or(false),
+            "tokenProtection": enabled(session.secure_sign_in_session.as_ref().and_then(|s| s.is_enabled)),
+        },
+    });
+    if !reasons.is_empty() {
+        return Err(unexportable(reasons));
+    }
+    let mut spec = strip_empty(spec);
+    if spec
+        .get("session")
+        .is_some_and(|s| s.as_object().is_some_and(|s| s.is_empty()))
+    {
+        spec.as_object_mut().map(|s| s.remove("session"));
+    }
+    serde_json::from_value(spec).map_err(|e| unexportable(vec![format!("not representable: {e}")]))
+}
+
+/// Drops nulls, `false`, empty lists and objects, so manifests read like hand-written ones.
+fn strip_empty(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, strip_empty(v)))
+                .filter(|(_, v)| {
+                    !(v.is_null() || *v == json!(false) || *v == json!([]) || *v == json!({}))
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_are_valid_kubernetes_names() {
+        assert_eq!(
+            object_name("Session: sign-in frequency 12h"),
+            "session-sign-in-frequency-12h"
+        );
+        assert_eq!(object_name("!!!"), "policy");
+        assert_eq!(object_name(&"x".repeat(100)).len(), 63);
+    }
+}

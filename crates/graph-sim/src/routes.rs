@@ -1,0 +1,631 @@
+//! The Graph surface: which paths exist, which methods they take, which service answers them
+//! (for throttling), what they cost, and which application permissions they need.
+//!
+//! Routing is done here rather than by axum because `$batch` items carry relative URLs that must
+//! reach exactly the same handlers as top-level requests.
+
+use axum::http::Method;
+
+use super::config::SimCloud;
+use super::error::{ErrorCode, GraphError};
+
+/// One routed Graph operation target. Keys are percent-decoded path keys (an id, a UPN, or for
+/// devices possibly `deviceId='…'`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    Users,
+    User(String),
+    UserRevokeSignInSessions(String),
+    UserRegisteredDevices(String),
+    Device(String),
+    Groups,
+    Group(String),
+    GroupTransitiveMembers(String, Option<Cast>),
+    CaPolicies,
+    CaPolicy(String),
+    CaDeletedPolicies,
+    CaDeletedPolicy(String),
+    CaDeletedPolicyRestore(String),
+    NamedLocations,
+    NamedLocation(String),
+    DeletedNamedLocations,
+    DeletedNamedLocation(String),
+    DeletedNamedLocationRestore(String),
+    RoleTemplates,
+    RoleTemplate(String),
+    /// `/roleManagement/directory/roleAssignments` (read, `$filter=principalId eq '…'`).
+    RoleAssignments,
+    AuthenticationStrengths,
+    AuthenticationStrength(String),
+    TimeoutPolicies,
+    TimeoutPolicy(String),
+    RiskyUsers,
+    RiskyUser(String),
+    RiskyUsersConfirmCompromised,
+    RiskyUsersDismiss,
+    Batch,
+}
+
+/// OData type cast segment on `transitiveMembers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cast {
+    User,
+    Group,
+    Device,
+}
+
+impl Cast {
+    fn parse(segment: &str) -> Option<Cast> {
+        match segment {
+            "microsoft.graph.user" => Some(Cast::User),
+            "microsoft.graph.group" => Some(Cast::Group),
+            "microsoft.graph.device" => Some(Cast::Device),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn segment(self) -> &'static str {
+        match self {
+            Cast::User => "microsoft.graph.user",
+            Cast::Group => "microsoft.graph.group",
+            Cast::Device => "microsoft.graph.device",
+        }
+    }
+}
+
+/// Which Graph service answers, which decides the throttling model (`concepts/throttling.md`, `concepts/throttling-limits.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Service {
+    /// Identity and access: resource units and the write quota per app and tenant.
+    Identity,
+    /// Conditional Access, named locations and Identity Protection: 1 request/s per tenant.
+    ConditionalAccess,
+    /// The `$batch` envelope itself; its items are evaluated individually.
+    Envelope,
+}
+
+/// Any one of the alternatives, each a set of permissions that must all be granted.
+pub(crate) type Requirement = &'static [&'static [&'static str]];
+
+pub(crate) mod permissions {
+    //! Application permissions per operation: the least-privileged one from each API page's permissions table and
+    //! the higher-privileged alternatives Graph also accepts.
+    use super::Requirement;
+
+    pub(crate) const USER_READ_BASIC: Requirement = &[
+        &["User.ReadBasic.All"],
+        &["User.Read.All"],
+        &["User.ReadWrite.All"],
+        &["Directory.Read.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    /// Non-basic user properties (`signInSessionsValidFromDateTime`, `accountEnabled` …) and
+    /// registered devices.
+    pub(crate) const USER_READ: Requirement = &[
+        &["User.Read.All"],
+        &["User.ReadWrite.All"],
+        &["Directory.Read.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    pub(crate) const USER_REVOKE: Requirement = &[
+        &["User.RevokeSessions.All"],
+        &["User.ReadWrite.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    /// `user-update.md`: `User.EnableDisableAccount.All` needs `User.Read.All` beside it.
+    pub(crate) const USER_ENABLE_DISABLE: Requirement = &[
+        &["User.EnableDisableAccount.All", "User.Read.All"],
+        &["User.ReadWrite.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    /// `user-update.md`: `User.ReadWrite.All` alone is not enough for other users' passwords.
+    pub(crate) const USER_PASSWORD: Requirement = &[
+        &["User-PasswordProfile.ReadWrite.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    pub(crate) const USER_WRITE: Requirement =
+        &[&["User.ReadWrite.All"], &["Directory.ReadWrite.All"]];
+    pub(crate) const DEVICE_READ: Requirement = &[
+        &["Device.Read.All"],
+        &["Device.ReadWrite.All"],
+        &["Directory.Read.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    pub(crate) const DEVICE_WRITE: Requirement =
+        &[&["Device.ReadWrite.All"], &["Directory.ReadWrite.All"]];
+    /// group-list.md, group-get.md: `Group.ReadBasic.All` is the least.
+    pub(crate) const GROUP_READ: Requirement = &[
+        &["Group.ReadBasic.All"],
+        &["GroupMember.Read.All"],
+        &["Group.Read.All"],
+        &["Group.ReadWrite.All"],
+        &["Directory.Read.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    /// `group-list-transitivemembers.md`: `GroupMember.ReadBasic.All` is the least for transitive members.
+    pub(crate) const GROUP_MEMBERS_READ: Requirement = &[
+        &["GroupMember.ReadBasic.All"],
+        &["GroupMember.Read.All"],
+        &["Group.Read.All"],
+        &["Group.ReadWrite.All"],
+        &["Directory.Read.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    /// conditionalaccesspolicy.md, namedlocation.md: reads of CA policies and named locations.
+    pub(crate) const POLICY_READ: Requirement = &[&["Policy.Read.All"]];
+    /// conditionalaccesspolicy.md, namedlocation.md: writes need `Policy.Read.All` **and** `Policy.ReadWrite.ConditionalAccess`.
+    pub(crate) const CA_WRITE: Requirement = &[
+        &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"],
+        &["Application.Read.All", "Policy.ReadWrite.ConditionalAccess"],
+    ];
+    pub(crate) const ROLE_TEMPLATES_READ: Requirement = &[
+        &["RoleManagement.Read.Directory"],
+        &["RoleManagement.ReadWrite.Directory"],
+        &["Directory.Read.All"],
+        &["Directory.ReadWrite.All"],
+    ];
+    /// `authenticationstrengthpolicy.md`.
+    pub(crate) const AUTH_STRENGTH_READ: Requirement = &[
+        &["Policy.Read.AuthenticationMethod"],
+        &["Policy.ReadWrite.AuthenticationMethod"],
+        &["Policy.ReadWrite.ConditionalAccess"],
+        &["Policy.Read.All"],
+    ];
+    pub(crate) const AUTH_STRENGTH_WRITE: Requirement = &[
+        &["Policy.ReadWrite.ConditionalAccess"],
+        &["Policy.ReadWrite.AuthenticationMethod"],
+    ];
+    /// `activitybasedtimeoutpolicy.md`.
+    pub(crate) const TIMEOUT_POLICY_READ: Requirement = &[
+        &["Policy.Read.All"],
+        &["Policy.ReadWrite.ApplicationConfiguration"],
+    ];
+    pub(crate) const TIMEOUT_POLICY_WRITE: Requirement =
+        &[&["Policy.ReadWrite.ApplicationConfiguration"]];
+    /// `riskyuser-confirmcompromised.md`.
+    pub(crate) const RISKY_USER_READ: Requirement = &[
+        &["IdentityRiskyUser.Read.All"],
+        &["IdentityRiskyUser.ReadWrite.All"],
+    ];
+    pub(crate) const RISKY_USER_WRITE: Requirement = &[&["IdentityRiskyUser.ReadWrite.All"]];
+    /// The envelope needs nothing; its items are checked one by one.
+    pub(crate) const NONE: Requirement = &[&[]];
+}
+
+impl Route {
+    /// Routes a path (after `/v1.0` or `/beta`, query removed) and checks the method.
+    pub(crate) fn parse(method: &Method, path: &str) -> Result<Route, GraphError> {
+        let segments = split_segments(path)?;
+        let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let own = |i: usize| segments[i].clone();
+        let route = match s.as_slice() {
+            ["users"] => Route::Users,
+            ["users", _] => Route::User(own(1)),
+            ["users", _, "revokeSignInSessions"] => Route::UserRevokeSignInSessions(own(1)),
+            ["users", _, "registeredDevices"] => Route::UserRegisteredDevices(own(1)),
+            ["devices", _] => Route::Device(own(1)),
+            ["groups"] => Route::Groups,
+            ["groups", _] => Route::Group(own(1)),
+            ["groups", _, "transitiveMembers"] => Route::GroupTransitiveMembers(own(1), None),
+            ["groups", _, "transitiveMembers", cast] => match Cast::parse(cast) {
+                Some(cast) => Route::GroupTransitiveMembers(own(1), Some(cast)),
+                None => return Err(unknown_segment(cast)),
+            },
+            ["identity", "conditionalAccess", "policies"] => Route::CaPolicies,
+            ["identity", "conditionalAccess", "policies", _] => Route::CaPolicy(own(3)),
+            ["identity", "conditionalAccess", "deletedItems", "policies"] => {
+                Route::CaDeletedPolicies
+            }
+            [
+                "identity",
+                "conditionalAccess",
+                "deletedItems",
+                "policies",
+                _,
+            ] => Route::CaDeletedPolicy(own(4)),
+            [
+                "identity",
+                "conditionalAccess",
+                "deletedItems",
+                "policies",
+                _,
+                "restore",
+            ] => Route::CaDeletedPolicyRestore(own(4)),
+            ["identity", "conditionalAccess", "namedLocations"] => Route::NamedLocations,
+            ["identity", "conditionalAccess", "namedLocations", _] => Route::NamedLocation(own(3)),
+            [
+                "identity",
+                "conditionalAccess",
+                "deletedItems",
+                "namedLocations",
+            ] => Route::DeletedNamedLocations,
+            [
+                "identity",
+                "conditionalAccess",
+                "deletedItems",
+                "namedLocations",
+                _,
+            ] => Route::DeletedNamedLocation(own(4)),
+            [
+                "identity",
+                "conditionalAccess",
+                "deletedItems",
+                "namedLocations",
+                _,
+                "restore",
+            ] => Route::DeletedNamedLocationRestore(own(4)),
+            [
+                "identity",
+                "conditionalAccess",
+                "authenticationStrength",
+                "policies",
+            ]
+            | ["policies", "authenticationStrengthPolicies"] => Route::AuthenticationStrengths,
+            [
+                "identity",
+                "conditionalAccess",
+                "authenticationStrength",
+                "policies",
+                _,
+            ] => Route::AuthenticationStrength(own(4)),
+            ["policies", "authenticationStrengthPolicies", _] => {
+                Route::AuthenticationStrength(own(2))
+            }
+            ["policies", "activityBasedTimeoutPolicies"] => Route::TimeoutPolicies,
+            ["policies", "activityBasedTimeoutPolicies", _] => Route::TimeoutPolicy(own(2)),
+            ["directoryRoleTemplates"] => Route::RoleTemplates,
+            ["directoryRoleTemplates", _] => Route::RoleTemplate(own(1)),
+            ["roleManagement", "directory", "roleAssignments"] => Route::RoleAssignments,
+            ["identityProtection", "riskyUsers"] => Route::RiskyUsers,
+            ["identityProtection", "riskyUsers", "confirmCompromised"] => {
+                Route::RiskyUsersConfirmCompromised
+            }
+            ["identityProtection", "riskyUsers", "dismiss"] => Route::RiskyUsersDismiss,
+            ["identityProtection", "riskyUsers", _] => Route::RiskyUser(own(2)),
+            ["$batch"] => Route::Batch,
+            [] => {
+                return Err(GraphError::bad_request(
+                    "Invalid request: empty resource path.",
+                ));
+            }
+            [first, ..] if !ROOTS.contains(first) => return Err(unknown_segment(first)),
+            [.., last] => return Err(unknown_segment(last)),
+        };
+        if !route.methods().contains(method) {
+            return Err(GraphError::new(
+                ErrorCode::MethodNotAllowed,
+                "Specified HTTP method is not allowed for the request uri.",
+            ));
+        }
+        Ok(route)
+    }
+
+    /// The path segment a national cloud does not have for this route, if any: Graph answers
+    /// an unknown segment with 400 "Resource not found for the segment …".
+    pub(crate) fn absent_segment(&self, cloud: SimCloud) -> Option<&'static str> {
+        use Route::*;
+        match self {
+            CaDeletedPolicies
+            | CaDeletedPolicy(_)
+            | CaDeletedPolicyRestore(_)
+            | DeletedNamedLocations
+            | DeletedNamedLocation(_)
+            | DeletedNamedLocationRestore(_)
+                if !cloud.has_deleted_items() =>
+            {
+                Some("deletedItems")
+            }
+            RiskyUsers | RiskyUser(_) | RiskyUsersConfirmCompromised | RiskyUsersDismiss
+                if !cloud.has_identity_protection() =>
+            {
+                Some("identityProtection")
+            }
+            _ => None,
+        }
+    }
+
+    /// Methods the path answers.
+    fn methods(&self) -> &'static [Method] {
+        use Route::*;
+        const GET: &[Method] = &[Method::GET];
+        const POST: &[Method] = &[Method::POST];
+        const GET_POST: &[Method] = &[Method::GET, Method::POST];
+        const GET_PATCH: &[Method] = &[Method::GET, Method::PATCH];
+        const GET_DELETE: &[Method] = &[Method::GET, Method::DELETE];
+        const GET_PATCH_DELETE: &[Method] = &[Method::GET, Method::PATCH, Method::DELETE];
+        match self {
+            Users | Groups | Group(_) | GroupTransitiveMembers(..) | UserRegisteredDevices(_) => {
+                GET
+            }
+            CaDeletedPolicies
+            | DeletedNamedLocations
+            | RoleTemplates
+            | RoleTemplate(_)
+            | RoleAssignments => GET,
+            AuthenticationStrength(_) | RiskyUsers | RiskyUser(_) => GET,
+            User(_) | Device(_) => GET_PATCH,
+            UserRevokeSignInSessions(_) | CaDeletedPolicyRestore(_) => POST,
+            DeletedNamedLocationRestore(_) | RiskyUsersConfirmCompromised | RiskyUsersDismiss => {
+                POST
+            }
+            Batch => POST,
+            CaPolicies | NamedLocations | AuthenticationStrengths | TimeoutPolicies => GET_POST,
+            CaPolicy(_) | NamedLocation(_) | TimeoutPolicy(_) => GET_PATCH_DELETE,
+            CaDeletedPolicy(_) | DeletedNamedLocation(_) => GET_DELETE,
+        }
+    }
+
+    /// The route template used as the statistics key (`GET /users/{id}`).
+    pub(crate) fn template(&self) -> String {
+        use Route::*;
+        match self {
+            Users => "/users".into(),
+            User(_) => "/users/{id}".into(),
+            UserRevokeSignInSessions(_) => "/users/{id}/revokeSignInSessions".into(),
+            UserRegisteredDevices(_) => "/users/{id}/registeredDevices".into(),
+            Device(_) => "/devices/{id}".into(),
+            Groups => "/groups".into(),
+            Group(_) => "/groups/{id}".into(),
+            GroupTransitiveMembers(_, None) => "/groups/{id}/transitiveMembers".into(),
+            GroupTransitiveMembers(_, Some(cast)) => {
+                format!("/groups/{{id}}/transitiveMembers/{}", cast.segment())
+            }
+            CaPolicies => "/identity/conditionalAccess/policies".into(),
+            CaPolicy(_) => "/identity/conditionalAccess/policies/{id}".into(),
+            CaDeletedPolicies => "/identity/conditionalAccess/deletedItems/policies".into(),
+            CaDeletedPolicy(_) => "/identity/conditionalAccess/deletedItems/policies/{id}".into(),
+            CaDeletedPolicyRestore(_) => {
+                "/identity/conditionalAccess/deletedItems/policies/{id}/restore".into()
+            }
+            NamedLocations => "/identity/conditionalAccess/namedLocations".into(),
+            NamedLocation(_) => "/identity/conditionalAccess/namedLocations/{id}".into(),
+            DeletedNamedLocations => {
+                "/identity/conditionalAccess/deletedItems/namedLocations".into()
+            }
+            DeletedNamedLocation(_) => {
+                "/identity/conditionalAccess/deletedItems/namedLocations/{id}".into()
+            }
+            DeletedNamedLocationRestore(_) => {
+                "/identity/conditionalAccess/deletedItems/namedLocations/{id}/restore".into()
+            }
+            RoleTemplates => "/directoryRoleTemplates".into(),
+            RoleTemplate(_) => "/directoryRoleTemplates/{id}".into(),
+            RoleAssignments => "/roleManagement/directory/roleAssignments".into(),
+            AuthenticationStrengths => "/policies/authenticationStrengthPolicies".into(),
+            AuthenticationStrength(_) => "/policies/authenticationStrengthPolicies/{id}".into(),
+            TimeoutPolicies => "/policies/activityBasedTimeoutPolicies".into(),
+            TimeoutPolicy(_) => "/policies/activityBasedTimeoutPolicies/{id}".into(),
+            RiskyUsers => "/identityProtection/riskyUsers".into(),
+            RiskyUser(_) => "/identityProtection/riskyUsers/{id}".into(),
+            RiskyUsersConfirmCompromised => {
+                "/identityProtection/riskyUsers/confirmCompromised".into()
+            }
+            RiskyUsersDismiss => "/identityProtection/riskyUsers/dismiss".into(),
+            Batch => "/$batch".into(),
+        }
+    }
+
+    pub(crate) fn service(&self) -> Service {
+        use Route::*;
+        match self {
+            CaPolicies
+            | CaPolicy(_)
+            | CaDeletedPolicies
+            | CaDeletedPolicy(_)
+            | CaDeletedPolicyRestore(_)
+            | NamedLocations
+            | NamedLocation(_)
+            | DeletedNamedLocations
+            | DeletedNamedLocation(_)
+            | DeletedNamedLocationRestore(_)
+            | RiskyUsers
+            | RiskyUser(_)
+            | RiskyUsersConfirmCompromised
+            | RiskyUsersDismiss => Service::ConditionalAccess,
+            Batch => Service::Envelope,
+            _ => Service::Identity,
+        }
+    }
+
+    /// Base resource-unit cost of a read (`concepts/throttling.md`, `concepts/throttling-limits.md`); writes cost 1 RU and 1 write.
+    pub(crate) fn read_cost(&self) -> i32 {
+        match self {
+            Route::Users => 2,
+            Route::GroupTransitiveMembers(..) => 5,
+            _ => 1,
+        }
+    }
+
+    /// Permissions the operation needs, before looking at the request (see
+    /// `pipeline::requirements` for the body- and `$select`-dependent ones).
+    pub(crate) fn requirement(&self, method: &Method) -> Requirement {
+        use Route::*;
+        use permissions::*;
+        let write = method != Method::GET;
+        match self {
+            Users | User(_) => {
+                if write {
+                    USER_WRITE
+                } else {
+                    USER_READ_BASIC
+                }
+            }
+            UserRevokeSignInSessions(_) => USER_REVOKE,
+            UserRegisteredDevices(_) => USER_READ,
+            Device(_) => {
+                if write {
+                    DEVICE_WRITE
+                } else {
+                    DEVICE_READ
+                }
+            }
+            Groups | Group(_) => GROUP_READ,
+            GroupTransitiveMembers(..) => GROUP_MEMBERS_READ,
+            CaPolicies | CaPolicy(_) | NamedLocations | NamedLocation(_) => {
+                if write {
+                    CA_WRITE
+                } else {
+                    POLICY_READ
+                }
+            }
+            // `conditionalaccesspolicy.md`: the deleted-items operations need the same pair as writes (UNCONFIRMED there).
+            CaDeletedPolicies
+            | CaDeletedPolicy(_)
+            | CaDeletedPolicyRestore(_)
+            | DeletedNamedLocations
+            | DeletedNamedLocation(_)
+            | DeletedNamedLocationRestore(_) => CA_WRITE,
+            RoleTemplates | RoleTemplate(_) | RoleAssignments => ROLE_TEMPLATES_READ,
+            AuthenticationStrengths | AuthenticationStrength(_) => {
+                if write {
+                    AUTH_STRENGTH_WRITE
+                } else {
+                    AUTH_STRENGTH_READ
+                }
+            }
+            TimeoutPolicies | TimeoutPolicy(_) => {
+                if write {
+                    TIMEOUT_POLICY_WRITE
+                } else {
+                    TIMEOUT_POLICY_READ
+                }
+            }
+            RiskyUsers | RiskyUser(_) => RISKY_USER_READ,
+            RiskyUsersConfirmCompromised | RiskyUsersDismiss => RISKY_USER_WRITE,
+            Batch => NONE,
+        }
+    }
+}
+
+/// True when `granted` satisfies one of the alternatives.
+pub(crate) fn satisfies(granted: &[String], requirement: Requirement) -> bool {
+    requirement
+        .iter()
+        .any(|all| all.iter().all(|p| granted.iter().any(|g| g == p)))
+}
+
+/// First segments of the paths above: an unknown first segment is the one Graph names.
+const ROOTS: &[&str] = &[
+    "users",
+    "devices",
+    "groups",
+    "identity",
+    "policies",
+    "directoryRoleTemplates",
+    "roleManagement",
+    "identityProtection",
+    "$batch",
+];
+
+pub(crate) fn unknown_segment(segment: &str) -> GraphError {
+    GraphError::bad_request(format!("Resource not found for the segment '{segment}'."))
+}
+
+/// Splits a path into percent-decoded segments. Key syntax is unfolded:
+/// `users('a@b.com')` → `users`, `a@b.com`; `devices(deviceId='x')` → `devices`, `deviceId='x'`
+/// (the device resolver understands the alternate key).
+fn split_segments(path: &str) -> Result<Vec<String>, GraphError> {
+    let mut out = Vec::new();
+    for raw in path.split('/').filter(|s| !s.is_empty()) {
+        let segment = percent_decode(raw)?;
+        match segment.find('(') {
+            Some(open) if segment.ends_with(')') => {
+                let (name, rest) = segment.split_at(open);
+                let inner = &rest[1..rest.len() - 1];
+                out.push(name.to_owned());
+                let key = match inner.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')) {
+                    // '' inside a quoted key is an escaped quote.
+                    Some(quoted) => quoted.replace("''", "'"),
+                    None => inner.to_owned(),
+                };
+                out.push(key);
+            }
+            _ => out.push(segment),
+        }
+    }
+    Ok(out)
+}
+
+fn percent_decode(text: &str) -> Result<String, GraphError> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match hex {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                None => {
+                    return Err(GraphError::bad_request(
+                        "Malformed percent-encoding in URL.",
+                    ));
+                }
+            }
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| GraphError::bad_request("URL is not valid UTF-8."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_ids_upns_and_key_syntax() {
+        assert_eq!(
+            Route::parse(&Method::GET, "/users/a%40b.com").unwrap(),
+            Route::User("a@b.com".into())
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/users('$x@y.com')").unwrap(),
+            Route::User("$x@y.com".into())
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/users('a@b.com')/revokeSignInSessions").unwrap(),
+            Route::UserRevokeSignInSessions("a@b.com".into())
+        );
+        assert_eq!(
+            Route::parse(&Method::PATCH, "/devices(deviceId='d1')").unwrap(),
+            Route::Device("deviceId='d1'".into())
+        );
+        assert_eq!(
+            Route::parse(
+                &Method::GET,
+                "/groups/g/transitiveMembers/microsoft.graph.user"
+            )
+            .unwrap()
+            .template(),
+            "/groups/{id}/transitiveMembers/microsoft.graph.user"
+        );
+    }
+
+    #[test]
+    fn unknown_paths_and_methods() {
+        let err = Route::parse(&Method::GET, "/v1.0/users").unwrap_err();
+        assert_eq!(err.message, "Resource not found for the segment 'v1.0'.");
+        let err = Route::parse(&Method::GET, "/users/x/photos").unwrap_err();
+        assert_eq!(err.message, "Resource not found for the segment 'photos'.");
+        let err = Route::parse(&Method::DELETE, "/users/x").unwrap_err();
+        assert_eq!(err.code, ErrorCode::MethodNotAllowed);
+        assert_eq!(err.code.status().as_u16(), 405);
+    }
+
+    #[test]
+    fn alternatives_need_every_permission_of_one_set() {
+        let granted = vec!["Policy.ReadWrite.ConditionalAccess".to_owned()];
+        assert!(!satisfies(&granted, permissions::CA_WRITE));
+        let granted = vec![
+            "Policy.ReadWrite.ConditionalAccess".to_owned(),
+            "Policy.Read.All".to_owned(),
+        ];
+        assert!(satisfies(&granted, permissions::CA_WRITE));
+    }
+}

@@ -1,0 +1,195 @@
+//! What every reconcile shares: the Kubernetes client, the watch caches, the Graph clients of
+//! the tenant connections, the tenant reads shared by SessionPolicies, events and metrics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::core::DeserializeGuard;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::Store;
+
+use super::connections::Connections;
+use super::metrics::Metrics;
+use sessionops_api::{ClusterTenantConnection, RevocationRequest, SessionPolicy, TenantConnection};
+use sessionops_core::revocation::RunOptions;
+use sessionops_core::session_policy::sync::TenantRead;
+use sessionops_graph::GraphConfig;
+
+/// The field manager and event reporter name.
+pub const MANAGER: &str = "sessionops";
+
+/// Watch caches of the four kinds (objects that do not deserialize are kept as errors so one
+/// malformed object never stops a watch).
+#[derive(Clone)]
+pub struct Stores {
+    /// ClusterTenantConnections.
+    pub cluster_connections: Store<DeserializeGuard<ClusterTenantConnection>>,
+    /// TenantConnections.
+    pub connections: Store<DeserializeGuard<TenantConnection>>,
+    /// SessionPolicies.
+    pub policies: Store<DeserializeGuard<SessionPolicy>>,
+    /// RevocationRequests.
+    pub revocations: Store<DeserializeGuard<RevocationRequest>>,
+}
+
+/// Tunables (tests shorten them).
+#[derive(Clone)]
+pub struct Settings {
+    /// How often SessionPolicies are compared with the tenant and connections re-checked; also
+    /// how long a tenant read is shared.
+    pub resync: Duration,
+    /// Revocation run options (its `stop` is the operator's graceful shutdown).
+    pub revocation: RunOptions,
+    /// Adjusts every Graph config (tests: faster retries).
+    pub configure: Arc<dyn Fn(&mut GraphConfig) + Send + Sync>,
+    /// Where the workload-identity token is (the Azure workload-identity webhook sets
+    /// `AZURE_FEDERATED_TOKEN_FILE`).
+    pub federated_token_file: Option<std::path::PathBuf>,
+}
+
+impl Settings {
+    /// Defaults for a real cluster, reading the process environment.
+    pub fn new(resync: Duration) -> Self {
+        Settings {
+            resync,
+            revocation: RunOptions::default(),
+            configure: Arc::new(|_| {}),
+            federated_token_file: std::env::var_os("AZURE_FEDERATED_TOKEN_FILE")
+                .filter(|v| !v.is_empty())
+                .map(Into::into),
+        }
+    }
+}
+
+/// A tenant read shared by the SessionPolicies of one connection.
+pub(crate) struct SharedRead {
+    pub read: TenantRead,
+    pub taken: Instant,
+}
+
+/// Shared by every reconcile.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: kube::Client,
+    /// Watch caches.
+    pub stores: Stores,
+    /// Graph clients per tenant connection.
+    pub connections: Connections,
+    /// Tenant reads per connection key; the async mutex makes reconciles of one tenant take
+    /// turns, so one LIST serves them all.
+    pub(crate) reads:
+        tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<SharedRead>>>>>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Tunables.
+    pub settings: Settings,
+    recorder: Recorder,
+    /// Consecutive failures per object (`namespace/name`), for the requeue backoff.
+    failures: std::sync::Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context; `instance` names this replica in events.
+    pub fn new(
+        client: kube::Client,
+        stores: Stores,
+        metrics: Arc<Metrics>,
+        settings: Settings,
+        instance: Option<String>,
+    ) -> Self {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: MANAGER.into(),
+                instance,
+            },
+        );
+        Context {
+            connections: Connections::new(client.clone()),
+            client,
+            stores,
+            reads: Default::default(),
+            metrics,
+            settings,
+            recorder,
+            failures: Default::default(),
+        }
+    }
+
+    /// Counts one more consecutive failure of `key`; returns the count.
+    pub fn failed(&self, key: &str) -> u32 {
+        let mut failures = self.failures.lock().expect("not poisoned");
+        let count = failures.entry(key.to_owned()).or_default();
+        *count += 1;
+        *count
+    }
+
+    /// `key` reconciled fine: its backoff starts over.
+    pub fn succeeded(&self, key: &str) {
+        self.failures.lock().expect("not poisoned").remove(key);
+    }
+
+    /// Waits until every watch cache holds its initial list (a reconcile must not report a
+    /// connection missing that the cache simply has not seen yet).
+    pub async fn wait_for_caches(&self) {
+        let stores = &self.stores;
+        // An Err means the cache's writer is gone (shutting down): nothing to wait for.
+        let _ = tokio::join!(
+            stores.cluster_connections.wait_until_ready(),
+            stores.connections.wait_until_ready(),
+            stores.policies.wait_until_ready(),
+            stores.revocations.wait_until_ready(),
+        );
+    }
+
+    /// The lock guarding one connection's shared tenant read.
+    pub(crate) async fn read_slot(
+        &self,
+        connection: &str,
+    ) -> Arc<tokio::sync::Mutex<Option<SharedRead>>> {
+        self.reads
+            .lock()
+            .await
+            .entry(connection.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Publishes an Event about `object`; a failure is logged, never fatal (events are best
+    /// effort, status is the record).
+    pub async fn event(
+        &self,
+        object: &ObjectReference,
+        warning: bool,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        // The events API caps notes at 1 kB.
+        let note = if note.len() > 1000 {
+            let mut end = 1000;
+            while !note.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}…", &note[..end])
+        } else {
+            note
+        };
+        let event = Event {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: reason.to_owned(),
+            note: Some(note),
+            action: action.to_owned(),
+            secondary: None,
+        };
+        if let Err(error) = self.recorder.publish(&event, object).await {
+            tracing::warn!(%error, reason, "could not publish an event");
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The Kubernetes driver: kube-runtime controllers for the four kinds over the reconcile core
+//! (`sessionops_core`). Nothing here decides what to write to the tenant; it reads objects
+//! from watch caches, calls the core, and writes status, events and metrics back.
+//!
+//! - [`tenant_connection`]: token check, granted and missing Graph roles, Secret rotation.
+//! - [`session_policy`]: finalizer, shared tenant read per resync, drift correction.
+//! - [`revocation`]: runs once, saves progress in status, resumes after a restart.
+
+pub mod args;
+pub mod connections;
+pub mod context;
+pub mod metrics;
+pub mod rbac;
+pub mod revocation;
+pub mod run;
+pub mod server;
+pub mod session_policy;
+pub mod tenant_connection;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+pub use args::{Args, LogFormat};
+pub use context::{Context, Settings, Stores};
+pub use run::run;
+
+use sessionops_core::session_policy::sync::SyncFailure;
+use sessionops_core::status::{self, Status};
+
+/// Reason of a failed Kubernetes API call (status patch, finalizer, Secret read).
+pub const KUBERNETES_UNAVAILABLE: &str = "KubernetesUnavailable";
+
+/// Why a reconcile asks to be retried with backoff. Permanent failures are not errors here:
+/// they are written to status and wait for a change.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The Kubernetes API failed (status patch, finalizer).
+    #[error("Kubernetes API: {0}")]
+    Kubernetes(#[from] kube::Error),
+    /// A transient Graph failure (throttled, unreachable), already recorded in status.
+    #[error("{0}")]
+    Transient(SyncFailure),
+}
+
+impl ReconcileError {
+    /// Stable CamelCase reason (metrics, logs).
+    pub fn reason(&self) -> &str {
+        match self {
+            ReconcileError::Kubernetes(_) => KUBERNETES_UNAVAILABLE,
+            ReconcileError::Transient(failure) => failure.reason(),
+        }
+    }
+}
+
+/// Reasons worth retrying with backoff; every other reason waits for a change.
+pub fn is_transient(reason: &str) -> bool {
+    matches!(
+        reason,
+        "Throttled" | "TenantUnreachable" | "UnexpectedResponse" | KUBERNETES_UNAVAILABLE
+    )
+}
+
+/// Requeue delay after the `failures`-th consecutive failure: 5 s doubling to 5 min, with
+/// jitter so objects that failed together do not retry together.
+pub fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_secs(5).saturating_mul(1 << failures.saturating_sub(1).min(6));
+    let capped = base.min(Duration::from_secs(300));
+    capped / 2 + capped.mul_f64(fastrand::f64() / 2.0)
+}
+
+/// The error policy of every controller: transient failures requeue with backoff.
+pub fn error_policy<K: Resource>(
+    object: Arc<K>,
+    error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
+    let key = object_key(object.as_ref());
+    let failures = ctx.failed(&key);
+    let delay = backoff(failures);
+    tracing::warn!(object = %key, reason = error.reason(), error = %error, failures, retry_in_s = delay.as_secs(), "reconcile failed; retrying");
+    Action::requeue(delay)
+}
+
+/// `namespace/name` (`/name` for cluster-scoped objects).
+pub fn object_key<K: Resource>(object: &K) -> String {
+    format!(
+        "{}/{}",
+        object.meta().namespace.clone().unwrap_or_default(),
+        object.meta().name.clone().unwrap_or_default()
+    )
+}
+
+/// Merge-patches `status` (the whole status: its lists are replaced, conditions included).
+pub async fn patch_status<K, S>(api: &Api<K>, name: &str, status: &S) -> Result<(), ReconcileError>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    S: Serialize,
+{
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": status })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds a finalizer with a JSON patch that fails if the list changed meanwhile.
+pub async fn add_finalizer<K>(
+    api: &Api<K>,
+    object: &K,
+    finalizer: &str,
+) -> Result<(), ReconcileError>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let patch = if object.meta().finalizers.is_none() {
+        json!([
+            { "op": "test", "path": "/metadata/finalizers", "value": null },
+            { "op": "add", "path": "/metadata/finalizers", "value": [finalizer] }
+        ])
+    } else {
+        json!([
+            { "op": "test", "path": "/metadata/finalizers", "value": object.finalizers() },
+            { "op": "add", "path": "/metadata/finalizers/-", "value": finalizer }
+        ])
+    };
+    let patch: json_patch::Patch = serde_json::from_value(patch).expect("a valid JSON patch");
+    api.patch(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::<()>::Json(patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a finalizer (JSON patch with a test of the entry removed).
+pub async fn remove_finalizer<K>(
+    api: &Api<K>,
+    object: &K,
+    finalizer: &str,
+) -> Result<(), ReconcileError>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let Some(index) = object.finalizers().iter().position(|f| f == finalizer) else {
+        return Ok(());
+    };
+    let path = format!("/metadata/finalizers/{index}");
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        { "op": "test", "path": path, "value": finalizer },
+        { "op": "remove", "path": path }
+    ]))
+    .expect("a valid JSON patch");
+    api.patch(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::<()>::Json(patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a reconcile ended with: the Ready reason, whether Ready, and the controller's result.
+pub type Outcome = (String, bool, Result<Action, ReconcileError>);
+
+/// Reports an object of a namespaced kind that does not deserialize (see [`report_invalid`]).
+pub async fn invalid_namespaced<K>(
+    ctx: &Context,
+    object: &kube::core::DeserializeGuard<K>,
+    invalid: &kube::core::error_boundary::InvalidObject,
+) -> Outcome
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
+    let name = invalid.metadata.name.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
+    let result = report_invalid(
+        ctx,
+        &api,
+        &name,
+        &object.object_ref(&()),
+        &invalid.error,
+        invalid.metadata.generation,
+    )
+    .await;
+    ("InvalidSpec".to_owned(), false, result)
+}
+
+/// Records a finished reconcile of `kind` (metrics; a success resets the object's backoff)
+/// and returns its result.
+pub fn finished<K: Resource>(
+    ctx: &Context,
+    kind: &'static str,
+    object: &K,
+    started: std::time::Instant,
+    (reason, ready, result): Outcome,
+) -> Result<Action, ReconcileError> {
+    ctx.metrics
+        .reconciled(kind, &reason, ready, started.elapsed().as_secs_f64());
+    if result.is_ok() {
+        ctx.succeeded(&object_key(object));
+    }
+    result
+}
+
+/// An object the operator cannot read (it bypassed admission, e.g. an older CRD): Ready=False
+/// InvalidSpec with the reason, and nothing written to the tenant.
+pub async fn report_invalid<K>(
+    ctx: &Context,
+    api: &Api<K>,
+    name: &str,
+    reference: &ObjectReference,
+    error: &str,
+    generation: Option<i64>,
+) -> Result<Action, ReconcileError>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let message = format!("the object does not match the sessionops.io/v1alpha1 schema: {error}");
+    let mut conditions = Vec::new();
+    status::set(
+        &mut conditions,
+        "Ready",
+        Status::False,
+        "InvalidSpec",
+        &message,
+        generation,
+        &Time(jiff::Timestamp::now()),
+    );
+    patch_status(
+        api,
+        name,
+        &json!({ "observedGeneration": generation, "conditions": conditions }),
+    )
+    .await?;
+    ctx.event(reference, true, "InvalidSpec", "Reconcile", message)
+        .await;
+    Ok(Action::await_change())
+}

@@ -1,0 +1,170 @@
+//! The tenant connection controller (both kinds): gets a token, records the granted Graph
+//! roles and the ones still missing for the objects that use the connection, and re-reads the
+//! credential Secret every resync, so a rotated secret is used without a restart.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::core::DeserializeGuard;
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+
+use super::connections::Connection;
+use super::context::Context;
+use super::{ReconcileError, is_transient};
+use sessionops_api::{
+    ClusterTenantConnection, TenantConnection, TenantConnectionStatus, TenantRef,
+};
+use sessionops_core::connection::{self, Features};
+use sessionops_core::status;
+
+/// Reconciles a ClusterTenantConnection.
+pub async fn reconcile_cluster(
+    object: Arc<DeserializeGuard<ClusterTenantConnection>>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let api: Api<ClusterTenantConnection> = Api::all(ctx.client.clone());
+    let connection = object.0.clone().map(|c| Connection::Cluster(Arc::new(c)));
+    reconcile_any(object.as_ref(), connection.map_err(|e| e.error), api, ctx).await
+}
+
+/// Reconciles a TenantConnection.
+pub async fn reconcile_namespaced(
+    object: Arc<DeserializeGuard<TenantConnection>>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let namespace = object.meta().namespace.clone().unwrap_or_default();
+    let api: Api<TenantConnection> = Api::namespaced(ctx.client.clone(), &namespace);
+    let connection = object
+        .0
+        .clone()
+        .map(|c| Connection::Namespaced(Arc::new(c)));
+    reconcile_any(object.as_ref(), connection.map_err(|e| e.error), api, ctx).await
+}
+
+async fn reconcile_any<G, K>(
+    object: &G,
+    connection: Result<Connection, String>,
+    api: Api<K>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError>
+where
+    G: Resource<DynamicType = ()>,
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let started = Instant::now();
+    ctx.wait_for_caches().await;
+    let kind = if matches!(connection, Ok(Connection::Cluster(_))) {
+        "ClusterTenantConnection"
+    } else {
+        "TenantConnection"
+    };
+    let name = object.meta().name.clone().unwrap_or_default();
+    let generation = object.meta().generation;
+    let connection = match connection {
+        Ok(connection) => connection,
+        Err(error) => {
+            let result = super::report_invalid(
+                &ctx,
+                &api,
+                &name,
+                &object.object_ref(&()),
+                &error,
+                generation,
+            )
+            .await;
+            ctx.metrics
+                .reconciled(kind, "InvalidSpec", false, started.elapsed().as_secs_f64());
+            return result;
+        }
+    };
+    let prior = match &connection {
+        Connection::Cluster(c) => c.status.clone(),
+        Connection::Namespaced(c) => c.status.clone(),
+    }
+    .unwrap_or_default();
+    let features = features(&ctx, &connection);
+    let now = Time(jiff::Timestamp::now());
+    // Every resync reads the Secret again: a rotated credential takes effect without a restart.
+    let check = match ctx
+        .connections
+        .graph(&connection, &ctx.settings, &ctx.metrics, true)
+        .await
+    {
+        Ok(graph) => {
+            let check = connection::check_token(&graph, &features).await;
+            if check.as_ref().is_err_and(|e| e.reason() == "Unauthorized") {
+                ctx.connections.forget(&connection.key()).await;
+            }
+            check
+        }
+        Err(failure) => Err(failure),
+    };
+    let status = connection::connection_status(&prior, generation, &check, &features, &now);
+    // The token time moves on every check; it alone is no reason to write.
+    let changed = TenantConnectionStatus {
+        last_token_time: None,
+        ..status.clone()
+    } != TenantConnectionStatus {
+        last_token_time: None,
+        ..prior.clone()
+    };
+    if changed {
+        super::patch_status(&api, &name, &status).await?;
+    }
+    let ready = status::get(&status.conditions, "Ready");
+    let reason = ready.map_or("Unknown".to_owned(), |c| c.reason.clone());
+    let is_ready = ready.is_some_and(|c| c.status == "True");
+    let was = status::get(&prior.conditions, "Ready").map(|c| (c.status.clone(), c.reason.clone()));
+    if changed && was != ready.map(|c| (c.status.clone(), c.reason.clone())) {
+        let message = ready.map_or(String::new(), |c| c.message.clone());
+        ctx.event(
+            &object.object_ref(&()),
+            !is_ready,
+            &reason,
+            "CheckToken",
+            message,
+        )
+        .await;
+    }
+    ctx.metrics
+        .reconciled(kind, &reason, is_ready, started.elapsed().as_secs_f64());
+    if !is_ready && is_transient(&reason) {
+        let failures = ctx.failed(&super::object_key(object));
+        return Ok(Action::requeue(super::backoff(failures)));
+    }
+    ctx.succeeded(&super::object_key(object));
+    Ok(Action::requeue(ctx.settings.resync))
+}
+
+/// What the objects using `connection` need from Graph.
+fn features(ctx: &Context, connection: &Connection) -> Features {
+    let mut features = Features::default();
+    let uses = |reference: &TenantRef, namespace: &str| connection.serves(reference, namespace);
+    for policy in ctx.stores.policies.state() {
+        if let Ok(policy) = &policy.0
+            && uses(
+                &policy.spec.tenant_ref,
+                &policy.namespace().unwrap_or_default(),
+            )
+        {
+            features.policies = true;
+        }
+    }
+    for request in ctx.stores.revocations.state() {
+        if let Ok(request) = &request.0
+            && uses(
+                &request.spec.tenant_ref,
+                &request.namespace().unwrap_or_default(),
+            )
+        {
+            features
+                .revocation_actions
+                .extend(request.spec.actions.iter().copied());
+            features.group_targets |=
+                !request.spec.targets.groups.is_empty() || request.spec.targets.all_users;
+        }
+    }
+    features
+}

@@ -1,0 +1,15 @@
+//! The integration tests: one binary, one module per area.
+
+mod chart;
+mod crds;
+mod examples;
+mod export_round_trip;
+mod graph_client;
+mod graph_docs;
+mod manifest_loading;
+mod operator;
+mod policy_sync;
+mod revocation;
+mod sim_conformance;
+mod tenant_connection;
+mod validation_rules;
