@@ -353,7 +353,8 @@ mod tests {
         }
         let text = metrics.encode();
         let readme =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
         let documented = TenantWrite::ALL
             .iter()
             .map(|a| a.as_str())

@@ -192,7 +192,8 @@ mod tests {
     #[test]
     fn certificate_from_a_pem_file_with_certificate_and_key() {
         let dir = tempfile::tempdir().unwrap();
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let fixtures =
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures"));
         let mut pem = std::fs::read(fixtures.join("test-app.cert.pem")).unwrap();
         pem.extend(std::fs::read(fixtures.join("test-app.key.pem")).unwrap());
         let path = dir.path().join("app.pem");
