@@ -16,20 +16,23 @@ ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-slim-bookworm AS builder
 WORKDIR /src
 
-# Only what the build reads: the manifests, the sources, the examples the demo embeds
-# (include_str!) and the bench sources Cargo.toml declares. Anything else stays out of the
-# build context (.dockerignore) and cannot invalidate this layer.
+# Only what the build reads: the manifests, the sources of the binary and of the workspace's
+# crates, the examples the demo embeds (include_str!) and the bench sources Cargo.toml
+# declares. Anything else stays out of the build context (.dockerignore) and cannot
+# invalidate this layer.
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY crates ./crates
 COPY examples ./examples
 COPY benches ./benches
 
+# Without default features: no Graph simulator (it issues tokens) and no demo in the image.
 # Dependencies and incremental artifacts live in BuildKit cache mounts, so a source change
-# rebuilds only this crate. The target directory is a cache, not a layer: copy the binary out.
+# rebuilds only the crates it touches. The target directory is a cache, not a layer: copy the binary out.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --bin sessionops \
+    cargo build --release --locked --package sessionops --bin sessionops --no-default-features \
  && install -D -m 0755 target/release/sessionops /out/sessionops
 
 FROM gcr.io/distroless/cc-debian12:nonroot

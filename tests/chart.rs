@@ -1656,7 +1656,11 @@ fn dockerfile_builds_what_the_chart_runs() {
         .collect();
     assert_eq!(stages.len(), 2, "builder and runtime");
     assert!(stages[1].contains("gcr.io/distroless/cc-debian12:nonroot"));
-    assert!(dockerfile.contains("cargo build --release --locked --bin sessionops"));
+    // The image has no simulator (it issues tokens) and no demo: see tests/workspace.rs for
+    // what --no-default-features leaves out.
+    assert!(dockerfile.contains(
+        "cargo build --release --locked --package sessionops --bin sessionops --no-default-features"
+    ));
     // The user the chart pins is the user of the image.
     assert!(instructions.contains(&"USER 65532:65532"));
     assert!(template("deployment.yaml").contains("runAsUser: 65532\n"));
@@ -1690,7 +1694,7 @@ fn dockerfile_builds_what_the_chart_runs() {
     if read(&repo().join("Cargo.toml")).contains("[[bench]]") {
         needed.insert("benches".to_owned());
     }
-    let mut pending = vec![repo().join("src")];
+    let mut pending = vec![repo().join("src"), repo().join("crates")];
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -1726,6 +1730,7 @@ fn dockerfile_builds_what_the_chart_runs() {
         }
     }
     needed.insert("src".to_owned());
+    needed.insert("crates".to_owned());
     let copied: BTreeSet<String> = sources
         .iter()
         .map(|s| s.trim_end_matches('/').to_owned())

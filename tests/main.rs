@@ -13,3 +13,4 @@ mod revocation;
 mod sim_conformance;
 mod tenant_connection;
 mod validation_rules;
+mod workspace;
