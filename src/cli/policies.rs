@@ -2,6 +2,7 @@
 //! credentials from the Azure SDK environment, then the reconcile core. This module only
 //! gathers inputs and reports; planning and applying live in `sessionops_core`.
 
+use sessionops_core::failure::Failure;
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -16,7 +17,7 @@ use sessionops_core::connection::{self, ConnectionScope};
 use sessionops_core::directory::resolve::Resolutions;
 use sessionops_core::session_policy::plan::{self, PolicyPlan};
 use sessionops_core::session_policy::sync::{
-    self, Applied, ManagedPolicy, PlannedPolicy, SyncFailure,
+    self, Applied, ManagedPolicy, PlannedPolicy, Failure,
 };
 use sessionops_graph::{GraphClient, GraphConfig};
 
@@ -28,7 +29,7 @@ pub struct PolicyReport {
     /// The displayName it manages.
     pub display_name: String,
     /// The plan, or why there is none.
-    pub plan: Result<PolicyPlan, SyncFailure>,
+    pub plan: Result<PolicyPlan, Failure>,
     /// Names resolved for it (id → name, to show names in diffs).
     pub names: BTreeMap<String, String>,
     /// The status after apply.
@@ -40,7 +41,7 @@ impl PolicyReport {
     pub fn is_ready(&self) -> bool {
         self.status
             .as_ref()
-            .and_then(|s| sessionops_core::status::get(&s.conditions, "Ready"))
+            .and_then(|s| sessionops_core::status::get(&s.conditions, ConditionType::Ready))
             .is_some_and(|c| c.status == "True")
     }
 }
@@ -85,7 +86,7 @@ pub async fn run(
     reports
 }
 
-fn failed(policy: &SessionPolicy, namespace: &str, failure: SyncFailure) -> PolicyReport {
+fn failed(policy: &SessionPolicy, namespace: &str, failure: Failure) -> PolicyReport {
     PolicyReport {
         key: format!("{namespace}/{}", policy.name_any()),
         display_name: policy
@@ -104,7 +105,7 @@ pub fn connection_for<'a>(
     set: &'a ManifestSet,
     reference: &TenantRef,
     namespace: &str,
-) -> Result<(String, &'a dyn ConnectionSettings), SyncFailure> {
+) -> Result<(String, &'a dyn ConnectionSettings), Failure> {
     let namespace = namespace.to_owned();
     for loaded in &set.objects {
         match (&loaded.object, reference.kind) {
@@ -133,8 +134,8 @@ pub fn connection_for<'a>(
         TenantKind::TenantConnection => "TenantConnection",
         TenantKind::ClusterTenantConnection => "ClusterTenantConnection",
     };
-    Err(SyncFailure::Refused {
-        reason: "TenantConnectionNotFound",
+    Err(Failure::Refused {
+        reason: Reason::TenantConnectionNotFound,
         message: format!(
             "spec.tenantRef: no {kind} {:?} among the manifests given with -f (for namespace {namespace:?})",
             reference.name
@@ -159,7 +160,7 @@ async fn run_tenant(
             status: p.status.clone().unwrap_or_default(),
         })
         .collect();
-    let fail_all = |failure: SyncFailure| -> Vec<PolicyReport> {
+    let fail_all = |failure: Failure| -> Vec<PolicyReport> {
         managed
             .iter()
             .map(|m| PolicyReport {
@@ -199,10 +200,10 @@ async fn run_tenant(
                     .map(|(name, id)| (id.to_lowercase(), name.clone())),
             );
         }
-        let plan = planned.plan.map_err(SyncFailure::from);
+        let plan = planned.plan.map_err(Failure::from);
         let status = if apply {
-            let outcome: Result<Applied, SyncFailure> = match &plan {
-                Ok(plan) => sync::apply(&client, plan).await.map_err(SyncFailure::from),
+            let outcome: Result<Applied, Failure> = match &plan {
+                Ok(plan) => sync::apply(&client, plan).await.map_err(Failure::from),
                 Err(failure) => Err(failure.clone()),
             };
             Some(sync::status_after(
@@ -231,7 +232,7 @@ async fn plan_tenant(
     client: &GraphClient,
     settings: &dyn ConnectionSettings,
     managed: &[ManagedPolicy],
-) -> Result<(Vec<PlannedPolicy>, Resolutions), SyncFailure> {
+) -> Result<(Vec<PlannedPolicy>, Resolutions), Failure> {
     let read = sync::read_for(client, settings.protected(), managed).await?;
     Ok((read.plan(managed), read.resolutions))
 }

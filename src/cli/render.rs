@@ -233,7 +233,7 @@ pub fn status_text(reports: &[PolicyReport]) -> String {
         let Some(status) = &report.status else {
             continue;
         };
-        let ready = status::get(&status.conditions, "Ready");
+        let ready = status::get(&status.conditions, ConditionType::Ready);
         let (state, reason, message) = ready.map_or(("Unknown", "", ""), |c| {
             (c.status.as_str(), c.reason.as_str(), c.message.as_str())
         });

@@ -322,7 +322,7 @@ pub fn text(reports: &[RevocationReport]) -> String {
                     "    {:?}: {} resolved, {} succeeded, {} verified, {} failed, {} skipped, {} protected left alone\n",
                     status.phase, c.resolved, c.succeeded, c.verified, c.failed, c.skipped, c.skipped_protected
                 ));
-                if let Some(ready) = sessionops_core::status::get(&status.conditions, "Failed")
+                if let Some(ready) = sessionops_core::status::get(&status.conditions, ConditionType::Failed)
                     .filter(|c| c.status == "True")
                 {
                     out.push_str(&format!("    {}: {}\n", ready.reason, ready.message));

@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod directory;
+pub mod failure;
 pub mod revocation;
 pub mod session_policy;
 pub mod status;

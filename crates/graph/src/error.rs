@@ -107,28 +107,6 @@ pub enum GraphError {
 }
 
 impl GraphError {
-    /// Stable CamelCase reason for conditions, events and metric labels.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            GraphError::Forbidden { .. } => "Forbidden",
-            GraphError::NotFound { .. } => "NotFound",
-            GraphError::Throttled { .. } => "Throttled",
-            GraphError::InvalidRequest { .. } => "InvalidRequest",
-            GraphError::Transient { .. } => "TenantUnreachable",
-            GraphError::Unauthorized { .. } | GraphError::Credentials(_) => "Unauthorized",
-            GraphError::Protocol { .. } => "UnexpectedResponse",
-        }
-    }
-
-    /// Whether waiting and trying again later can succeed (controllers requeue with backoff);
-    /// otherwise the error waits for a spec or permission change.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            GraphError::Throttled { .. } | GraphError::Transient { .. }
-        )
-    }
-
     /// Graph's error code, when Graph sent one.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -248,7 +226,7 @@ mod tests {
     fn maps_graph_error_bodies_to_typed_errors_with_code_and_request_id() {
         let body = br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"date":"2026-11-27T10:00:00","request-id":"r-9","client-request-id":"c-1"}}}"#;
         let error = GraphError::from_response(403, body, ids(), Some("User.RevokeSessions.All"));
-        assert_eq!(error.reason(), "Forbidden");
+        assert!(matches!(error, GraphError::Forbidden { .. }), "{error:?}");
         assert_eq!(error.code(), Some("Authorization_RequestDenied"));
         assert_eq!(error.ids().unwrap().request_id.as_deref(), Some("r-9"));
         let text = error.to_string();
@@ -258,32 +236,36 @@ mod tests {
                 && text.contains("client-request-id c-1"),
             "{text}"
         );
-        assert!(!error.is_transient());
     }
 
     #[test]
     fn classifies_statuses() {
         let body = br#"{"error":{"code":"X","message":"m"}}"#;
+        let kind = |status| match GraphError::from_response(status, body, ids(), None) {
+            GraphError::Forbidden { .. } => "Forbidden",
+            GraphError::NotFound { .. } => "NotFound",
+            GraphError::Throttled { .. } => "Throttled",
+            GraphError::InvalidRequest { .. } => "InvalidRequest",
+            GraphError::Transient { .. } => "Transient",
+            GraphError::Unauthorized { .. } => "Unauthorized",
+            GraphError::Credentials(_) | GraphError::Protocol { .. } => "other",
+        };
+        let statuses = [404, 400, 409, 401, 403, 503, 429, 500];
         assert_eq!(
-            GraphError::from_response(404, body, ids(), None).reason(),
-            "NotFound"
+            statuses.map(kind),
+            [
+                "NotFound",
+                "InvalidRequest",
+                "InvalidRequest",
+                "Unauthorized",
+                "Forbidden",
+                "Transient",
+                "Throttled",
+                "Transient"
+            ]
         );
-        assert_eq!(
-            GraphError::from_response(400, body, ids(), None).reason(),
-            "InvalidRequest"
-        );
-        assert_eq!(
-            GraphError::from_response(409, body, ids(), None).reason(),
-            "InvalidRequest"
-        );
-        assert_eq!(
-            GraphError::from_response(401, body, ids(), None).reason(),
-            "Unauthorized"
-        );
-        assert!(GraphError::from_response(503, body, ids(), None).is_transient());
-        assert!(GraphError::from_response(429, body, ids(), None).is_transient());
         let unparsable = GraphError::from_response(502, b"<html>bad gateway</html>", ids(), None);
-        assert_eq!(unparsable.reason(), "TenantUnreachable");
+        assert!(matches!(unparsable, GraphError::Transient { .. }), "{unparsable:?}");
         assert!(unparsable.to_string().contains("Http502"));
     }
 }

@@ -4,6 +4,7 @@
 //! per connection, rebuilt when the connection or its Secret changes (credential rotation
 //! without a restart).
 
+use sessionops_core::failure::Failure;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +22,6 @@ use sessionops_api::{
 };
 use sessionops_core::connection::config::config_for;
 use sessionops_core::connection::{self, ConnectionScope};
-use sessionops_core::session_policy::sync::SyncFailure;
 use sessionops_graph::auth::CertificateCredential;
 use sessionops_graph::{Credential, GraphClient, Secret};
 
@@ -89,9 +89,9 @@ pub fn find(
     stores: &Stores,
     reference: &TenantRef,
     namespace: &str,
-) -> Result<Connection, SyncFailure> {
-    let not_found = |kind: &str, scope: String| SyncFailure::Refused {
-        reason: "TenantConnectionNotFound",
+) -> Result<Connection, Failure> {
+    let not_found = |kind: &str, scope: String| Failure::Refused {
+        reason: Reason::TenantConnectionNotFound,
         message: format!(
             "spec.tenantRef: {kind} {:?} does not exist{scope}",
             reference.name
@@ -126,9 +126,9 @@ pub fn find(
     }
 }
 
-fn valid<K: Clone>(found: &DeserializeGuard<K>, kind: &str, name: &str) -> Result<K, SyncFailure> {
-    found.0.clone().map_err(|invalid| SyncFailure::Refused {
-        reason: "InvalidSpec",
+fn valid<K: Clone>(found: &DeserializeGuard<K>, kind: &str, name: &str) -> Result<K, Failure> {
+    found.0.clone().map_err(|invalid| Failure::Refused {
+        reason: Reason::InvalidSpec,
         message: format!("{kind} {name:?} is not valid: {}", invalid.error),
     })
 }
@@ -167,7 +167,7 @@ impl Connections {
         settings: &Settings,
         metrics: &Arc<Metrics>,
         recheck: bool,
-    ) -> Result<GraphClient, SyncFailure> {
+    ) -> Result<GraphClient, Failure> {
         let key = connection.key();
         {
             let entries = self.entries.lock().await;
@@ -218,7 +218,7 @@ impl Connections {
         &self,
         connection: &Connection,
         settings: &Settings,
-    ) -> Result<(Credential, Vec<u8>), SyncFailure> {
+    ) -> Result<(Credential, Vec<u8>), Failure> {
         let credentials = connection.settings().credentials();
         if let Some(secret) = &credentials.client_secret {
             let reference = &secret.secret_ref;
@@ -272,13 +272,13 @@ impl Connections {
                 // The projected token is the operator's own identity: a namespace that could
                 // use it through its own TenantConnection would bypass the allowedNamespaces
                 // of every ClusterTenantConnection using that app.
-                return Err(SyncFailure::Refused {
-                    reason: "CredentialsNotAllowed",
+                return Err(Failure::Refused {
+                    reason: Reason::CredentialsNotAllowed,
                     message: "spec.credentials.workloadIdentity: workload identity is the operator's own identity, so only a ClusterTenantConnection may use it; a TenantConnection uses clientSecret or certificate".to_owned(),
                 });
             }
-            let token_file = settings.federated_token_file.clone().ok_or_else(|| SyncFailure::Refused {
-                reason: "CredentialsNotFound",
+            let token_file = settings.federated_token_file.clone().ok_or_else(|| Failure::Refused {
+                reason: Reason::CredentialsNotFound,
                 message: "spec.credentials.workloadIdentity: AZURE_FEDERATED_TOKEN_FILE is not set in the operator's pod; enable workload identity (Helm value workloadIdentity.enabled) so the webhook projects the token".to_owned(),
             })?;
             let material = token_file.to_string_lossy().into_owned().into_bytes();
@@ -292,7 +292,7 @@ impl Connections {
         namespace: &str,
         name: &str,
         field: &str,
-    ) -> Result<HashMap<String, Vec<u8>>, SyncFailure> {
+    ) -> Result<HashMap<String, Vec<u8>>, Failure> {
         let api: Api<KubeSecret> = Api::namespaced(self.client.clone(), namespace);
         match api.get(name).await {
             Ok(secret) => Ok(secret
@@ -301,18 +301,18 @@ impl Connections {
                 .into_iter()
                 .map(|(k, v)| (k, v.0))
                 .collect()),
-            Err(kube::Error::Api(status)) if status.code == 404 => Err(SyncFailure::Refused {
-                reason: "CredentialsNotFound",
+            Err(kube::Error::Api(status)) if status.code == 404 => Err(Failure::Refused {
+                reason: Reason::CredentialsNotFound,
                 message: format!("{field}.secretRef: Secret {namespace}/{name} does not exist"),
             }),
-            Err(kube::Error::Api(status)) if status.code == 403 => Err(SyncFailure::Refused {
-                reason: "CredentialsNotFound",
+            Err(kube::Error::Api(status)) if status.code == 403 => Err(Failure::Refused {
+                reason: Reason::CredentialsNotFound,
                 message: format!(
                     "{field}.secretRef: the operator may not read Secret {namespace}/{name}: {}",
                     status.message
                 ),
             }),
-            Err(error) => Err(SyncFailure::Refused {
+            Err(error) => Err(Failure::Refused {
                 reason: super::KUBERNETES_UNAVAILABLE,
                 message: format!("reading Secret {namespace}/{name}: {error}"),
             }),
@@ -320,9 +320,9 @@ impl Connections {
     }
 }
 
-fn invalid_secret(namespace: &str, name: &str, why: &str) -> SyncFailure {
-    SyncFailure::Refused {
-        reason: "InvalidCredentials",
+fn invalid_secret(namespace: &str, name: &str, why: &str) -> Failure {
+    Failure::Refused {
+        reason: Reason::InvalidCredentials,
         message: format!("Secret {namespace}/{name} {why}"),
     }
 }

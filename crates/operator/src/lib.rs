@@ -17,6 +17,7 @@ pub mod server;
 pub mod session_policy;
 pub mod tenant_connection;
 
+use sessionops_core::failure::Failure;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +34,6 @@ pub use args::{Args, LogFormat};
 pub use context::{Context, Settings, Stores};
 pub use run::run;
 
-use sessionops_core::session_policy::sync::SyncFailure;
 use sessionops_core::status::{self, Status};
 
 /// Reason of a failed Kubernetes API call (status patch, finalizer, Secret read).
@@ -48,7 +48,7 @@ pub enum ReconcileError {
     Kubernetes(#[from] kube::Error),
     /// A transient Graph failure (throttled, unreachable), already recorded in status.
     #[error("{0}")]
-    Transient(SyncFailure),
+    Transient(Failure),
 }
 
 impl ReconcileError {

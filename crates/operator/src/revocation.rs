@@ -16,11 +16,12 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
 use super::connections;
-use super::context::Context;
-use super::{ReconcileError, is_transient};
+use super::context::{Context, EventAction};
+use super::{Outcome, ReconcileError};
 use sessionops_api::{RevocationPhase, RevocationRequest, RevocationRequestStatus};
 use sessionops_core::revocation::{self, ProgressSink};
-use sessionops_core::status::{self, Status};
+use sessionops_core::status::{self, Reason};
+use kube::runtime::events::EventType;
 
 const KIND: &str = "RevocationRequest";
 
@@ -38,95 +39,84 @@ pub async fn reconcile(
     super::finished(&ctx, KIND, object.as_ref(), started, outcome)
 }
 
-async fn reconcile_request(request: &RevocationRequest, ctx: &Context) -> super::Outcome {
+async fn reconcile_request(request: &RevocationRequest, ctx: &Context) -> Outcome {
     let namespace = request.namespace().unwrap_or_default();
     let name = request.name_any();
     let api: Api<RevocationRequest> = Api::namespaced(ctx.client.clone(), &namespace);
     let prior = request.status.clone().unwrap_or_default();
     if request.meta().deletion_timestamp.is_some() {
         ctx.metrics.forget_revocation(&namespace, &name);
-        return ("Deleted".into(), true, Ok(Action::await_change()));
+        return Outcome::ready(Reason::Deleted);
     }
     if prior.phase.is_terminal() {
         // Runs once: a re-applied manifest or an operator restart changes nothing.
         ctx.metrics.revocation_progress(&namespace, &name, &prior);
-        let reason = ready_reason(&prior);
-        return (
-            reason,
-            prior.phase == RevocationPhase::Succeeded,
-            Ok(Action::await_change()),
-        );
+        return Outcome {
+            reason: revocation::reported_reason(&prior),
+            ready: prior.phase == RevocationPhase::Succeeded,
+            result: Ok(Action::await_change()),
+        };
     }
     let reference = request.object_ref(&());
-    let waiting = |reason: &'static str, message: String| {
-        let (prior, api, name, reference) =
-            (prior.clone(), api.clone(), name.clone(), reference.clone());
-        async move {
-            // Nothing was written to the tenant: the request waits (Pending) for the connection or
-            // its Secret to be fixed, and is looked at again every resync.
-            let mut status = prior.clone();
+    let graph = match connections::find(&ctx.stores, &request.spec.tenant_ref, &namespace) {
+        Ok(connection) => match ctx
+            .connections
+            .graph(&connection, &ctx.settings, &ctx.metrics, false)
+            .await
+        {
+            Ok(graph) => Ok((connection, graph)),
+            Err(failure) => Err(failure),
+        },
+        Err(failure) => Err(failure),
+    };
+    let (connection, graph) = match graph {
+        Ok(found) => found,
+        Err(failure) => {
+            // Nothing was written to the tenant: the request waits (Pending) for the connection
+            // or its Secret to be fixed, and is looked at again every resync.
             let now = Time(jiff::Timestamp::now());
-            let generation = request.meta().generation;
-            status.observed_generation = generation;
-            for (type_, value) in [
-                ("Ready", Status::False),
-                ("Complete", Status::False),
-                ("Failed", Status::False),
-            ] {
-                status::set(
-                    &mut status.conditions,
-                    type_,
-                    value,
-                    reason,
-                    &message,
-                    generation,
-                    &now,
-                );
-            }
+            let status = revocation::waiting(&prior, request.meta().generation, &failure, &now);
+            let reason = failure.reason();
             if status != prior
                 && let Err(error) = super::patch_status(&api, &name, &status).await
             {
-                return (reason.to_owned(), false, Err(error));
+                return Outcome::failed(reason, error);
             }
-            ctx.event(&reference, true, reason, "Revoke", message.clone())
-                .await;
-            let result = if is_transient(reason) {
-                Err(ReconcileError::Transient(
-                    sessionops_core::session_policy::sync::SyncFailure::Refused { reason, message },
-                ))
+            ctx.event(
+                &reference,
+                EventType::Warning,
+                reason,
+                EventAction::Revoke,
+                failure.to_string(),
+            )
+            .await;
+            let result = if failure.is_transient() {
+                Err(ReconcileError::Transient(failure))
             } else {
                 Ok(Action::requeue(ctx.settings.resync))
             };
-            (reason.to_owned(), false, result)
+            return Outcome {
+                reason,
+                ready: false,
+                result,
+            };
         }
-    };
-    let connection = match connections::find(&ctx.stores, &request.spec.tenant_ref, &namespace) {
-        Ok(connection) => connection,
-        Err(failure) => return waiting(failure.reason(), failure.to_string()).await,
-    };
-    let graph = match ctx
-        .connections
-        .graph(&connection, &ctx.settings, &ctx.metrics, false)
-        .await
-    {
-        Ok(graph) => graph,
-        Err(failure) => return waiting(failure.reason(), failure.to_string()).await,
     };
     if prior.phase == RevocationPhase::Pending && prior.started_time.is_none() {
         ctx.event(
             &reference,
-            false,
-            "Running",
-            "Revoke",
+            EventType::Normal,
+            Reason::Running,
+            EventAction::Revoke,
             format!("{:?} for: {}", request.spec.actions, request.spec.reason),
         )
         .await;
     } else {
         ctx.event(
             &reference,
-            false,
-            "Resuming",
-            "Revoke",
+            EventType::Normal,
+            Reason::Resuming,
+            EventAction::Revoke,
             "resuming from the saved cursor after a restart".to_owned(),
         )
         .await;
@@ -148,31 +138,36 @@ async fn reconcile_request(request: &RevocationRequest, ctx: &Context) -> super:
         &ctx.settings.revocation,
     )
     .await;
+    let reason = revocation::reported_reason(&status);
     if status != sink.saved
         && let Err(error) = super::patch_status(&api, &name, &status).await
     {
-        return (ready_reason(&status), false, Err(error));
+        return Outcome::failed(reason, error);
     }
     ctx.metrics.revocation_progress(&namespace, &name, &status);
-    let reason = ready_reason(&status);
-    let message =
-        status::get(&status.conditions, "Ready").map_or(String::new(), |c| c.message.clone());
     if status.phase.is_terminal() {
-        let warning = status.phase != RevocationPhase::Succeeded;
-        let failed_reason = status::get(&status.conditions, "Failed")
-            .filter(|c| c.status == "True")
-            .map_or(reason.clone(), |c| c.reason.clone());
-        ctx.event(&reference, warning, &failed_reason, "Revoke", message)
+        let succeeded = status.phase == RevocationPhase::Succeeded;
+        let message = status::ready(&status.conditions).message;
+        let type_ = if succeeded {
+            EventType::Normal
+        } else {
+            EventType::Warning
+        };
+        ctx.event(&reference, type_, reason, EventAction::Revoke, message)
             .await;
-        (reason, !warning, Ok(Action::await_change()))
+        Outcome {
+            reason,
+            ready: succeeded,
+            result: Ok(Action::await_change()),
+        }
     } else {
         // Stopped for shutdown: the next leader resumes from the saved cursor.
-        (reason, false, Ok(Action::await_change()))
+        Outcome {
+            reason,
+            ready: false,
+            result: Ok(Action::await_change()),
+        }
     }
-}
-
-fn ready_reason(status: &RevocationRequestStatus) -> String {
-    status::get(&status.conditions, "Ready").map_or("Pending".to_owned(), |c| c.reason.clone())
 }
 
 /// Progress goes into the object's status; passwords into a Secret it owns.

@@ -2,6 +2,7 @@
 //! read per connection per resync, the pure plan of `reconcile::policy_sync`, only the writes
 //! the plan needs, and a status patch only when the status changed.
 
+use sessionops_core::failure::Failure;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ use super::context::{Context, SharedRead};
 use super::metrics::TenantWrite;
 use super::{ReconcileError, is_transient};
 use sessionops_api::{DeletionPolicy, SessionPolicy, SessionPolicyStatus};
-use sessionops_core::session_policy::sync::{self, AppliedAction, ManagedPolicy, SyncFailure};
+use sessionops_core::session_policy::sync::{self, AppliedAction, ManagedPolicy};
 use sessionops_core::status::{self, Status};
 
 /// Keeps a SessionPolicy until its tenant policy was deleted or retained per `deletionPolicy`.
@@ -107,10 +108,10 @@ async fn reconcile_policy(policy: &SessionPolicy, ctx: &Context) -> super::Outco
             Err(error) => {
                 // What the tenant now holds is unknown: read it again next time.
                 *shared = None;
-                Err(SyncFailure::from(error))
+                Err(Failure::from(error))
             }
         },
-        Err(error) => Err(SyncFailure::from(error.clone())),
+        Err(error) => Err(Failure::from(error.clone())),
     };
     drop(shared);
     if let Err(failure) = &outcome {
@@ -120,7 +121,7 @@ async fn reconcile_policy(policy: &SessionPolicy, ctx: &Context) -> super::Outco
 }
 
 /// A credential Graph rejected is read again from its Secret at the next use.
-async fn forget_rejected(ctx: &Context, connection: &Connection, failure: &SyncFailure) {
+async fn forget_rejected(ctx: &Context, connection: &Connection, failure: &Failure) {
     if failure.reason() == "Unauthorized" {
         ctx.connections.forget(&connection.key()).await;
     }
@@ -161,12 +162,12 @@ async fn finish(
     ctx: &Context,
     api: &Api<SessionPolicy>,
     desired: Option<&sessionops_core::session_policy::plan::DesiredPolicy>,
-    outcome: Result<sync::Applied, SyncFailure>,
+    outcome: Result<sync::Applied, Failure>,
 ) -> super::Outcome {
     let prior = policy.status.clone().unwrap_or_default();
     let now = Time(jiff::Timestamp::now());
     let status = sync::status_after(&prior, policy.meta().generation, desired, &outcome, &now);
-    let ready = status::get(&status.conditions, "Ready");
+    let ready = status::get(&status.conditions, ConditionType::Ready);
     let reason = ready.map_or("Unknown".to_owned(), |c| c.reason.clone());
     let message = ready.map_or(String::new(), |c| c.message.clone());
     let is_ready = ready.is_some_and(|c| c.status == "True");
@@ -244,7 +245,7 @@ async fn cleanup(
                     .connections
                     .graph(&connection, &ctx.settings, &ctx.metrics, false)
                     .await?;
-                sync::delete(&graph, &id).await.map_err(SyncFailure::from)?;
+                sync::delete(&graph, &id).await.map_err(Failure::from)?;
                 // Later plans of this tenant must not see it any more.
                 if let Some(shared) = ctx.read_slot(&connection.key()).await.lock().await.as_mut() {
                     shared
@@ -253,7 +254,7 @@ async fn cleanup(
                         .active
                         .retain(|p| p.id.as_deref() != Some(&id));
                 }
-                Ok::<(), SyncFailure>(())
+                Ok::<(), Failure>(())
             }
             .await;
             if let Err(failure) = deleted {

@@ -113,10 +113,10 @@ where
     if changed {
         super::patch_status(&api, &name, &status).await?;
     }
-    let ready = status::get(&status.conditions, "Ready");
+    let ready = status::get(&status.conditions, ConditionType::Ready);
     let reason = ready.map_or("Unknown".to_owned(), |c| c.reason.clone());
     let is_ready = ready.is_some_and(|c| c.status == "True");
-    let was = status::get(&prior.conditions, "Ready").map(|c| (c.status.clone(), c.reason.clone()));
+    let was = status::get(&prior.conditions, ConditionType::Ready).map(|c| (c.status.clone(), c.reason.clone()));
     if changed && was != ready.map(|c| (c.status.clone(), c.reason.clone())) {
         let message = ready.map_or(String::new(), |c| c.message.clone());
         ctx.event(

@@ -5,8 +5,9 @@
 pub mod config;
 
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions};
+use crate::failure::Failure;
 use crate::session_policy::plan::ProtectedIds;
-use crate::session_policy::sync::SyncFailure;
+use crate::status::{ConditionType, Observed, Reason};
 use sessionops_api::{ProtectedPrincipals, TenantKind, TenantRef};
 
 /// Where a connection lives.
@@ -23,7 +24,7 @@ pub fn check_access(
     reference: &TenantRef,
     namespace: &str,
     scope: ConnectionScope<'_>,
-) -> Result<(), SyncFailure> {
+) -> Result<(), Failure> {
     let allowed = match (reference.kind, scope) {
         (TenantKind::TenantConnection, ConnectionScope::Namespaced(home)) => home == namespace,
         (TenantKind::ClusterTenantConnection, ConnectionScope::Cluster(allowed)) => {
@@ -44,8 +45,8 @@ pub fn check_access(
             reference.name
         ),
     };
-    Err(SyncFailure::Refused {
-        reason: "NamespaceNotAllowed",
+    Err(Failure::Refused {
+        reason: Reason::NamespaceNotAllowed,
         message,
     })
 }
@@ -66,7 +67,7 @@ pub fn protected_name_requests(protected: &ProtectedPrincipals, requests: &mut N
 pub fn protected_ids(
     protected: &ProtectedPrincipals,
     resolutions: &Resolutions,
-) -> Result<ProtectedIds, SyncFailure> {
+) -> Result<ProtectedIds, Failure> {
     let mut missing = Vec::new();
     let mut resolve = |kind: NameKind, name: &String| -> Option<String> {
         if crate::directory::resolve::is_object_id(name) {
@@ -93,8 +94,8 @@ pub fn protected_ids(
     if missing.is_empty() {
         Ok(ProtectedIds { users, groups })
     } else {
-        Err(SyncFailure::Refused {
-            reason: "NameNotFound",
+        Err(Failure::Refused {
+            reason: Reason::NameNotFound,
             message: format!(
                 "protected principals of the tenant connection do not resolve: {}",
                 missing.join(", ")
@@ -131,7 +132,7 @@ mod tests {
             ConnectionScope::Namespaced("security"),
         )
         .unwrap_err();
-        assert_eq!(error.reason(), "NamespaceNotAllowed");
+        assert_eq!(error.reason(), Reason::NamespaceNotAllowed);
         let cluster = reference(TenantKind::ClusterTenantConnection);
         let allowed = vec!["identity".to_owned()];
         assert!(check_access(&cluster, "identity", ConnectionScope::Cluster(&allowed)).is_ok());
@@ -139,7 +140,7 @@ mod tests {
             check_access(&cluster, "dev", ConnectionScope::Cluster(&allowed))
                 .unwrap_err()
                 .reason(),
-            "NamespaceNotAllowed"
+            Reason::NamespaceNotAllowed
         );
         assert!(check_access(&cluster, "dev", ConnectionScope::Cluster(&["*".to_owned()])).is_ok());
         assert!(
@@ -260,7 +261,7 @@ pub struct TokenCheck {
 pub async fn check_token(
     client: &sessionops_graph::GraphClient,
     features: &Features,
-) -> Result<TokenCheck, SyncFailure> {
+) -> Result<TokenCheck, Failure> {
     let granted = client.granted_roles().await?;
     let directory_roles = if required_directory_roles(features).is_empty() {
         None
@@ -291,7 +292,7 @@ pub fn missing_roles(
 pub fn connection_status(
     prior: &sessionops_api::TenantConnectionStatus,
     generation: Option<i64>,
-    check: &Result<TokenCheck, SyncFailure>,
+    check: &Result<TokenCheck, Failure>,
     features: &Features,
     now: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
 ) -> sessionops_api::TenantConnectionStatus {
@@ -346,23 +347,19 @@ pub fn connection_status(
             };
             status::set(
                 &mut status.conditions,
-                "Ready",
-                Status::True,
-                "TokenObtained",
+                (ConditionType::Ready, Status::True),
+                Reason::TokenObtained,
                 &message,
-                generation,
-                now,
+                Observed { generation, now },
             );
         }
         Err(error) => {
             status::set(
                 &mut status.conditions,
-                "Ready",
-                Status::False,
+                (ConditionType::Ready, Status::False),
                 error.reason(),
                 &error.to_string(),
-                generation,
-                now,
+                Observed { generation, now },
             );
         }
     }

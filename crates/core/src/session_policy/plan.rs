@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions, is_object_id};
+use crate::failure::Failure;
+use crate::status::Reason;
 use sessionops_api::{
     ClientAppType as SpecClientApp, CloudAppSecurity, ContinuousAccessEvaluation,
     FilterMode as SpecFilterMode, GrantControl, GrantOperator, PersistentBrowser, Platform,
@@ -66,11 +68,19 @@ pub enum PolicyError {
 
 impl PolicyError {
     /// Stable CamelCase reason for conditions, events and metrics.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            PolicyError::NameNotFound(_) | PolicyError::AmbiguousName(_) => "NameNotFound",
-            PolicyError::Conflict { .. } | PolicyError::DuplicateInTenant { .. } => "Conflict",
+            PolicyError::NameNotFound(_) | PolicyError::AmbiguousName(_) => Reason::NameNotFound,
+            PolicyError::Conflict { .. } | PolicyError::DuplicateInTenant { .. } => {
+                Reason::Conflict
+            }
         }
+    }
+}
+
+impl From<PolicyError> for Failure {
+    fn from(error: PolicyError) -> Failure {
+        Failure::refused(error.reason(), error.to_string())
     }
 }
 

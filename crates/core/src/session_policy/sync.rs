@@ -2,6 +2,7 @@
 //! every SessionPolicy of that tenant, a pure plan per policy, then only the writes the plans
 //! need, through the client's paced CA lane. Also the status each outcome leads to.
 
+use crate::failure::Failure;
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -12,7 +13,7 @@ use crate::directory::resolve::{NameRequests, Resolutions};
 use crate::session_policy::plan::{
     self, DesiredPolicy, Found, PolicyError, PolicyPlan, ProtectedIds,
 };
-use crate::status::{self, Status};
+use crate::status::{self, ConditionType, Observed, Reason, Status};
 use sessionops_api::{ProtectedPrincipals, SessionPolicySpec, SessionPolicyStatus};
 use sessionops_graph::models::ConditionalAccessPolicy;
 use sessionops_graph::{ApiVersion, GraphClient, GraphError, GraphRequest};
@@ -95,7 +96,7 @@ pub async fn read_deleted(
         .await
     {
         Ok(deleted) => deleted,
-        Err(error) if error.is_transient() => return Err(error),
+        Err(error) if Reason::from(&error).is_transient() => return Err(error),
         Err(error) => {
             tracing::info!(%error, "deleted Conditional Access policies cannot be read; a missing policy is created instead of restored");
             Vec::new()
@@ -274,7 +275,7 @@ pub async fn read_for(
     client: &GraphClient,
     protected: &ProtectedPrincipals,
     managed: &[ManagedPolicy],
-) -> Result<TenantRead, SyncFailure> {
+) -> Result<TenantRead, Failure> {
     let resolutions = directory::resolve(client, &name_requests(protected, managed)).await?;
     let protected = crate::connection::protected_ids(protected, &resolutions)?;
     let via_beta = desire_all(managed, &protected, &resolutions)
@@ -463,7 +464,7 @@ pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, G
             let restore = GraphRequest::action(&format!("{DELETED_POLICIES}/{id}/restore"))
                 .version(ApiVersion::Beta);
             if let Err(error) = client.send(restore).await {
-                if error.is_transient() {
+                if Reason::from(&error).is_transient() {
                     return Err(error);
                 }
                 let created: ConditionalAccessPolicy = client
@@ -517,43 +518,13 @@ pub async fn delete(client: &GraphClient, id: &str) -> Result<(), GraphError> {
     }
 }
 
-/// Why a SessionPolicy is not Ready.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum SyncFailure {
-    /// The spec cannot be planned.
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
-    /// Graph refused or failed.
-    #[error(transparent)]
-    Graph(#[from] GraphError),
-    /// Rejected before any Graph call (namespace not allowed, connection missing ...).
-    #[error("{message}")]
-    Refused {
-        /// Stable reason.
-        reason: &'static str,
-        /// Details.
-        message: String,
-    },
-}
-
-impl SyncFailure {
-    /// Stable CamelCase reason.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            SyncFailure::Policy(e) => e.reason(),
-            SyncFailure::Graph(e) => e.reason(),
-            SyncFailure::Refused { reason, .. } => reason,
-        }
-    }
-}
-
 /// The status a sync outcome leads to. Unchanged outcomes give an identical status (no
 /// status write needed); `lastTransitionTime` moves only when Ready flips.
 pub fn status_after(
     prior: &SessionPolicyStatus,
     generation: Option<i64>,
     desired: Option<&DesiredPolicy>,
-    outcome: &Result<Applied, SyncFailure>,
+    outcome: &Result<Applied, Failure>,
     now: &Time,
 ) -> SessionPolicyStatus {
     let mut status = prior.clone();
@@ -562,7 +533,7 @@ pub fn status_after(
         Ok(applied) => {
             let was_synced_at_this_generation = prior.observed_generation == generation
                 && prior.policy_id.is_some()
-                && status::get(&prior.conditions, "Ready").is_some_and(|c| c.status == "True");
+                && status::is_true(&prior.conditions, ConditionType::Ready);
             let drift = was_synced_at_this_generation
                 && matches!(
                     applied.action,
@@ -571,24 +542,26 @@ pub fn status_after(
             if drift {
                 status.drift_corrections += 1;
             }
-            let prior_synced = status::get(&prior.conditions, "Ready")
-                .filter(|c| c.status == "True" && c.reason == "Synced")
+            let prior_synced = status::get(&prior.conditions, ConditionType::Ready)
+                .filter(|c| {
+                    c.status == Status::True.as_str() && c.reason == Reason::Synced.as_str()
+                })
                 .filter(|_| prior.observed_generation == generation);
             let (reason, message) = match (applied.action, drift) {
                 // Still in sync: the message of the last write stays (a resync that finds
                 // nothing to do changes nothing in status, so it is not written).
                 (AppliedAction::Unchanged, _) => (
-                    "Synced",
+                    Reason::Synced,
                     prior_synced.map_or_else(
                         || "the policy matches the spec".to_owned(),
                         |c| c.message.clone(),
                     ),
                 ),
                 (_, true) => (
-                    "DriftCorrected",
+                    Reason::DriftCorrected,
                     describe(applied, "reverted a change made outside sessionops"),
                 ),
-                (_, false) => ("Synced", describe(applied, "applied")),
+                (_, false) => (Reason::Synced, describe(applied, "applied")),
             };
             if applied.action != AppliedAction::Unchanged
                 || prior.policy_id.as_deref() != Some(&applied.id)
@@ -607,23 +580,19 @@ pub fn status_after(
             }
             status::set(
                 &mut status.conditions,
-                "Ready",
-                Status::True,
+                (ConditionType::Ready, Status::True),
                 reason,
                 &message,
-                generation,
-                now,
+                Observed { generation, now },
             );
         }
         Err(failure) => {
             status::set(
                 &mut status.conditions,
-                "Ready",
-                Status::False,
+                (ConditionType::Ready, Status::False),
                 failure.reason(),
                 &failure.to_string(),
-                generation,
-                now,
+                Observed { generation, now },
             );
         }
     }

@@ -128,7 +128,7 @@ fn every_unresolved_name_is_reported_at_once() {
             "group:sg-nobody".into()
         ])
     );
-    assert_eq!(error.reason(), "NameNotFound");
+    assert_eq!(error.reason(), Reason::NameNotFound);
     let mut ambiguous = resolutions();
     ambiguous.insert(
         NameKind::Group,
@@ -507,7 +507,7 @@ fn finds_by_recorded_id_then_by_unique_display_name() {
     assert_eq!(find(None, "nobody", &policies).unwrap(), Found::Missing);
     let twins = vec![a.clone(), as_graph_returns(&desired, "p-3")];
     let error = find(None, "sessionops identity/p", &twins).unwrap_err();
-    assert_eq!(error.reason(), "Conflict");
+    assert_eq!(error.reason(), Reason::Conflict);
     assert!(error.to_string().contains("p-1, p-3"), "{error}");
 }
 
