@@ -15,7 +15,7 @@ use std::process::Command;
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-use sessionops_operator::rbac::{CLUSTER_RULES, NAMESPACE_RULES, Rule};
+use sessionops_operator::rbac::{Rule, cluster_rules, namespace_rules};
 
 // ---------------------------------------------------------------------------------------------
 // Files
@@ -1111,7 +1111,7 @@ fn code_rules(rules: &[Rule]) -> Vec<(Vec<String>, Vec<String>, Vec<String>)> {
         .map(|rule| {
             (
                 vec![rule.api_group.to_owned()],
-                owned(rule.resources),
+                rule.resources.clone(),
                 owned(rule.verbs),
             )
         })
@@ -1122,8 +1122,8 @@ fn code_rules(rules: &[Rule]) -> Vec<(Vec<String>, Vec<String>, Vec<String>)> {
 fn cluster_role_holds_exactly_the_cluster_rules_of_the_operator() {
     assert_eq!(
         template_rules("clusterrole.yaml", "ClusterRole"),
-        code_rules(CLUSTER_RULES),
-        "charts/sessionops/templates/clusterrole.yaml vs CLUSTER_RULES in src/controller/rbac.rs"
+        code_rules(&cluster_rules()),
+        "charts/sessionops/templates/clusterrole.yaml vs cluster_rules() in crates/operator/src/rbac.rs"
     );
 }
 
@@ -1131,8 +1131,8 @@ fn cluster_role_holds_exactly_the_cluster_rules_of_the_operator() {
 fn role_holds_exactly_the_namespace_rules_of_the_operator() {
     assert_eq!(
         template_rules("role.yaml", "Role"),
-        code_rules(NAMESPACE_RULES),
-        "charts/sessionops/templates/role.yaml vs NAMESPACE_RULES in src/controller/rbac.rs"
+        code_rules(&namespace_rules()),
+        "charts/sessionops/templates/role.yaml vs namespace_rules() in crates/operator/src/rbac.rs"
     );
 }
 
@@ -1165,13 +1165,14 @@ fn rbac_templates_have_no_wildcards() {
         checked, 4,
         "ClusterRole, ClusterRoleBinding, Role, RoleBinding"
     );
-    for rules in [CLUSTER_RULES, NAMESPACE_RULES] {
-        for rule in rules {
+    for rules in [cluster_rules(), namespace_rules()] {
+        for rule in &rules {
             let all = rule
                 .resources
                 .iter()
-                .chain(rule.verbs)
-                .chain([&rule.api_group]);
+                .map(String::as_str)
+                .chain(rule.verbs.iter().copied())
+                .chain([rule.api_group]);
             assert!(all.clone().all(|s| !s.contains('*')), "{rule:?}");
         }
     }

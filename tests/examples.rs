@@ -36,7 +36,7 @@ fn every_valid_example_loads() {
     let count = |kind: &str| {
         set.objects
             .iter()
-            .filter(|o| o.object.kind() == kind)
+            .filter(|o| o.object.kind().as_str() == kind)
             .count()
     };
     assert_eq!(count("ClusterTenantConnection"), 2);

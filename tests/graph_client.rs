@@ -2,6 +2,7 @@
 //! token refresh, paging, `$batch` with mixed results, throttling with and without
 //! Retry-After, 5xx retries, permanent errors not retried, error mapping.
 
+use sessionops_core::status::Reason;
 use sessionops_testkit as common;
 
 use std::time::Duration;
@@ -147,7 +148,7 @@ async fn workload_identity_reads_the_token_file_on_every_token_request() {
     tokio::time::sleep(Duration::from_millis(1100)).await; // past the refresh point of a 2 s token
     let error = client.send(GraphRequest::get("/users")).await.unwrap_err();
     assert_eq!(error.code(), Some("AADSTS700213"), "{error}");
-    assert_eq!(error.reason(), "Unauthorized");
+    assert_eq!(Reason::from(&error), Reason::Unauthorized);
 }
 
 #[tokio::test]
@@ -230,7 +231,10 @@ async fn batch_items_come_back_in_input_order_with_their_own_status() {
         [("a", 200), ("b", 404), ("c", 200), ("d", 204)]
     );
     assert_eq!(responses[0].body.as_ref().unwrap()["value"], true);
-    assert_eq!(responses[1].error(&items[1]).unwrap().reason(), "NotFound");
+    assert_eq!(
+        Reason::from(&responses[1].error(&items[1]).unwrap()),
+        Reason::NotFound
+    );
     assert!(responses[2].body.as_ref().unwrap()["signInSessionsValidFromDateTime"].is_string());
     let state: serde_json::Value =
         reqwest::get(format!("{}/_sim/users/{}", sim.base_url(), users[1].id))
@@ -243,13 +247,13 @@ async fn batch_items_come_back_in_input_order_with_their_own_status() {
     let too_many: Vec<BatchItem> = (0..21)
         .map(|i| BatchItem::new(i.to_string(), Method::GET, "/users"))
         .collect();
+    let refused = client
+        .send_batch(ApiVersion::V1, &too_many)
+        .await
+        .unwrap_err();
     assert_eq!(
-        client
-            .send_batch(ApiVersion::V1, &too_many)
-            .await
-            .unwrap_err()
-            .reason(),
-        "UnexpectedResponse",
+        Reason::from(&refused),
+        Reason::UnexpectedResponse,
         "refused before sending"
     );
 }
@@ -396,7 +400,7 @@ async fn transient_failures_are_retried_and_reported_when_they_persist() {
         matches!(error, GraphError::Transient { attempts: 3, .. }),
         "{error}"
     );
-    assert_eq!(error.reason(), "TenantUnreachable");
+    assert_eq!(Reason::from(&error), Reason::TenantUnreachable);
     assert_eq!(
         common::total(&common::stats(&failing).await, "GET /users"),
         3,
@@ -416,14 +420,14 @@ async fn permanent_errors_are_not_retried_and_keep_code_and_request_id() {
         .send(GraphRequest::get("/users/nobody@contoso.onmicrosoft.com"))
         .await
         .unwrap_err();
-    assert_eq!(error.reason(), "NotFound");
+    assert_eq!(Reason::from(&error), Reason::NotFound);
     assert_eq!(error.code(), Some("Request_ResourceNotFound"));
     assert!(error.ids().unwrap().request_id.is_some(), "{error}");
     let bad = client
         .send(GraphRequest::get("/users").query("$top", "5000"))
         .await
         .unwrap_err();
-    assert_eq!(bad.reason(), "InvalidRequest");
+    assert_eq!(Reason::from(&bad), Reason::InvalidRequest);
     let stats = common::stats(&sim).await;
     assert_eq!(
         common::total(&stats, "GET /users/{id}"),
@@ -459,7 +463,7 @@ async fn forbidden_names_the_missing_permission() {
         )))
         .await
         .unwrap_err();
-    assert_eq!(error.reason(), "Forbidden");
+    assert_eq!(Reason::from(&error), Reason::Forbidden);
     assert_eq!(error.code(), Some("Authorization_RequestDenied"));
     assert!(
         matches!(&error, GraphError::Forbidden { missing_permission: Some(p), .. } if p == "User.RevokeSessions.All"),

@@ -11,6 +11,7 @@
 //! - (c) every request the client sends for a documented operation has the documented shape:
 //!   method, URL form, headers and body keys.
 
+use sessionops_core::status::Reason;
 use sessionops_testkit as common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -511,7 +512,7 @@ fn documented_responses_parse_into_the_models_and_policies_export_without_false_
                     example.file
                 );
                 if status == 429 {
-                    assert_eq!(error.reason(), "Throttled");
+                    assert_eq!(Reason::from(&error), Reason::Throttled);
                     let retry_after = response
                         .headers
                         .iter()

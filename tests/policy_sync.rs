@@ -117,7 +117,7 @@ fn actions(reports: &[PolicyReport]) -> Vec<(String, &'static str)> {
                 Ok(PolicyPlan::Update { .. }) => "update",
                 Ok(PolicyPlan::Restore { .. }) => "restore",
                 Ok(PolicyPlan::NoOp { .. }) => "none",
-                Err(e) => e.reason(),
+                Err(e) => e.reason().as_str(),
             };
             (r.key.clone(), action)
         })

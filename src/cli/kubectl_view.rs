@@ -4,13 +4,11 @@
 //! view of the objects it just reconciled.
 
 use serde_json::Value;
+use sessionops_api::Kind;
 
 /// A `kubectl get -A <plural>` table for `objects` (JSON of one kind), then their conditions.
-pub fn table(plural: &str, objects: &[Value]) -> String {
-    let crd = sessionops_api::crds::all()
-        .into_iter()
-        .find(|c| c.spec.names.plural == plural)
-        .expect("a sessionops kind");
+pub fn table(kind: Kind, objects: &[Value]) -> String {
+    let crd = (kind.info().crd)();
     let columns = crd.spec.versions[0]
         .additional_printer_columns
         .clone()
@@ -115,7 +113,7 @@ mod tests {
                 {"type": "Ready", "status": "True", "reason": "Synced", "message": "applied: created the policy"}
             ]}
         });
-        let text = table("sessionpolicies", &[policy]);
+        let text = table(Kind::SessionPolicy, &[policy]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0].split_whitespace().collect::<Vec<_>>(),

@@ -397,7 +397,10 @@ fn export_command(args: &ExportArgs) -> ExitCode {
     )) {
         Ok(result) => result,
         Err(error) => {
-            eprintln!("error: export failed ({}): {error}", error.reason());
+            eprintln!(
+                "error: export failed ({}): {error}",
+                sessionops_core::status::Reason::from(&error)
+            );
             return ExitCode::FAILURE;
         }
     };

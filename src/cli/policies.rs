@@ -2,7 +2,6 @@
 //! credentials from the Azure SDK environment, then the reconcile core. This module only
 //! gathers inputs and reports; planning and applying live in `sessionops_core`.
 
-use sessionops_core::failure::Failure;
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -10,15 +9,16 @@ use kube::ResourceExt;
 
 use sessionops_api::manifest::{ManifestSet, Object};
 use sessionops_api::{
-    ConnectionSettings, SessionPolicy, SessionPolicyStatus, TenantKind, TenantRef,
+    ClusterTenantConnection, ConnectionSettings, SessionPolicy, SessionPolicyStatus,
+    TenantConnection, TenantRef,
 };
 use sessionops_core::connection::config::{Environment, config_from_environment};
-use sessionops_core::connection::{self, ConnectionScope};
+use sessionops_core::connection::{self, ConnectionSource, Found};
 use sessionops_core::directory::resolve::Resolutions;
+use sessionops_core::failure::Failure;
 use sessionops_core::session_policy::plan::{self, PolicyPlan};
-use sessionops_core::session_policy::sync::{
-    self, Applied, ManagedPolicy, PlannedPolicy, Failure,
-};
+use sessionops_core::session_policy::sync::{self, Applied, ManagedPolicy, PlannedPolicy};
+use sessionops_core::status::{self, ConditionType};
 use sessionops_graph::{GraphClient, GraphConfig};
 
 /// The outcome for one SessionPolicy: its plan (or why none), and after apply its status.
@@ -41,8 +41,7 @@ impl PolicyReport {
     pub fn is_ready(&self) -> bool {
         self.status
             .as_ref()
-            .and_then(|s| sessionops_core::status::get(&s.conditions, ConditionType::Ready))
-            .is_some_and(|c| c.status == "True")
+            .is_some_and(|s| status::is_true(&s.conditions, ConditionType::Ready))
     }
 }
 
@@ -100,47 +99,60 @@ fn failed(policy: &SessionPolicy, namespace: &str, failure: Failure) -> PolicyRe
     }
 }
 
-/// The connection an object in `namespace` names, among the manifests, if it may use it.
+/// The tenant connections among the manifests given with `-f`.
+struct Manifests<'a>(&'a ManifestSet);
+
+impl<'a> ConnectionSource for Manifests<'a> {
+    type Cluster = &'a ClusterTenantConnection;
+    type Namespaced = &'a TenantConnection;
+
+    fn cluster_connection(&self, name: &str) -> Option<Result<Self::Cluster, String>> {
+        self.0
+            .objects
+            .iter()
+            .find_map(|loaded| match &loaded.object {
+                Object::ClusterTenantConnection(c) if c.name_any() == name => Some(Ok(&**c)),
+                _ => None,
+            })
+    }
+
+    fn tenant_connection(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Result<Self::Namespaced, String>> {
+        self.0
+            .objects
+            .iter()
+            .find_map(|loaded| match &loaded.object {
+                Object::TenantConnection(c)
+                    if c.name_any() == name && c.namespace().as_deref() == Some(namespace) =>
+                {
+                    Some(Ok(&**c))
+                }
+                _ => None,
+            })
+    }
+
+    fn looked_in(&self) -> &'static str {
+        " among the manifests given with -f"
+    }
+}
+
+/// The connection an object in `namespace` names, among the manifests, if it may use it:
+/// its key and settings.
 pub fn connection_for<'a>(
     set: &'a ManifestSet,
     reference: &TenantRef,
     namespace: &str,
 ) -> Result<(String, &'a dyn ConnectionSettings), Failure> {
-    let namespace = namespace.to_owned();
-    for loaded in &set.objects {
-        match (&loaded.object, reference.kind) {
-            (Object::ClusterTenantConnection(c), TenantKind::ClusterTenantConnection)
-                if c.name_any() == reference.name =>
-            {
-                connection::check_access(
-                    reference,
-                    &namespace,
-                    ConnectionScope::Cluster(&c.spec.allowed_namespaces),
-                )?;
-                return Ok((format!("ClusterTenantConnection/{}", c.name_any()), &c.spec));
-            }
-            (Object::TenantConnection(c), TenantKind::TenantConnection)
-                if c.name_any() == reference.name && c.namespace() == Some(namespace.clone()) =>
-            {
-                return Ok((
-                    format!("TenantConnection/{}/{}", namespace, c.name_any()),
-                    &c.spec,
-                ));
-            }
-            _ => {}
-        }
-    }
-    let kind = match reference.kind {
-        TenantKind::TenantConnection => "TenantConnection",
-        TenantKind::ClusterTenantConnection => "ClusterTenantConnection",
+    let found = connection::find(&Manifests(set), reference, namespace)?;
+    let key = found.key();
+    let settings: &'a dyn ConnectionSettings = match found {
+        Found::Cluster(c) => &c.spec,
+        Found::Namespaced(n) => &n.spec,
     };
-    Err(Failure::Refused {
-        reason: Reason::TenantConnectionNotFound,
-        message: format!(
-            "spec.tenantRef: no {kind} {:?} among the manifests given with -f (for namespace {namespace:?})",
-            reference.name
-        ),
-    })
+    Ok((key, settings))
 }
 
 async fn run_tenant(
@@ -152,13 +164,7 @@ async fn run_tenant(
     let managed: Vec<ManagedPolicy> = work
         .policies
         .iter()
-        .map(|p| ManagedPolicy {
-            namespace: p.namespace().unwrap_or_default(),
-            name: p.name_any(),
-            generation: None,
-            spec: p.spec.clone(),
-            status: p.status.clone().unwrap_or_default(),
-        })
+        .map(|p| ManagedPolicy::from(*p))
         .collect();
     let fail_all = |failure: Failure| -> Vec<PolicyReport> {
         managed

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::policies::PolicyReport;
 use sessionops_core::session_policy::plan::{FieldChange, PolicyPlan};
 use sessionops_core::session_policy::sync::show;
-use sessionops_core::status;
+use sessionops_core::status::{self, ConditionType};
 
 /// Counts for the summary line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -142,7 +142,7 @@ pub fn plan_text(reports: &[PolicyReport]) -> String {
                 out.push_str(&format!(
                     "{} {header}\n    {}: {failure}\n",
                     style.paint("31", "!"),
-                    style.paint("31", failure.reason())
+                    style.paint("31", failure.reason().as_str())
                 ));
             }
         }

@@ -15,6 +15,7 @@ use sessionops_api::manifest::{ManifestSet, Object};
 use sessionops_api::{RevocationPhase, RevocationRequest, RevocationRequestStatus};
 use sessionops_core::connection::config::{Environment, config_from_environment};
 use sessionops_core::revocation::{self, ProgressSink, RunOptions};
+use sessionops_core::status::{self, ConditionType, Reason};
 use sessionops_graph::GraphClient;
 use sessionops_graph::GraphConfig;
 
@@ -251,7 +252,7 @@ async fn run_one(
     }) {
         Ok(client) => client,
         Err(error) => {
-            report.error = Some((error.reason().into(), error.to_string()));
+            report.error = Some((Reason::from(&error).into(), error.to_string()));
             return report;
         }
     };
@@ -322,8 +323,8 @@ pub fn text(reports: &[RevocationReport]) -> String {
                     "    {:?}: {} resolved, {} succeeded, {} verified, {} failed, {} skipped, {} protected left alone\n",
                     status.phase, c.resolved, c.succeeded, c.verified, c.failed, c.skipped, c.skipped_protected
                 ));
-                if let Some(ready) = sessionops_core::status::get(&status.conditions, ConditionType::Failed)
-                    .filter(|c| c.status == "True")
+                if let Some(ready) = status::get(&status.conditions, ConditionType::Failed)
+                    .filter(|_| status::is_true(&status.conditions, ConditionType::Failed))
                 {
                     out.push_str(&format!("    {}: {}\n", ready.reason, ready.message));
                 }

@@ -13,8 +13,8 @@ use crate::cli::policies::{self, PolicyReport};
 use crate::cli::render;
 use crate::cli::revocations;
 use graph_sim::{Seed, SimConfig, Simulator};
-use sessionops_api::Endpoints;
 use sessionops_api::manifest::{self, ManifestSet, Object};
+use sessionops_api::{Endpoints, Kind};
 
 /// The examples the demo applies, embedded so that `cargo run -- demo` works from anywhere.
 const EXAMPLES: &[(&str, &str)] = &[
@@ -211,7 +211,7 @@ async fn demo() -> Result<(), String> {
             ))
         }))
         .collect();
-    let with_status = |kind: &str, set: &ManifestSet| -> Vec<Value> {
+    let with_status = |kind: Kind, set: &ManifestSet| -> Vec<Value> {
         set.objects
             .iter()
             .filter(|o| o.object.kind() == kind)
@@ -226,14 +226,17 @@ async fn demo() -> Result<(), String> {
     };
     print!(
         "{}",
-        crate::cli::kubectl_view::table("sessionpolicies", &with_status("SessionPolicy", &set))
+        crate::cli::kubectl_view::table(
+            Kind::SessionPolicy,
+            &with_status(Kind::SessionPolicy, &set)
+        )
     );
     println!();
     print!(
         "{}",
         crate::cli::kubectl_view::table(
-            "revocationrequests",
-            &with_status("RevocationRequest", &offboarding)
+            Kind::RevocationRequest,
+            &with_status(Kind::RevocationRequest, &offboarding)
         )
     );
 

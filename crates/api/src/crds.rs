@@ -2,18 +2,12 @@
 //! `crds/` and `charts/sessionops/crds/` hold that output and a test fails when they drift.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
 
-use super::{ClusterTenantConnection, RevocationRequest, SessionPolicy, TenantConnection};
+use crate::KINDS;
 
 /// Every CRD of the API, ordered by file name so that `sessionops crds` equals `cat crds/*.yaml`.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    let mut crds = vec![
-        ClusterTenantConnection::crd(),
-        TenantConnection::crd(),
-        SessionPolicy::crd(),
-        RevocationRequest::crd(),
-    ];
+    let mut crds: Vec<CustomResourceDefinition> = KINDS.iter().map(|k| (k.crd)()).collect();
     crds.sort_by_key(file_name);
     crds
 }

@@ -7,6 +7,7 @@
 
 pub mod common;
 pub mod crds;
+pub mod kinds;
 pub mod manifest;
 pub mod revocation;
 pub mod rules;
@@ -14,6 +15,7 @@ pub mod session_policy;
 pub mod tenant;
 
 pub use common::{Conditions, IncludeExclude, TenantKind, TenantRef};
+pub use kinds::{KINDS, Kind, KindInfo};
 pub use revocation::{
     RevocationAction, RevocationCounts, RevocationFailure, RevocationPhase, RevocationRequest,
     RevocationRequestSpec, RevocationRequestStatus, RevocationTargets,

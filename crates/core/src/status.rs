@@ -191,6 +191,12 @@ impl std::fmt::Display for Reason {
     }
 }
 
+impl serde::Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl From<Reason> for String {
     fn from(reason: Reason) -> String {
         reason.as_str().to_owned()

@@ -446,7 +446,10 @@ mod tests {
     fn token_errors_carry_the_aadsts_code_and_trace_id() {
         let body = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x","error_codes":[7000215],"timestamp":"t","trace_id":"tr-1","correlation_id":"co-1"}"#;
         let error = token_error(401, body);
-        assert!(matches!(error, GraphError::Unauthorized { .. }), "{error:?}");
+        assert!(
+            matches!(error, GraphError::Unauthorized { .. }),
+            "{error:?}"
+        );
         assert_eq!(error.code(), Some("AADSTS7000215"));
         assert_eq!(
             error.to_string(),

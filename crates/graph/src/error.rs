@@ -265,7 +265,10 @@ mod tests {
             ]
         );
         let unparsable = GraphError::from_response(502, b"<html>bad gateway</html>", ids(), None);
-        assert!(matches!(unparsable, GraphError::Transient { .. }), "{unparsable:?}");
+        assert!(
+            matches!(unparsable, GraphError::Transient { .. }),
+            "{unparsable:?}"
+        );
         assert!(unparsable.to_string().contains("Http502"));
     }
 }

@@ -17,70 +17,55 @@ use kube::runtime::reflector::ObjectRef;
 
 use super::context::{Settings, Stores};
 use super::metrics::Metrics;
-use sessionops_api::{
-    ClusterTenantConnection, ConnectionSettings, TenantConnection, TenantKind, TenantRef,
-};
+use sessionops_api::{ClusterTenantConnection, TenantConnection, TenantRef};
 use sessionops_core::connection::config::config_for;
-use sessionops_core::connection::{self, ConnectionScope};
+use sessionops_core::connection::{self, ConnectionSource, Found};
+use sessionops_core::status::Reason;
 use sessionops_graph::auth::CertificateCredential;
 use sessionops_graph::{Credential, GraphClient, Secret};
 
-/// A tenant connection of either kind.
-#[derive(Clone, Debug)]
-pub enum Connection {
-    /// Cluster-scoped.
-    Cluster(Arc<ClusterTenantConnection>),
-    /// Namespaced.
-    Namespaced(Arc<TenantConnection>),
+/// A tenant connection of either kind, from the watch cache.
+pub type Connection = Found<Arc<ClusterTenantConnection>, Arc<TenantConnection>>;
+
+/// Where its Secrets are: the namespace its secretRef names (cluster-scoped) or its own.
+fn secret_namespace(connection: &Connection, named: Option<&String>) -> String {
+    match connection {
+        Connection::Cluster(_) => named.cloned().unwrap_or_default(),
+        Connection::Namespaced(c) => c.namespace().unwrap_or_default(),
+    }
 }
 
-impl Connection {
-    /// `ClusterTenantConnection/name` or `TenantConnection/namespace/name`: the cache key.
-    pub fn key(&self) -> String {
-        match self {
-            Connection::Cluster(c) => format!("ClusterTenantConnection/{}", c.name_any()),
-            Connection::Namespaced(c) => format!(
-                "TenantConnection/{}/{}",
-                c.namespace().unwrap_or_default(),
-                c.name_any()
-            ),
-        }
+impl ConnectionSource for Stores {
+    type Cluster = Arc<ClusterTenantConnection>;
+    type Namespaced = Arc<TenantConnection>;
+
+    fn cluster_connection(&self, name: &str) -> Option<Result<Self::Cluster, String>> {
+        let found = self.cluster_connections.get(&ObjectRef::new(name))?;
+        Some(valid(&found))
     }
 
-    /// Its settings.
-    pub fn settings(&self) -> &dyn ConnectionSettings {
-        match self {
-            Connection::Cluster(c) => &c.spec,
-            Connection::Namespaced(c) => &c.spec,
-        }
+    fn tenant_connection(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Result<Self::Namespaced, String>> {
+        let found = self
+            .connections
+            .get(&ObjectRef::new(name).within(namespace))?;
+        Some(valid(&found))
     }
 
-    /// Whether an object of `namespace` referencing `reference` uses this connection (and may).
-    pub fn serves(&self, reference: &TenantRef, namespace: &str) -> bool {
-        match (self, reference.kind) {
-            (Connection::Cluster(c), TenantKind::ClusterTenantConnection) => {
-                c.name_any() == reference.name
-                    && connection::check_access(
-                        reference,
-                        namespace,
-                        ConnectionScope::Cluster(&c.spec.allowed_namespaces),
-                    )
-                    .is_ok()
-            }
-            (Connection::Namespaced(c), TenantKind::TenantConnection) => {
-                c.name_any() == reference.name && c.namespace().as_deref() == Some(namespace)
-            }
-            _ => false,
-        }
+    fn looked_in(&self) -> &'static str {
+        ""
     }
+}
 
-    /// Where its Secrets are: the namespace its secretRef names (cluster-scoped) or its own.
-    fn secret_namespace(&self, named: Option<&String>) -> String {
-        match self {
-            Connection::Cluster(_) => named.cloned().unwrap_or_default(),
-            Connection::Namespaced(c) => c.namespace().unwrap_or_default(),
-        }
-    }
+fn valid<K: Clone>(found: &DeserializeGuard<K>) -> Result<Arc<K>, String> {
+    found
+        .0
+        .clone()
+        .map(Arc::new)
+        .map_err(|invalid| invalid.error.clone())
 }
 
 /// The connection `reference` names, if objects of `namespace` may use it. Reads the watch
@@ -90,47 +75,7 @@ pub fn find(
     reference: &TenantRef,
     namespace: &str,
 ) -> Result<Connection, Failure> {
-    let not_found = |kind: &str, scope: String| Failure::Refused {
-        reason: Reason::TenantConnectionNotFound,
-        message: format!(
-            "spec.tenantRef: {kind} {:?} does not exist{scope}",
-            reference.name
-        ),
-    };
-    match reference.kind {
-        TenantKind::ClusterTenantConnection => {
-            let found = stores
-                .cluster_connections
-                .get(&ObjectRef::new(&reference.name))
-                .ok_or_else(|| not_found("ClusterTenantConnection", String::new()))?;
-            let connection = valid(&found, "ClusterTenantConnection", &reference.name)?;
-            connection::check_access(
-                reference,
-                namespace,
-                ConnectionScope::Cluster(&connection.spec.allowed_namespaces),
-            )?;
-            Ok(Connection::Cluster(Arc::new(connection)))
-        }
-        TenantKind::TenantConnection => {
-            // A TenantConnection serves its own namespace: only that namespace is looked in.
-            let found = stores
-                .connections
-                .get(&ObjectRef::new(&reference.name).within(namespace))
-                .ok_or_else(|| {
-                    not_found("TenantConnection", format!(" in namespace {namespace:?}"))
-                })?;
-            let connection = valid(&found, "TenantConnection", &reference.name)?;
-            connection::check_access(reference, namespace, ConnectionScope::Namespaced(namespace))?;
-            Ok(Connection::Namespaced(Arc::new(connection)))
-        }
-    }
-}
-
-fn valid<K: Clone>(found: &DeserializeGuard<K>, kind: &str, name: &str) -> Result<K, Failure> {
-    found.0.clone().map_err(|invalid| Failure::Refused {
-        reason: Reason::InvalidSpec,
-        message: format!("{kind} {name:?} is not valid: {}", invalid.error),
-    })
+    connection::find(stores, reference, namespace)
 }
 
 struct Entry {
@@ -222,7 +167,7 @@ impl Connections {
         let credentials = connection.settings().credentials();
         if let Some(secret) = &credentials.client_secret {
             let reference = &secret.secret_ref;
-            let namespace = connection.secret_namespace(reference.namespace.as_ref());
+            let namespace = secret_namespace(connection, reference.namespace.as_ref());
             let data = self
                 .secret_data(&namespace, &reference.name, "spec.credentials.clientSecret")
                 .await?;
@@ -247,7 +192,7 @@ impl Connections {
             ))
         } else if let Some(certificate) = &credentials.certificate {
             let reference = &certificate.secret_ref;
-            let namespace = connection.secret_namespace(reference.namespace.as_ref());
+            let namespace = secret_namespace(connection, reference.namespace.as_ref());
             let data = self
                 .secret_data(&namespace, &reference.name, "spec.credentials.certificate")
                 .await?;
@@ -313,7 +258,7 @@ impl Connections {
                 ),
             }),
             Err(error) => Err(Failure::Refused {
-                reason: super::KUBERNETES_UNAVAILABLE,
+                reason: Reason::KubernetesUnavailable,
                 message: format!("reading Secret {namespace}/{name}: {error}"),
             }),
         }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::core::DeserializeGuard;
@@ -14,7 +14,8 @@ use super::connections::Connections;
 use super::metrics::Metrics;
 use sessionops_api::{ClusterTenantConnection, RevocationRequest, SessionPolicy, TenantConnection};
 use sessionops_core::revocation::RunOptions;
-use sessionops_core::session_policy::sync::TenantRead;
+use sessionops_core::session_policy::shared::SharedRead;
+use sessionops_core::status::Reason;
 use sessionops_graph::GraphConfig;
 
 /// The field manager and event reporter name.
@@ -63,12 +64,6 @@ impl Settings {
     }
 }
 
-/// A tenant read shared by the SessionPolicies of one connection.
-pub(crate) struct SharedRead {
-    pub read: TenantRead,
-    pub taken: Instant,
-}
-
 /// Shared by every reconcile.
 pub struct Context {
     /// Kubernetes client.
@@ -79,8 +74,7 @@ pub struct Context {
     pub connections: Connections,
     /// Tenant reads per connection key; the async mutex makes reconciles of one tenant take
     /// turns, so one LIST serves them all.
-    pub(crate) reads:
-        tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<SharedRead>>>>>,
+    reads: tokio::sync::Mutex<HashMap<String, Arc<SharedRead>>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Tunables.
@@ -144,11 +138,8 @@ impl Context {
         );
     }
 
-    /// The lock guarding one connection's shared tenant read.
-    pub(crate) async fn read_slot(
-        &self,
-        connection: &str,
-    ) -> Arc<tokio::sync::Mutex<Option<SharedRead>>> {
+    /// The tenant read the SessionPolicies of one connection share.
+    pub(crate) async fn shared_read(&self, connection: &str) -> Arc<SharedRead> {
         self.reads
             .lock()
             .await
@@ -162,9 +153,9 @@ impl Context {
     pub async fn event(
         &self,
         object: &ObjectReference,
-        warning: bool,
-        reason: &str,
-        action: &str,
+        type_: EventType,
+        reason: Reason,
+        action: EventAction,
         note: String,
     ) {
         // The events API caps notes at 1 kB.
@@ -178,18 +169,49 @@ impl Context {
             note
         };
         let event = Event {
-            type_: if warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: reason.to_owned(),
+            type_,
+            reason: reason.as_str().to_owned(),
             note: Some(note),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             secondary: None,
         };
         if let Err(error) = self.recorder.publish(&event, object).await {
-            tracing::warn!(%error, reason, "could not publish an event");
+            tracing::warn!(%error, %reason, "could not publish an event");
+        }
+    }
+}
+
+/// The `action` of an Event: what the operator was doing (a verb, as Kubernetes' events API
+/// asks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventAction {
+    /// Created a tenant object.
+    Create,
+    /// Updated a tenant object.
+    Update,
+    /// Restored a tenant object from deleted items.
+    Restore,
+    /// Deleted (or retained) the tenant object of a deleted object.
+    Delete,
+    /// Reconciled (a failure before any write).
+    Reconcile,
+    /// Ran a RevocationRequest.
+    Revoke,
+    /// Checked a tenant connection's token.
+    CheckToken,
+}
+
+impl EventAction {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventAction::Create => "Create",
+            EventAction::Update => "Update",
+            EventAction::Restore => "Restore",
+            EventAction::Delete => "Delete",
+            EventAction::Reconcile => "Reconcile",
+            EventAction::Revoke => "Revoke",
+            EventAction::CheckToken => "CheckToken",
         }
     }
 }

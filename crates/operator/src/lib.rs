@@ -17,7 +17,6 @@ pub mod server;
 pub mod session_policy;
 pub mod tenant_connection;
 
-use sessionops_core::failure::Failure;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,10 +33,12 @@ pub use args::{Args, LogFormat};
 pub use context::{Context, Settings, Stores};
 pub use run::run;
 
-use sessionops_core::status::{self, Status};
+use kube::runtime::events::EventType;
+use sessionops_api::Kind;
+use sessionops_core::failure::Failure;
+use sessionops_core::status::{self, ConditionType, Observed, Reason, Status};
 
-/// Reason of a failed Kubernetes API call (status patch, finalizer, Secret read).
-pub const KUBERNETES_UNAVAILABLE: &str = "KubernetesUnavailable";
+use context::EventAction;
 
 /// Why a reconcile asks to be retried with backoff. Permanent failures are not errors here:
 /// they are written to status and wait for a change.
@@ -53,20 +54,12 @@ pub enum ReconcileError {
 
 impl ReconcileError {
     /// Stable CamelCase reason (metrics, logs).
-    pub fn reason(&self) -> &str {
+    pub fn reason(&self) -> Reason {
         match self {
-            ReconcileError::Kubernetes(_) => KUBERNETES_UNAVAILABLE,
+            ReconcileError::Kubernetes(_) => Reason::KubernetesUnavailable,
             ReconcileError::Transient(failure) => failure.reason(),
         }
     }
-}
-
-/// Reasons worth retrying with backoff; every other reason waits for a change.
-pub fn is_transient(reason: &str) -> bool {
-    matches!(
-        reason,
-        "Throttled" | "TenantUnreachable" | "UnexpectedResponse" | KUBERNETES_UNAVAILABLE
-    )
 }
 
 /// Requeue delay after the `failures`-th consecutive failure: 5 s doubling to 5 min, with
@@ -86,7 +79,7 @@ pub fn error_policy<K: Resource>(
     let key = object_key(object.as_ref());
     let failures = ctx.failed(&key);
     let delay = backoff(failures);
-    tracing::warn!(object = %key, reason = error.reason(), error = %error, failures, retry_in_s = delay.as_secs(), "reconcile failed; retrying");
+    tracing::warn!(object = %key, reason = %error.reason(), error = %error, failures, retry_in_s = delay.as_secs(), "reconcile failed; retrying");
     Action::requeue(delay)
 }
 
@@ -172,7 +165,35 @@ where
 }
 
 /// What a reconcile ended with: the Ready reason, whether Ready, and the controller's result.
-pub type Outcome = (String, bool, Result<Action, ReconcileError>);
+#[derive(Debug)]
+pub struct Outcome {
+    /// The Ready reason (a metric label).
+    pub reason: Reason,
+    /// Whether the object ended Ready.
+    pub ready: bool,
+    /// What the controller does next.
+    pub result: Result<Action, ReconcileError>,
+}
+
+impl Outcome {
+    /// Ready with `reason`; waits for a change.
+    pub fn ready(reason: Reason) -> Outcome {
+        Outcome {
+            reason,
+            ready: true,
+            result: Ok(Action::await_change()),
+        }
+    }
+
+    /// Not Ready because a Kubernetes call failed: retried with backoff.
+    pub fn failed(reason: Reason, error: ReconcileError) -> Outcome {
+        Outcome {
+            reason,
+            ready: false,
+            result: Err(error),
+        }
+    }
+}
 
 /// Reports an object of a namespaced kind that does not deserialize (see [`report_invalid`]).
 pub async fn invalid_namespaced<K>(
@@ -198,20 +219,28 @@ where
         invalid.metadata.generation,
     )
     .await;
-    ("InvalidSpec".to_owned(), false, result)
+    Outcome {
+        reason: Reason::InvalidSpec,
+        ready: false,
+        result,
+    }
 }
 
 /// Records a finished reconcile of `kind` (metrics; a success resets the object's backoff)
 /// and returns its result.
 pub fn finished<K: Resource>(
     ctx: &Context,
-    kind: &'static str,
+    kind: Kind,
     object: &K,
     started: std::time::Instant,
-    (reason, ready, result): Outcome,
+    Outcome {
+        reason,
+        ready,
+        result,
+    }: Outcome,
 ) -> Result<Action, ReconcileError> {
     ctx.metrics
-        .reconciled(kind, &reason, ready, started.elapsed().as_secs_f64());
+        .reconciled(kind, reason, ready, started.elapsed().as_secs_f64());
     if result.is_ok() {
         ctx.succeeded(&object_key(object));
     }
@@ -235,12 +264,13 @@ where
     let mut conditions = Vec::new();
     status::set(
         &mut conditions,
-        "Ready",
-        Status::False,
-        "InvalidSpec",
+        (ConditionType::Ready, Status::False),
+        Reason::InvalidSpec,
         &message,
-        generation,
-        &Time(jiff::Timestamp::now()),
+        Observed {
+            generation,
+            now: &Time(jiff::Timestamp::now()),
+        },
     );
     patch_status(
         api,
@@ -248,7 +278,13 @@ where
         &json!({ "observedGeneration": generation, "conditions": conditions }),
     )
     .await?;
-    ctx.event(reference, true, "InvalidSpec", "Reconcile", message)
-        .await;
+    ctx.event(
+        reference,
+        EventType::Warning,
+        Reason::InvalidSpec,
+        EventAction::Reconcile,
+        message,
+    )
+    .await;
     Ok(Action::await_change())
 }

@@ -4,26 +4,44 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use sessionops_api::RevocationRequestStatus;
+use sessionops_api::{Kind, RevocationRequestStatus};
+use sessionops_core::status::Reason;
 use sessionops_graph::GraphObserver;
+
+/// A label value that is one of the core's typed words (a kind, a reason), so a label can
+/// only take the values the type has.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct Word<T>(T);
+
+impl EncodeLabelValue for Word<Kind> {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        self.0.as_str().encode(encoder)
+    }
+}
+
+impl EncodeLabelValue for Word<Reason> {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        self.0.as_str().encode(encoder)
+    }
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
-    kind: &'static str,
+    kind: Word<Kind>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReconcileLabels {
-    kind: &'static str,
+    kind: Word<Kind>,
     /// `Ready` condition reason after the reconcile (`Synced`, `Forbidden` …).
-    reason: String,
+    reason: Word<Reason>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -40,7 +58,7 @@ struct RouteLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WriteLabels {
-    kind: &'static str,
+    kind: Word<Kind>,
     action: TenantWrite,
 }
 
@@ -179,24 +197,27 @@ impl Metrics {
     }
 
     /// One finished reconcile of `kind` whose Ready condition has `reason`.
-    pub fn reconciled(&self, kind: &'static str, reason: &str, ready: bool, seconds: f64) {
+    pub fn reconciled(&self, kind: Kind, reason: Reason, ready: bool, seconds: f64) {
         let labels = ReconcileLabels {
-            kind,
-            reason: reason.to_owned(),
+            kind: Word(kind),
+            reason: Word(reason),
         };
         self.reconciles.get_or_create(&labels).inc();
         if !ready {
             self.failures.get_or_create(&labels).inc();
         }
         self.duration
-            .get_or_create(&KindLabels { kind })
+            .get_or_create(&KindLabels { kind: Word(kind) })
             .observe(seconds);
     }
 
     /// One write to the tenant.
-    pub fn tenant_write(&self, kind: &'static str, action: TenantWrite) {
+    pub fn tenant_write(&self, kind: Kind, action: TenantWrite) {
         self.tenant_writes
-            .get_or_create(&WriteLabels { kind, action })
+            .get_or_create(&WriteLabels {
+                kind: Word(kind),
+                action,
+            })
             .inc();
     }
 
@@ -310,10 +331,10 @@ mod tests {
     #[test]
     fn exposition_carries_the_recorded_series() {
         let metrics = Metrics::new();
-        metrics.reconciled("SessionPolicy", "Synced", true, 0.2);
-        metrics.reconciled("SessionPolicy", "Forbidden", false, 0.1);
+        metrics.reconciled(Kind::SessionPolicy, Reason::Synced, true, 0.2);
+        metrics.reconciled(Kind::SessionPolicy, Reason::Forbidden, false, 0.1);
         metrics.observe("POST", "/users/{id}/revokeSignInSessions", 429);
-        metrics.tenant_write("SessionPolicy", TenantWrite::Created);
+        metrics.tenant_write(Kind::SessionPolicy, TenantWrite::Created);
         let text = metrics.encode();
         assert!(
             text.contains(r#"sessionops_reconciles_total{kind="SessionPolicy",reason="Synced"} 1"#),
@@ -349,7 +370,7 @@ mod tests {
     fn tenant_write_labels_are_the_documented_ones() {
         let metrics = Metrics::new();
         for action in TenantWrite::ALL {
-            metrics.tenant_write("SessionPolicy", action);
+            metrics.tenant_write(Kind::SessionPolicy, action);
         }
         let text = metrics.encode();
         let readme =

@@ -18,12 +18,12 @@ use serde_json::json;
 use super::connections;
 use super::context::{Context, EventAction};
 use super::{Outcome, ReconcileError};
-use sessionops_api::{RevocationPhase, RevocationRequest, RevocationRequestStatus};
+use kube::runtime::events::EventType;
+use sessionops_api::{Kind, RevocationPhase, RevocationRequest, RevocationRequestStatus};
 use sessionops_core::revocation::{self, ProgressSink};
 use sessionops_core::status::{self, Reason};
-use kube::runtime::events::EventType;
 
-const KIND: &str = "RevocationRequest";
+const KIND: Kind = Kind::RevocationRequest;
 
 /// Reconciles one RevocationRequest.
 pub async fn reconcile(

@@ -8,16 +8,17 @@ use std::time::Instant;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 
+use super::ReconcileError;
 use super::connections::Connection;
-use super::context::Context;
-use super::{ReconcileError, is_transient};
+use super::context::{Context, EventAction};
 use sessionops_api::{
-    ClusterTenantConnection, TenantConnection, TenantConnectionStatus, TenantRef,
+    ClusterTenantConnection, Kind, TenantConnection, TenantConnectionStatus, TenantRef,
 };
 use sessionops_core::connection::{self, Features};
-use sessionops_core::status;
+use sessionops_core::status::{self, Reason};
 
 /// Reconciles a ClusterTenantConnection.
 pub async fn reconcile_cluster(
@@ -26,7 +27,15 @@ pub async fn reconcile_cluster(
 ) -> Result<Action, ReconcileError> {
     let api: Api<ClusterTenantConnection> = Api::all(ctx.client.clone());
     let connection = object.0.clone().map(|c| Connection::Cluster(Arc::new(c)));
-    reconcile_any(object.as_ref(), connection.map_err(|e| e.error), api, ctx).await
+    let connection = connection.map_err(|e| e.error);
+    reconcile_any(
+        Kind::ClusterTenantConnection,
+        object.as_ref(),
+        connection,
+        api,
+        ctx,
+    )
+    .await
 }
 
 /// Reconciles a TenantConnection.
@@ -39,11 +48,20 @@ pub async fn reconcile_namespaced(
     let connection = object
         .0
         .clone()
-        .map(|c| Connection::Namespaced(Arc::new(c)));
-    reconcile_any(object.as_ref(), connection.map_err(|e| e.error), api, ctx).await
+        .map(|c| Connection::Namespaced(Arc::new(c)))
+        .map_err(|e| e.error);
+    reconcile_any(
+        Kind::TenantConnection,
+        object.as_ref(),
+        connection,
+        api,
+        ctx,
+    )
+    .await
 }
 
 async fn reconcile_any<G, K>(
+    kind: Kind,
     object: &G,
     connection: Result<Connection, String>,
     api: Api<K>,
@@ -55,11 +73,6 @@ where
 {
     let started = Instant::now();
     ctx.wait_for_caches().await;
-    let kind = if matches!(connection, Ok(Connection::Cluster(_))) {
-        "ClusterTenantConnection"
-    } else {
-        "TenantConnection"
-    };
     let name = object.meta().name.clone().unwrap_or_default();
     let generation = object.meta().generation;
     let connection = match connection {
@@ -74,8 +87,12 @@ where
                 generation,
             )
             .await;
-            ctx.metrics
-                .reconciled(kind, "InvalidSpec", false, started.elapsed().as_secs_f64());
+            ctx.metrics.reconciled(
+                kind,
+                Reason::InvalidSpec,
+                false,
+                started.elapsed().as_secs_f64(),
+            );
             return result;
         }
     };
@@ -94,7 +111,10 @@ where
     {
         Ok(graph) => {
             let check = connection::check_token(&graph, &features).await;
-            if check.as_ref().is_err_and(|e| e.reason() == "Unauthorized") {
+            if check
+                .as_ref()
+                .is_err_and(|e| e.reason() == Reason::Unauthorized)
+            {
                 ctx.connections.forget(&connection.key()).await;
             }
             check
@@ -113,24 +133,30 @@ where
     if changed {
         super::patch_status(&api, &name, &status).await?;
     }
-    let ready = status::get(&status.conditions, ConditionType::Ready);
-    let reason = ready.map_or("Unknown".to_owned(), |c| c.reason.clone());
-    let is_ready = ready.is_some_and(|c| c.status == "True");
-    let was = status::get(&prior.conditions, ConditionType::Ready).map(|c| (c.status.clone(), c.reason.clone()));
-    if changed && was != ready.map(|c| (c.status.clone(), c.reason.clone())) {
-        let message = ready.map_or(String::new(), |c| c.message.clone());
+    let ready = status::ready(&status.conditions);
+    let was = status::ready(&prior.conditions);
+    if changed && (was.ready, was.reason) != (ready.ready, ready.reason) {
+        let type_ = if ready.ready {
+            EventType::Normal
+        } else {
+            EventType::Warning
+        };
         ctx.event(
             &object.object_ref(&()),
-            !is_ready,
-            &reason,
-            "CheckToken",
-            message,
+            type_,
+            ready.reason,
+            EventAction::CheckToken,
+            ready.message.clone(),
         )
         .await;
     }
-    ctx.metrics
-        .reconciled(kind, &reason, is_ready, started.elapsed().as_secs_f64());
-    if !is_ready && is_transient(&reason) {
+    ctx.metrics.reconciled(
+        kind,
+        ready.reason,
+        ready.ready,
+        started.elapsed().as_secs_f64(),
+    );
+    if !ready.ready && ready.reason.is_transient() {
         let failures = ctx.failed(&super::object_key(object));
         return Ok(Action::requeue(super::backoff(failures)));
     }

@@ -18,12 +18,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use kube::ResourceExt;
+use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    ClusterTenantConnection, GROUP, RevocationRequest, SessionPolicy, TenantConnection, VERSION,
+    ClusterTenantConnection, GROUP, KINDS, Kind, RevocationRequest, SessionPolicy,
+    TenantConnection, VERSION,
 };
 pub use error::{ManifestError, ManifestErrors};
 
@@ -66,14 +67,26 @@ pub enum Object {
 }
 
 impl Object {
-    /// The kind, as written in manifests.
-    pub fn kind(&self) -> &'static str {
+    /// The kind.
+    pub fn kind(&self) -> Kind {
         match self {
-            Object::ClusterTenantConnection(_) => "ClusterTenantConnection",
-            Object::TenantConnection(_) => "TenantConnection",
-            Object::SessionPolicy(_) => "SessionPolicy",
-            Object::RevocationRequest(_) => "RevocationRequest",
+            Object::ClusterTenantConnection(_) => Kind::ClusterTenantConnection,
+            Object::TenantConnection(_) => Kind::TenantConnection,
+            Object::SessionPolicy(_) => Kind::SessionPolicy,
+            Object::RevocationRequest(_) => Kind::RevocationRequest,
         }
+    }
+
+    /// Gives a namespaced object without a namespace the default one, as kubectl does.
+    fn default_namespace(&mut self) {
+        let meta = match self {
+            Object::ClusterTenantConnection(_) => return,
+            Object::TenantConnection(o) => o.meta_mut(),
+            Object::SessionPolicy(o) => o.meta_mut(),
+            Object::RevocationRequest(o) => o.meta_mut(),
+        };
+        meta.namespace
+            .get_or_insert_with(|| DEFAULT_NAMESPACE.to_owned());
     }
 
     /// The object as JSON, as the API server would return it.
@@ -405,54 +418,32 @@ fn load_document(source: &Source, document: Value) -> Result<DocumentOutcome, Ve
         ));
     }
     let display = display_name(&kind, metadata);
-    let object = match kind.as_str() {
-        "ClusterTenantConnection" => {
-            if metadata.contains_key("namespace") {
-                return Err(error(
-                    "metadata.namespace",
-                    "ClusterTenantConnection is cluster-scoped: remove the namespace".to_owned(),
-                ));
-            }
-            Object::ClusterTenantConnection(typed(
-                source,
-                document,
-                &display,
-                ClusterTenantConnection::validate_cel,
-            )?)
-        }
-        "TenantConnection" => Object::TenantConnection(with_namespace(typed(
-            source,
-            document,
-            &display,
-            TenantConnection::validate_cel,
-        )?)),
-        "SessionPolicy" => Object::SessionPolicy(with_namespace(typed(
-            source,
-            document,
-            &display,
-            SessionPolicy::validate_cel,
-        )?)),
-        "RevocationRequest" => Object::RevocationRequest(with_namespace(typed(
-            source,
-            document,
-            &display,
-            RevocationRequest::validate_cel,
-        )?)),
-        other => {
-            return Err(error(
-                "kind",
-                format!(
-                    "unknown kind {other:?} in {GROUP}: expected ClusterTenantConnection, TenantConnection, SessionPolicy or RevocationRequest"
-                ),
-            ));
-        }
+    let Some(info) = Kind::parse(&kind).map(Kind::info) else {
+        let known: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+        return Err(error(
+            "kind",
+            format!(
+                "unknown kind {kind:?} in {GROUP}: expected {}",
+                known.join(", ")
+            ),
+        ));
     };
+    if !info.namespaced && metadata.contains_key("namespace") {
+        return Err(error(
+            "metadata.namespace",
+            format!("{} is cluster-scoped: remove the namespace", info.name),
+        ));
+    }
+    let mut object = (info.load)(source, document, &display)?;
+    if info.namespaced {
+        object.default_namespace();
+    }
     Ok(DocumentOutcome::Object(object))
 }
 
 /// Deserializes with field paths, then evaluates the CRD's CEL rules on the typed object (its
 /// serialized form carries the schema defaults, as the API server's defaulting would).
-fn typed<T>(
+pub(crate) fn typed<T>(
     source: &Source,
     document: Value,
     display: &str,
@@ -493,20 +484,12 @@ fn display_name(kind: &str, metadata: &serde_json::Map<String, Value>) -> String
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let namespaced = kind != "ClusterTenantConnection";
+    let namespaced = Kind::parse(kind).is_none_or(|k| k.info().namespaced);
     match metadata.get("namespace").and_then(Value::as_str) {
         Some(namespace) => format!("{kind} {namespace}/{name}"),
         None if namespaced => format!("{kind} {DEFAULT_NAMESPACE}/{name}"),
         None => format!("{kind} {name}"),
     }
-}
-
-fn with_namespace<T: kube::Resource>(mut object: Box<T>) -> Box<T> {
-    object
-        .meta_mut()
-        .namespace
-        .get_or_insert_with(|| DEFAULT_NAMESPACE.to_owned());
-    object
 }
 
 fn check_duplicates(set: &ManifestSet, errors: &mut Vec<ManifestError>) {

@@ -8,7 +8,11 @@ use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions}
 use crate::failure::Failure;
 use crate::session_policy::plan::ProtectedIds;
 use crate::status::{ConditionType, Observed, Reason};
-use sessionops_api::{ProtectedPrincipals, TenantKind, TenantRef};
+use kube::ResourceExt;
+use sessionops_api::{
+    ClusterTenantConnection, ConnectionSettings, ProtectedPrincipals, TenantConnection, TenantKind,
+    TenantRef,
+};
 
 /// Where a connection lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +21,135 @@ pub enum ConnectionScope<'a> {
     Namespaced(&'a str),
     /// A ClusterTenantConnection with these allowed namespaces.
     Cluster(&'a [String]),
+}
+
+/// Where tenant connections are looked up: the manifests given to the CLI, or the operator's
+/// watch caches. [`find`] holds the one lookup rule both use.
+pub trait ConnectionSource {
+    /// A ClusterTenantConnection as the source holds it.
+    type Cluster: std::ops::Deref<Target = ClusterTenantConnection>;
+    /// A TenantConnection as the source holds it.
+    type Namespaced: std::ops::Deref<Target = TenantConnection>;
+    /// The ClusterTenantConnection `name`: `None` when there is none, `Err(why)` when it
+    /// exists but is not valid.
+    fn cluster_connection(&self, name: &str) -> Option<Result<Self::Cluster, String>>;
+    /// The TenantConnection `name` in `namespace`, likewise.
+    fn tenant_connection(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Result<Self::Namespaced, String>>;
+    /// Where it looked, for a not-found message (e.g. ` among the manifests given with -f`).
+    fn looked_in(&self) -> &'static str;
+}
+
+/// A connection [`find`] found.
+#[derive(Clone, Debug)]
+pub enum Found<C, N> {
+    /// A ClusterTenantConnection.
+    Cluster(C),
+    /// A TenantConnection (in the object's own namespace).
+    Namespaced(N),
+}
+
+impl<C, N> Found<C, N>
+where
+    C: std::ops::Deref<Target = ClusterTenantConnection>,
+    N: std::ops::Deref<Target = TenantConnection>,
+{
+    /// Its settings (tenant, app, credentials, protected principals).
+    pub fn settings(&self) -> &dyn ConnectionSettings {
+        match self {
+            Found::Cluster(c) => &c.spec,
+            Found::Namespaced(n) => &n.spec,
+        }
+    }
+
+    /// Whether an object of `namespace` referencing `reference` uses this connection (and may).
+    pub fn serves(&self, reference: &TenantRef, namespace: &str) -> bool {
+        match (self, reference.kind) {
+            (Found::Cluster(c), TenantKind::ClusterTenantConnection) => {
+                c.name_any() == reference.name
+                    && check_access(
+                        reference,
+                        namespace,
+                        ConnectionScope::Cluster(&c.spec.allowed_namespaces),
+                    )
+                    .is_ok()
+            }
+            (Found::Namespaced(c), TenantKind::TenantConnection) => {
+                c.name_any() == reference.name && c.namespace().as_deref() == Some(namespace)
+            }
+            _ => false,
+        }
+    }
+
+    /// `ClusterTenantConnection/name` or `TenantConnection/namespace/name`: one key per
+    /// connection (clients, shared reads, metrics).
+    pub fn key(&self) -> String {
+        match self {
+            Found::Cluster(c) => format!("ClusterTenantConnection/{}", c.name_any()),
+            Found::Namespaced(n) => format!(
+                "TenantConnection/{}/{}",
+                n.namespace().unwrap_or_default(),
+                n.name_any()
+            ),
+        }
+    }
+}
+
+/// The connection `reference` names, if objects of `namespace` may use it: a TenantConnection
+/// is looked for in `namespace` only; a ClusterTenantConnection must list the namespace.
+/// Decided from `source` alone, before any Secret read or Graph call.
+pub fn find<S: ConnectionSource>(
+    source: &S,
+    reference: &TenantRef,
+    namespace: &str,
+) -> Result<Found<S::Cluster, S::Namespaced>, Failure> {
+    let (kind, scope) = match reference.kind {
+        TenantKind::ClusterTenantConnection => ("ClusterTenantConnection", String::new()),
+        TenantKind::TenantConnection => {
+            ("TenantConnection", format!(" in namespace {namespace:?}"))
+        }
+    };
+    let not_found = || {
+        Failure::refused(
+            Reason::TenantConnectionNotFound,
+            format!(
+                "spec.tenantRef: {kind} {:?} does not exist{scope}{}",
+                reference.name,
+                source.looked_in()
+            ),
+        )
+    };
+    let invalid = |why: String| {
+        Failure::refused(
+            Reason::InvalidSpec,
+            format!("{kind} {:?} is not valid: {why}", reference.name),
+        )
+    };
+    match reference.kind {
+        TenantKind::ClusterTenantConnection => {
+            let connection = source
+                .cluster_connection(&reference.name)
+                .ok_or_else(not_found)?
+                .map_err(invalid)?;
+            check_access(
+                reference,
+                namespace,
+                ConnectionScope::Cluster(&connection.spec.allowed_namespaces),
+            )?;
+            Ok(Found::Cluster(connection))
+        }
+        TenantKind::TenantConnection => {
+            let connection = source
+                .tenant_connection(namespace, &reference.name)
+                .ok_or_else(not_found)?
+                .map_err(invalid)?;
+            check_access(reference, namespace, ConnectionScope::Namespaced(namespace))?;
+            Ok(Found::Namespaced(connection))
+        }
+    }
 }
 
 /// Refuses with `NamespaceNotAllowed` unless an object in `namespace` may use the connection.

@@ -1,6 +1,7 @@
 //! SessionPolicy → one Conditional Access policy: the pure plan ([`plan`]), applying plans to
-//! one tenant with one shared read ([`sync`]) and the way back, policy → manifest ([`export`]).
+//! one tenant ([`sync`]), the operator's read shared by a tenant's reconciles ([`shared`]) and the way back, policy → manifest ([`export`]).
 
 pub mod export;
 pub mod plan;
+pub mod shared;
 pub mod sync;

@@ -14,7 +14,8 @@ use crate::session_policy::plan::{
     self, DesiredPolicy, Found, PolicyError, PolicyPlan, ProtectedIds,
 };
 use crate::status::{self, ConditionType, Observed, Reason, Status};
-use sessionops_api::{ProtectedPrincipals, SessionPolicySpec, SessionPolicyStatus};
+use kube::{Resource, ResourceExt};
+use sessionops_api::{ProtectedPrincipals, SessionPolicy, SessionPolicySpec, SessionPolicyStatus};
 use sessionops_graph::models::ConditionalAccessPolicy;
 use sessionops_graph::{ApiVersion, GraphClient, GraphError, GraphRequest};
 
@@ -50,6 +51,18 @@ impl ManagedPolicy {
             .display_name
             .clone()
             .unwrap_or_else(|| plan::default_display_name(&self.namespace, &self.name))
+    }
+}
+
+impl From<&SessionPolicy> for ManagedPolicy {
+    fn from(policy: &SessionPolicy) -> ManagedPolicy {
+        ManagedPolicy {
+            namespace: policy.namespace().unwrap_or_default(),
+            name: policy.name_any(),
+            generation: policy.meta().generation,
+            spec: policy.spec.clone(),
+            status: policy.status.clone().unwrap_or_default(),
+        }
     }
 }
 
@@ -597,6 +610,29 @@ pub fn status_after(
         }
     }
     status
+}
+
+/// The status of a SessionPolicy being deleted whose tenant policy `id` could not be deleted
+/// (`deletionPolicy: Delete`): Ready=False with `failure`'s reason. The finalizer stays, since
+/// the tenant policy would otherwise be orphaned; removing it by hand releases the object and
+/// leaves the policy in place. Returns the status and the message (also the Event's).
+pub fn status_after_failed_delete(
+    prior: &SessionPolicyStatus,
+    generation: Option<i64>,
+    id: &str,
+    failure: &Failure,
+    now: &Time,
+) -> (SessionPolicyStatus, String) {
+    let message = format!("cannot delete tenant policy {id} (deletionPolicy Delete): {failure}");
+    let mut status = prior.clone();
+    status::set(
+        &mut status.conditions,
+        (ConditionType::Ready, Status::False),
+        failure.reason(),
+        &message,
+        Observed { generation, now },
+    );
+    (status, message)
 }
 
 fn describe(applied: &Applied, verb: &str) -> String {
