@@ -193,7 +193,7 @@ pub async fn names_for_ids(
     let users: Vec<&str> = ids.users.iter().map(String::as_str).collect();
     for user in filter_in::<User>(client, "/users", "id", &users, "id,userPrincipalName").await? {
         if let Some(upn) = user.user_principal_name {
-            names.insert("user", &user.id, &upn);
+            names.insert(NameKind::User, &user.id, &upn);
         }
     }
     let groups: Vec<&str> = ids.groups.iter().map(String::as_str).collect();
@@ -209,14 +209,14 @@ pub async fn names_for_ids(
         if let Some(name) = &group.display_name
             && back.get(NameKind::Group, name) == Some(&Resolution::Id(group.id.clone()))
         {
-            names.insert("group", &group.id, name);
+            names.insert(NameKind::Group, &group.id, name);
         }
     }
     if !ids.roles.is_empty() {
         let templates: Vec<DirectoryRoleTemplate> = client.list_all(role_templates()).await?;
         unique_names(
             &mut names,
-            "role",
+            NameKind::Role,
             templates.into_iter().map(|t| (t.id, t.display_name)),
         );
     }
@@ -228,7 +228,7 @@ pub async fn names_for_ids(
             .await?;
         unique_names(
             &mut names,
-            "location",
+            NameKind::Location,
             locations
                 .into_iter()
                 .filter_map(|l| l.id.map(|id| (id, l.display_name))),
@@ -239,7 +239,7 @@ pub async fn names_for_ids(
 
 fn unique_names(
     names: &mut crate::session_policy::export::IdNames,
-    kind: &'static str,
+    kind: NameKind,
     all: impl Iterator<Item = (String, String)>,
 ) {
     let all: Vec<(String, String)> = all.collect();

@@ -7,30 +7,40 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::session_policy::plan::BUILT_IN_STRENGTHS;
+use crate::directory::resolve::{NameKind, Resolution, Resolutions};
+use crate::session_policy::plan::{self, BUILT_IN_STRENGTHS, ProtectedIds};
 use sessionops_api::{SessionPolicySpec, TenantRef};
 use sessionops_graph::models::{ConditionalAccessPolicy, is_annotation};
 
-/// Names for ids, by kind (`user`, `group`, `role`, `location`), only where the name is unique
-/// (an ambiguous name would not resolve back to the same object).
+/// Names for ids, by kind, only where the name is unique (an ambiguous name would not resolve
+/// back to the same object).
 #[derive(Clone, Debug, Default)]
 pub struct IdNames {
     /// (kind, lowercased id) → name.
-    pub names: BTreeMap<(&'static str, String), String>,
+    pub names: BTreeMap<(NameKind, String), String>,
 }
 
 impl IdNames {
     /// Records `name` for `id`.
-    pub fn insert(&mut self, kind: &'static str, id: &str, name: &str) {
+    pub fn insert(&mut self, kind: NameKind, id: &str, name: &str) {
         self.names
             .insert((kind, id.to_lowercase()), name.to_owned());
     }
 
-    fn name(&self, kind: &'static str, id: &str) -> String {
+    fn name(&self, kind: NameKind, id: &str) -> String {
         self.names
             .get(&(kind, id.to_lowercase()))
             .cloned()
             .unwrap_or_else(|| id.to_owned())
+    }
+
+    /// The same table the other way round, as planning reads names.
+    fn resolutions(&self) -> Resolutions {
+        let mut resolutions = Resolutions::default();
+        for ((kind, id), name) in &self.names {
+            resolutions.insert(*kind, name, Resolution::Id(id.clone()));
+        }
+        resolutions
     }
 }
 
@@ -137,7 +147,7 @@ pub fn spec_from_policy(
     let mut reasons = unmodelled_content(policy);
     let c = &policy.conditions;
     let users = c.users.clone().unwrap_or_default();
-    let list = |kind: &'static str, ids: &[String]| -> Vec<String> {
+    let list = |kind: NameKind, ids: &[String]| -> Vec<String> {
         ids.iter().map(|id| names.name(kind, id)).collect()
     };
     let grant = policy.grant_controls.as_ref().filter(|g| {
@@ -187,9 +197,9 @@ pub fn spec_from_policy(
         "displayName": policy.display_name,
         "state": match policy.state.as_str() { "enabled" => "enabled", "disabled" => "disabled", "enabledForReportingButNotEnforced" => "reportOnly", other => { reasons.push(format!("state {other}")); "disabled" } },
         "assignments": {
-            "users": {"include": list("user", &users.include_users), "exclude": list("user", &users.exclude_users)},
-            "groups": {"include": list("group", &users.include_groups), "exclude": list("group", &users.exclude_groups)},
-            "roles": {"include": list("role", &users.include_roles), "exclude": list("role", &users.exclude_roles)},
+            "users": {"include": list(NameKind::User, &users.include_users), "exclude": list(NameKind::User, &users.exclude_users)},
+            "groups": {"include": list(NameKind::Group, &users.include_groups), "exclude": list(NameKind::Group, &users.exclude_groups)},
+            "roles": {"include": list(NameKind::Role, &users.include_roles), "exclude": list(NameKind::Role, &users.exclude_roles)},
             "applications": {
                 "include": c.applications.as_ref().map(|a| a.include_applications.clone()).unwrap_or_default(),
                 "exclude": c.applications.as_ref().map(|a| a.exclude_applications.clone()).unwrap_or_default(),
@@ -201,7 +211,7 @@ pub fn spec_from_policy(
                 "include": p.include_platforms.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
                 "exclude": p.exclude_platforms.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
             })),
-            "locations": c.locations.as_ref().map(|l| json!({"include": list("location", &l.include_locations), "exclude": list("location", &l.exclude_locations)})),
+            "locations": c.locations.as_ref().map(|l| json!({"include": list(NameKind::Location, &l.include_locations), "exclude": list(NameKind::Location, &l.exclude_locations)})),
             "signInRiskLevels": c.sign_in_risk_levels.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "userRiskLevels": c.user_risk_levels.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "deviceFilter": c.devices.as_ref().and_then(|d| d.device_filter.as_ref()).map(|f| json!({"mode": f.mode.as_str(), "rule": f.rule})),
@@ -232,7 +242,28 @@ pub fn spec_from_policy(
     {
         spec.as_object_mut().map(|s| s.remove("session"));
     }
-    serde_json::from_value(spec).map_err(|e| unexportable(vec![format!("not representable: {e}")]))
+    let spec: SessionPolicySpec = serde_json::from_value(spec)
+        .map_err(|e| unexportable(vec![format!("not representable: {e}")]))?;
+    // The exported manifest must manage the policy exactly as it is: plan it back through the
+    // managed-fields table and refuse any field it would change.
+    let desired = plan::desired_policy(
+        &spec,
+        "",
+        "",
+        &ProtectedIds::default(),
+        &names.resolutions(),
+    )
+    .map_err(|e| unexportable(vec![format!("does not plan back: {e}")]))?;
+    let changes = plan::diff(&desired.body, policy, true);
+    if !changes.is_empty() {
+        return Err(unexportable(
+            changes
+                .iter()
+                .map(|c| format!("{} would change to {}", c.field, c.desired))
+                .collect(),
+        ));
+    }
+    Ok(spec)
 }
 
 /// Drops nulls, `false`, empty lists and objects, so manifests read like hand-written ones.
@@ -253,6 +284,37 @@ fn strip_empty(value: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Content the API models but export cannot carry back unchanged is refused by the
+    /// plan-back check, not exported as a manifest that would change the tenant.
+    #[test]
+    fn a_policy_that_would_not_plan_back_unchanged_is_refused() {
+        let policy: ConditionalAccessPolicy = serde_json::from_value(json!({
+            "id": "p-1",
+            "displayName": "Browsers",
+            "state": "enabled",
+            "conditions": {
+                "users": {"includeUsers": ["All"]},
+                "applications": {"includeApplications": ["All"]},
+                "clientAppTypes": ["all", "browser"]
+            },
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
+        }))
+        .unwrap();
+        let tenant = TenantRef {
+            kind: sessionops_api::TenantKind::ClusterTenantConnection,
+            name: "contoso".into(),
+        };
+        let refused = spec_from_policy(&policy, &IdNames::default(), &tenant).unwrap_err();
+        assert_eq!(
+            refused.reasons,
+            [r#"conditions.clientAppTypes would change to ["browser"]"#]
+        );
+        let mut fine = policy.clone();
+        fine.conditions.client_app_types = vec!["browser".into()];
+        let spec = spec_from_policy(&fine, &IdNames::default(), &tenant).unwrap();
+        assert_eq!(spec.display_name.as_deref(), Some("Browsers"));
+    }
 
     #[test]
     fn object_names_are_valid_kubernetes_names() {

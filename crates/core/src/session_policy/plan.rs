@@ -10,17 +10,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use super::fields::{MANAGED_FIELDS, PatchGroup, managed_field, managed_fields};
+use super::wire::{self, ToWire};
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions, is_object_id};
 use crate::failure::Failure;
 use crate::status::Reason;
-use sessionops_api::{
-    ClientAppType as SpecClientApp, CloudAppSecurity, ContinuousAccessEvaluation,
-    FilterMode as SpecFilterMode, GrantControl, GrantOperator, PersistentBrowser, Platform,
-    PolicyState as SpecState, RiskLevel as SpecRisk, SessionPolicySpec,
-    SignInFrequencyAuthentication,
-};
+use sessionops_api::SessionPolicySpec;
 use sessionops_graph::ApiVersion;
-use sessionops_graph::models::{ConditionalAccessPolicy, has_content};
+use sessionops_graph::models::{
+    AuthenticationStrengthRef, ClientAppType, CloudAppSecurityControl, ConditionApplications,
+    ConditionDevices, ConditionLocations, ConditionPlatforms, ConditionSet, ConditionUsers,
+    ConditionalAccessPolicy, ContinuousAccessEvaluationControl, EnabledControl, Filter,
+    FrequencyInterval, FrequencyUnit, GrantControls, PersistentBrowserControl, SessionControls,
+    SignInFrequencyControl, has_content,
+};
 
 /// Built-in authentication strengths by the names the API accepts, and their fixed ids.
 pub const BUILT_IN_STRENGTHS: [(&str, &str); 3] = [
@@ -190,15 +193,22 @@ pub fn desired_policy(
                 .map(|(_, id)| (*id).to_owned())
                 .unwrap_or_else(|| s.to_lowercase());
             if !is_object_id(s) {
-                resolver.resolved.insert(format!("{}:{s}", NameKind::AuthenticationStrength.prefix()), id.clone());
+                resolver.resolved.insert(
+                    format!("{}:{s}", NameKind::AuthenticationStrength.prefix()),
+                    id.clone(),
+                );
             }
             id
         });
-        json!({
-            "operator": match grant.operator { GrantOperator::And => "AND", GrantOperator::Or => "OR" },
-            "builtInControls": grant.controls.iter().map(|c| grant_control(*c)).collect::<Vec<_>>(),
-            "authenticationStrength": strength.map(|id| json!({"id": id})),
-        })
+        GrantControls {
+            operator: Some(wire::grant_operator(grant.operator).to_owned()),
+            built_in_controls: grant.controls.iter().map(|c| c.to_wire()).collect(),
+            authentication_strength: strength.map(|id| AuthenticationStrengthRef {
+                id: Some(id),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
     });
 
     if !resolver.missing.is_empty() {
@@ -211,61 +221,148 @@ pub fn desired_policy(
     let mut version = ApiVersion::V1;
     let session = spec.session.as_ref().map(|session| {
         let frequency = session.sign_in_frequency.as_deref().map(|frequency| {
-            let authentication = match session.sign_in_frequency_authentication.unwrap_or_default() {
-                SignInFrequencyAuthentication::PrimaryAndSecondary => "primaryAndSecondaryAuthentication",
-                SignInFrequencyAuthentication::SecondaryOnly => "secondaryAuthentication",
-            };
+            let authentication_type = Some(
+                session
+                    .sign_in_frequency_authentication
+                    .unwrap_or_default()
+                    .to_wire(),
+            );
             match parse_frequency(frequency) {
                 Frequency::EveryTime => {
                     // v1.0 refuses everyTime in some tenants; beta always takes it.
                     version = ApiVersion::Beta;
-                    json!({"isEnabled": true, "value": null, "type": null, "authenticationType": authentication, "frequencyInterval": "everyTime"})
+                    SignInFrequencyControl {
+                        is_enabled: Some(true),
+                        authentication_type,
+                        frequency_interval: Some(FrequencyInterval::EveryTime),
+                        ..Default::default()
+                    }
                 }
-                Frequency::Every(value, unit) => {
-                    json!({"isEnabled": true, "value": value, "type": unit, "authenticationType": authentication, "frequencyInterval": "timeBased"})
-                }
+                Frequency::Every(value, unit) => SignInFrequencyControl {
+                    is_enabled: Some(true),
+                    value: Some(value),
+                    unit: Some(unit),
+                    authentication_type,
+                    frequency_interval: Some(FrequencyInterval::TimeBased),
+                    ..Default::default()
+                },
             }
         });
-        let mut controls = json!({
-            "applicationEnforcedRestrictions": session.application_enforced_restrictions.then(|| json!({"isEnabled": true})),
-            "cloudAppSecurity": session.cloud_app_security.map(|c| json!({"isEnabled": true, "cloudAppSecurityType": cloud_app_security(c)})),
-            "signInFrequency": frequency,
-            "persistentBrowser": session.persistent_browser.map(|m| json!({"isEnabled": true, "mode": match m { PersistentBrowser::Always => "always", PersistentBrowser::Never => "never" }})),
-            "disableResilienceDefaults": session.disable_resilience_defaults,
-            "secureSignInSession": session.token_protection.then(|| json!({"isEnabled": true})),
-        });
-        if let Some(mode) = session.continuous_access_evaluation {
+        let enabled = |on: bool| {
+            on.then(|| EnabledControl {
+                is_enabled: Some(true),
+                ..Default::default()
+            })
+        };
+        let continuous_access_evaluation = session.continuous_access_evaluation.map(|mode| {
             version = ApiVersion::Beta;
-            controls["continuousAccessEvaluation"] = json!({"mode": cae_mode(mode)});
+            ContinuousAccessEvaluationControl {
+                mode: Some(mode.to_wire()),
+                ..Default::default()
+            }
+        });
+        SessionControls {
+            application_enforced_restrictions: enabled(session.application_enforced_restrictions),
+            cloud_app_security: session.cloud_app_security.map(|c| CloudAppSecurityControl {
+                is_enabled: Some(true),
+                cloud_app_security_type: Some(c.to_wire()),
+                ..Default::default()
+            }),
+            sign_in_frequency: frequency,
+            persistent_browser: session
+                .persistent_browser
+                .map(|m| PersistentBrowserControl {
+                    is_enabled: Some(true),
+                    mode: Some(m.to_wire()),
+                    ..Default::default()
+                }),
+            disable_resilience_defaults: Some(session.disable_resilience_defaults),
+            secure_sign_in_session: enabled(session.token_protection),
+            continuous_access_evaluation,
+            ..Default::default()
         }
-        controls
     });
 
-    let body = json!({
-        "displayName": spec.display_name.clone().unwrap_or_else(|| default_display_name(namespace, name)),
-        "state": match spec.state { SpecState::Enabled => "enabled", SpecState::Disabled => "disabled", SpecState::ReportOnly => "enabledForReportingButNotEnforced" },
-        "conditions": {
-            "users": {
-                "includeUsers": include_users, "excludeUsers": dedup(exclude_users),
-                "includeGroups": include_groups, "excludeGroups": dedup(exclude_groups),
-                "includeRoles": include_roles, "excludeRoles": exclude_roles,
-            },
-            "applications": {"includeApplications": a.applications.include, "excludeApplications": a.applications.exclude},
-            "clientAppTypes": if conditions.client_app_types.is_empty() { vec!["all"] } else { conditions.client_app_types.iter().map(|c| client_app(*c)).collect() },
-            "platforms": (!conditions.platforms.is_empty()).then(|| json!({
-                "includePlatforms": conditions.platforms.include.iter().map(|p| platform(*p)).collect::<Vec<_>>(),
-                "excludePlatforms": conditions.platforms.exclude.iter().map(|p| platform(*p)).collect::<Vec<_>>(),
-            })),
-            "locations": (!conditions.locations.is_empty()).then(|| json!({"includeLocations": include_locations, "excludeLocations": exclude_locations})),
-            "devices": conditions.device_filter.as_ref().map(|f| json!({"deviceFilter": {"mode": match f.mode { SpecFilterMode::Include => "include", SpecFilterMode::Exclude => "exclude" }, "rule": f.rule}})),
-            "signInRiskLevels": conditions.sign_in_risk_levels.iter().map(|r| risk(*r)).collect::<Vec<_>>(),
-            "userRiskLevels": conditions.user_risk_levels.iter().map(|r| risk(*r)).collect::<Vec<_>>(),
+    let client_app_types = if conditions.client_app_types.is_empty() {
+        vec![ClientAppType::All]
+    } else {
+        conditions
+            .client_app_types
+            .iter()
+            .map(|c| c.to_wire())
+            .collect()
+    };
+    let body = ConditionalAccessPolicy {
+        id: None,
+        display_name: spec
+            .display_name
+            .clone()
+            .unwrap_or_else(|| default_display_name(namespace, name)),
+        description: None,
+        state: spec.state.to_wire(),
+        conditions: ConditionSet {
+            users: Some(ConditionUsers {
+                include_users,
+                exclude_users: dedup(exclude_users),
+                include_groups,
+                exclude_groups: dedup(exclude_groups),
+                include_roles,
+                exclude_roles,
+                ..Default::default()
+            }),
+            applications: Some(ConditionApplications {
+                include_applications: a.applications.include.clone(),
+                exclude_applications: a.applications.exclude.clone(),
+                ..Default::default()
+            }),
+            client_app_types,
+            platforms: (!conditions.platforms.is_empty()).then(|| ConditionPlatforms {
+                include_platforms: conditions
+                    .platforms
+                    .include
+                    .iter()
+                    .map(|p| p.to_wire())
+                    .collect(),
+                exclude_platforms: conditions
+                    .platforms
+                    .exclude
+                    .iter()
+                    .map(|p| p.to_wire())
+                    .collect(),
+                ..Default::default()
+            }),
+            locations: (!conditions.locations.is_empty()).then(|| ConditionLocations {
+                include_locations,
+                exclude_locations,
+                ..Default::default()
+            }),
+            devices: conditions.device_filter.as_ref().map(|f| ConditionDevices {
+                device_filter: Some(Filter {
+                    mode: f.mode.to_wire(),
+                    rule: f.rule.clone(),
+                }),
+                ..Default::default()
+            }),
+            sign_in_risk_levels: conditions
+                .sign_in_risk_levels
+                .iter()
+                .map(|r| r.to_wire())
+                .collect(),
+            user_risk_levels: conditions
+                .user_risk_levels
+                .iter()
+                .map(|r| r.to_wire())
+                .collect(),
+            ..Default::default()
         },
-        "grantControls": grant,
-        "sessionControls": session,
-    });
-    let body: ConditionalAccessPolicy =
-        serde_json::from_value(body).expect("the desired body matches the Graph model");
+        grant_controls: grant,
+        session_controls: session,
+        created_date_time: None,
+        modified_date_time: None,
+        deleted_date_time: None,
+        template_id: None,
+        extra: Default::default(),
+    };
     Ok(DesiredPolicy {
         display_name: body.display_name.clone(),
         body,
@@ -323,7 +420,7 @@ fn dedup(mut ids: Vec<String>) -> Vec<String> {
 
 enum Frequency {
     EveryTime,
-    Every(u32, &'static str),
+    Every(i32, FrequencyUnit),
 }
 
 /// `12h`, `7d` or `everyTime` (validated by the CRD's rule before it gets here).
@@ -333,256 +430,12 @@ fn parse_frequency(text: &str) -> Frequency {
     }
     let (number, unit) = text.split_at(text.len() - 1);
     let value = number.parse().unwrap_or(1);
-    Frequency::Every(value, if unit == "d" { "days" } else { "hours" })
-}
-
-fn grant_control(control: GrantControl) -> &'static str {
-    match control {
-        GrantControl::Mfa => "mfa",
-        GrantControl::CompliantDevice => "compliantDevice",
-        GrantControl::DomainJoinedDevice => "domainJoinedDevice",
-        GrantControl::ApprovedApplication => "approvedApplication",
-        GrantControl::CompliantApplication => "compliantApplication",
-        GrantControl::PasswordChange => "passwordChange",
-        GrantControl::Block => "block",
-    }
-}
-
-fn client_app(app: SpecClientApp) -> &'static str {
-    match app {
-        SpecClientApp::All => "all",
-        SpecClientApp::Browser => "browser",
-        SpecClientApp::MobileAppsAndDesktopClients => "mobileAppsAndDesktopClients",
-        SpecClientApp::ExchangeActiveSync => "exchangeActiveSync",
-        SpecClientApp::EasSupported => "easSupported",
-        SpecClientApp::Other => "other",
-    }
-}
-
-fn platform(platform: Platform) -> &'static str {
-    match platform {
-        Platform::All => "all",
-        Platform::Android => "android",
-        Platform::Ios => "iOS",
-        Platform::Windows => "windows",
-        Platform::WindowsPhone => "windowsPhone",
-        Platform::MacOs => "macOS",
-        Platform::Linux => "linux",
-    }
-}
-
-fn risk(level: SpecRisk) -> &'static str {
-    match level {
-        SpecRisk::Low => "low",
-        SpecRisk::Medium => "medium",
-        SpecRisk::High => "high",
-        SpecRisk::None => "none",
-    }
-}
-
-fn cloud_app_security(kind: CloudAppSecurity) -> &'static str {
-    match kind {
-        CloudAppSecurity::MonitorOnly => "monitorOnly",
-        CloudAppSecurity::BlockDownloads => "blockDownloads",
-        CloudAppSecurity::McasConfigured => "mcasConfigured",
-    }
-}
-
-fn cae_mode(mode: ContinuousAccessEvaluation) -> &'static str {
-    match mode {
-        ContinuousAccessEvaluation::StrictEnforcement => "strictEnforcement",
-        ContinuousAccessEvaluation::Disabled => "disabled",
-        ContinuousAccessEvaluation::StrictLocation => "strictLocation",
-    }
-}
-
-/// The managed fields of a policy in canonical form: sets sorted and lowercased, absent and
-/// empty the same, defaults filled. Two policies with equal maps are in sync.
-pub fn managed_fields(policy: &ConditionalAccessPolicy) -> BTreeMap<&'static str, Value> {
-    let mut fields = BTreeMap::new();
-    fields.insert("displayName", json!(policy.display_name));
-    fields.insert("state", json!(policy.state.as_str()));
-    let c = &policy.conditions;
-    let users = c.users.clone().unwrap_or_default();
-    fields.insert("conditions.users.includeUsers", set(&users.include_users));
-    fields.insert("conditions.users.excludeUsers", set(&users.exclude_users));
-    fields.insert("conditions.users.includeGroups", set(&users.include_groups));
-    fields.insert("conditions.users.excludeGroups", set(&users.exclude_groups));
-    fields.insert("conditions.users.includeRoles", set(&users.include_roles));
-    fields.insert("conditions.users.excludeRoles", set(&users.exclude_roles));
-    let applications = c.applications.clone().unwrap_or_default();
-    fields.insert(
-        "conditions.applications.includeApplications",
-        set(&applications.include_applications),
-    );
-    fields.insert(
-        "conditions.applications.excludeApplications",
-        set(&applications.exclude_applications),
-    );
-    let client_apps: Vec<String> = c
-        .client_app_types
-        .iter()
-        .map(|a| a.as_str().to_owned())
-        .collect();
-    fields.insert(
-        "conditions.clientAppTypes",
-        if client_apps.is_empty() {
-            json!(["all"])
-        } else {
-            set(&client_apps)
-        },
-    );
-    let platforms = c.platforms.clone().unwrap_or_default();
-    fields.insert(
-        "conditions.platforms.includePlatforms",
-        set(&strings(&platforms.include_platforms)),
-    );
-    fields.insert(
-        "conditions.platforms.excludePlatforms",
-        set(&strings(&platforms.exclude_platforms)),
-    );
-    let locations = c.locations.clone().unwrap_or_default();
-    fields.insert(
-        "conditions.locations.includeLocations",
-        set(&locations.include_locations),
-    );
-    fields.insert(
-        "conditions.locations.excludeLocations",
-        set(&locations.exclude_locations),
-    );
-    fields.insert(
-        "conditions.devices.deviceFilter",
-        c.devices
-            .as_ref()
-            .and_then(|d| d.device_filter.as_ref())
-            .map(|f| json!({"mode": f.mode.as_str(), "rule": f.rule.trim()}))
-            .unwrap_or(Value::Null),
-    );
-    fields.insert(
-        "conditions.signInRiskLevels",
-        set(&strings(&c.sign_in_risk_levels)),
-    );
-    fields.insert(
-        "conditions.userRiskLevels",
-        set(&strings(&c.user_risk_levels)),
-    );
-
-    let grant = policy.grant_controls.clone().unwrap_or_default();
-    let strength = grant
-        .authentication_strength
-        .as_ref()
-        .and_then(|s| s.id.as_ref())
-        .map(|id| id.to_lowercase());
-    let requirements = grant.built_in_controls.len()
-        + usize::from(strength.is_some())
-        + grant.terms_of_use.len()
-        + grant.custom_authentication_factors.len();
-    // With one requirement or none, AND and OR mean the same: Graph's choice is not drift.
-    let operator = if requirements <= 1 {
-        "OR".to_owned()
+    let unit = if unit == "d" {
+        FrequencyUnit::Days
     } else {
-        grant
-            .operator
-            .clone()
-            .unwrap_or_else(|| "OR".into())
-            .to_uppercase()
+        FrequencyUnit::Hours
     };
-    fields.insert("grantControls.operator", json!(operator));
-    fields.insert(
-        "grantControls.builtInControls",
-        set(&strings(&grant.built_in_controls)),
-    );
-    fields.insert("grantControls.authenticationStrength", json!(strength));
-
-    let session = policy.session_controls.clone().unwrap_or_default();
-    let enabled = |control: Option<bool>| control.unwrap_or(false);
-    fields.insert(
-        "sessionControls.applicationEnforcedRestrictions",
-        json!(enabled(
-            session
-                .application_enforced_restrictions
-                .as_ref()
-                .and_then(|c| c.is_enabled)
-        )),
-    );
-    fields.insert(
-        "sessionControls.cloudAppSecurity",
-        session
-            .cloud_app_security
-            .as_ref()
-            .filter(|c| c.is_enabled == Some(true))
-            .map(|c| json!(c.cloud_app_security_type.as_ref().map(|t| t.as_str())))
-            .unwrap_or(Value::Null),
-    );
-    fields.insert(
-        "sessionControls.signInFrequency",
-        session
-            .sign_in_frequency
-            .as_ref()
-            .filter(|f| f.is_enabled == Some(true))
-            .map(|f| {
-                // In hours, so that 24 hours and 1 day are the same setting.
-                let every = match f.frequency_interval.as_ref().map(|i| i.as_str()) {
-                    Some("everyTime") => "everyTime".to_owned(),
-                    _ => {
-                        let per_unit = if f.unit.as_ref().is_some_and(|u| u.as_str() == "days") {
-                            24
-                        } else {
-                            1
-                        };
-                        format!("{}h", i64::from(f.value.unwrap_or(0)) * per_unit)
-                    }
-                };
-                let authentication = f
-                    .authentication_type
-                    .as_ref()
-                    .map(|a| a.as_str())
-                    .unwrap_or("primaryAndSecondaryAuthentication");
-                json!(format!("{every} ({authentication})"))
-            })
-            .unwrap_or(Value::Null),
-    );
-    fields.insert(
-        "sessionControls.persistentBrowser",
-        session
-            .persistent_browser
-            .as_ref()
-            .filter(|p| p.is_enabled == Some(true))
-            .map(|p| json!(p.mode.as_ref().map(|m| m.as_str())))
-            .unwrap_or(Value::Null),
-    );
-    fields.insert(
-        "sessionControls.disableResilienceDefaults",
-        json!(session.disable_resilience_defaults.unwrap_or(false)),
-    );
-    fields.insert(
-        "sessionControls.secureSignInSession",
-        json!(enabled(
-            session
-                .secure_sign_in_session
-                .as_ref()
-                .and_then(|c| c.is_enabled)
-        )),
-    );
-    fields.insert(
-        "sessionControls.continuousAccessEvaluation",
-        session
-            .continuous_access_evaluation
-            .as_ref()
-            .and_then(|c| c.mode.as_ref())
-            .map(|m| json!(m.as_str()))
-            .unwrap_or(Value::Null),
-    );
-    fields
-}
-
-fn strings<T: std::fmt::Display>(values: &[T]) -> Vec<String> {
-    values.iter().map(ToString::to_string).collect()
-}
-
-fn set(values: &[String]) -> Value {
-    let sorted: BTreeSet<String> = values.iter().map(|v| v.to_lowercase()).collect();
-    json!(sorted)
+    Frequency::Every(value, unit)
 }
 
 /// One managed field that differs.
@@ -608,7 +461,7 @@ pub fn diff(
     desired
         .iter()
         .filter(|(field, _)| {
-            compare_beta_only || **field != "sessionControls.continuousAccessEvaluation"
+            compare_beta_only || managed_field(field).is_some_and(|f| !f.beta_only)
         })
         .filter(|(field, value)| observed.get(*field) != Some(value))
         .map(|(field, value)| FieldChange {
@@ -779,90 +632,125 @@ pub fn plan(desired: &DesiredPolicy, found: Found<'_>, observed_via_beta: bool) 
     }
 }
 
-/// The PATCH body for `changes`: each changed group is sent as a complete managed sub-object
-/// with explicit `[]`/`null` (Graph merges nested objects, so an omitted list would silently
-/// survive), and nothing the API does not model is named (so it is left as the tenant has it).
+/// The PATCH body for `changes`: each changed group of [`MANAGED_FIELDS`] is sent as a
+/// complete managed sub-object with explicit `[]`/`null` (Graph merges nested objects, so an
+/// omitted list would silently survive), and nothing the API does not model is named (so it is
+/// left as the tenant has it). A beta-only field is sent only when the desired policy sets it.
 fn patch_body(
     desired: &ConditionalAccessPolicy,
     observed: &ConditionalAccessPolicy,
     changes: &[FieldChange],
 ) -> Value {
     let full = desired.to_write_body();
-    let changed = |prefix: &str| changes.iter().any(|c| c.field.starts_with(prefix));
-    let pick = |object: &Value, keys: &[&str]| -> Value {
-        match object {
-            Value::Null => Value::Null,
-            object => Value::Object(
-                keys.iter()
-                    .map(|k| ((*k).to_owned(), object[*k].clone()))
-                    .collect(),
-            ),
-        }
+    let changed = |group: PatchGroup| {
+        changes
+            .iter()
+            .any(|c| managed_field(&c.field).is_some_and(|f| f.group == group))
     };
     let mut patch = serde_json::Map::new();
-    for top in ["displayName", "state"] {
-        if changed(top) {
-            patch.insert(top.to_owned(), full[top].clone());
+    for group in [
+        PatchGroup::DisplayName,
+        PatchGroup::State,
+        PatchGroup::Conditions,
+        PatchGroup::GrantControls,
+        PatchGroup::SessionControls,
+    ] {
+        if !changed(group) {
+            continue;
         }
-    }
-    if changed("conditions.") {
-        let c = &full["conditions"];
-        let mut devices = c["devices"].clone();
-        if devices.is_null()
-            && observed
-                .conditions
-                .devices
-                .as_ref()
-                .is_some_and(|d| has_content(&d.extra))
-        {
-            devices = json!({"deviceFilter": null});
-        }
-        patch.insert(
-            "conditions".into(),
-            json!({
-                "users": pick(&c["users"], &["includeUsers", "excludeUsers", "includeGroups", "excludeGroups", "includeRoles", "excludeRoles"]),
-                "applications": pick(&c["applications"], &["includeApplications", "excludeApplications"]),
-                "clientAppTypes": c["clientAppTypes"],
-                "platforms": pick(&c["platforms"], &["includePlatforms", "excludePlatforms"]),
-                "locations": pick(&c["locations"], &["includeLocations", "excludeLocations"]),
-                "devices": devices,
-                "signInRiskLevels": c["signInRiskLevels"],
-                "userRiskLevels": c["userRiskLevels"],
-            }),
-        );
-    }
-    if changed("grantControls.") {
-        let keeps_unmodelled = observed.grant_controls.as_ref().is_some_and(|g| {
-            !g.terms_of_use.is_empty()
-                || !g.custom_authentication_factors.is_empty()
-                || has_content(&g.extra)
-        });
-        let grant = match pick(
-            &full["grantControls"],
-            &["operator", "builtInControls", "authenticationStrength"],
-        ) {
-            Value::Null if keeps_unmodelled => {
+        let property = group.property();
+        let sent = match group {
+            PatchGroup::DisplayName | PatchGroup::State => full[property].clone(),
+            _ => pick_group(group, &full[property]),
+        };
+        let sent = match (group, sent) {
+            (PatchGroup::Conditions, mut conditions) => {
+                // No filter wanted, but the tenant's devices condition holds more than one:
+                // clear the filter only.
+                let devices_unmodelled = observed
+                    .conditions
+                    .devices
+                    .as_ref()
+                    .is_some_and(|d| has_content(&d.extra));
+                if conditions["devices"].is_null() && devices_unmodelled {
+                    conditions["devices"] = json!({"deviceFilter": null});
+                }
+                conditions
+            }
+            (PatchGroup::GrantControls, Value::Null) if keeps_unmodelled_grant(observed) => {
                 json!({"operator": "OR", "builtInControls": [], "authenticationStrength": null})
             }
-            grant => grant,
+            (PatchGroup::SessionControls, Value::Null)
+                if observed
+                    .session_controls
+                    .as_ref()
+                    .is_some_and(|s| has_content(&s.extra)) =>
+            {
+                cleared_group(PatchGroup::SessionControls)
+            }
+            (_, sent) => sent,
         };
-        patch.insert("grantControls".into(), grant);
-    }
-    if changed("sessionControls.") {
-        let keeps_unmodelled = observed
-            .session_controls
-            .as_ref()
-            .is_some_and(|s| has_content(&s.extra));
-        let session = match &full["sessionControls"] {
-            Value::Null if keeps_unmodelled => json!({
-                "applicationEnforcedRestrictions": null, "cloudAppSecurity": null, "signInFrequency": null,
-                "persistentBrowser": null, "disableResilienceDefaults": null, "secureSignInSession": null,
-            }),
-            session => session.clone(),
-        };
-        patch.insert("sessionControls".into(), session);
+        patch.insert(property.to_owned(), sent);
     }
     Value::Object(patch)
+}
+
+/// The managed keys of `group` from the desired `object` (`null` stays `null`): for
+/// `conditions.users.includeUsers` the `users` sub-object keeps `includeUsers`; for
+/// `conditions.clientAppTypes` the value itself.
+fn pick_group(group: PatchGroup, object: &Value) -> Value {
+    if object.is_null() {
+        return Value::Null;
+    }
+    let mut picked = serde_json::Map::new();
+    for field in MANAGED_FIELDS.iter().filter(|f| f.group == group) {
+        let mut path = field.key_in_group().split('.');
+        let first = path.next().unwrap_or_default();
+        match path.next() {
+            None => {
+                if field.beta_only && object.get(first).is_none() {
+                    continue;
+                }
+                picked.insert(first.to_owned(), object[first].clone());
+            }
+            Some(second) => {
+                let value = object[first][second].clone();
+                let entry =
+                    picked
+                        .entry(first.to_owned())
+                        .or_insert_with(|| match &object[first] {
+                            Value::Null => Value::Null,
+                            _ => json!({}),
+                        });
+                if let Value::Object(map) = entry {
+                    map.insert(second.to_owned(), value);
+                }
+            }
+        }
+    }
+    Value::Object(picked)
+}
+
+/// Every managed key of `group` set to `null`, beta-only ones left out: clears what the spec
+/// no longer asks for while leaving the tenant's unmodelled controls in place.
+fn cleared_group(group: PatchGroup) -> Value {
+    Value::Object(
+        MANAGED_FIELDS
+            .iter()
+            .filter(|f| f.group == group && !f.beta_only)
+            .map(|f| (f.key_in_group().to_owned(), Value::Null))
+            .collect(),
+    )
+}
+
+/// Whether the tenant's grant controls hold controls the API does not model (terms of use,
+/// custom factors, anything else): they must survive a spec without grant controls.
+fn keeps_unmodelled_grant(observed: &ConditionalAccessPolicy) -> bool {
+    observed.grant_controls.as_ref().is_some_and(|g| {
+        !g.terms_of_use.is_empty()
+            || !g.custom_authentication_factors.is_empty()
+            || has_content(&g.extra)
+    })
 }
 
 #[cfg(test)]

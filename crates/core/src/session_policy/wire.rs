@@ -1,0 +1,228 @@
+//! The SessionPolicy API's enums as Graph writes them: one [`ToWire`] impl per pair, so the desired
+//! policy is built as Graph's typed model (no wire strings in the planner), and an API value
+//! cannot be forgotten (each `match` is exhaustive). Graph's enums are open (unknown members
+//! are kept), so the way back ([`spec_value`]) is partial: export refuses what the API lacks.
+//!
+//! Wire values: `conditionalAccessPolicy` and its complex types in the v1.0 and beta CSDL
+//! (`microsoftgraph/msgraph-metadata`, `clean_v10_metadata/cleanMetadataWithDescriptionsv1.0.xml`
+//! and `clean_beta_metadata/cleanMetadataWithDescriptionsbeta.xml`), and
+//! `api-reference/v1.0/resources/conditionalaccesspolicy.md` in
+//! `microsoftgraph/microsoft-graph-docs-contrib`.
+
+use sessionops_api::{
+    ClientAppType as SpecClientApp, CloudAppSecurity, ContinuousAccessEvaluation,
+    FilterMode as SpecFilterMode, GrantControl, GrantOperator, PersistentBrowser, Platform,
+    PolicyState as SpecState, RiskLevel as SpecRisk, SignInFrequencyAuthentication,
+};
+use sessionops_graph::models::{
+    BuiltInControl, ClientAppType, CloudAppSecurityType, ContinuousAccessEvaluationMode,
+    DevicePlatform, FilterMode, FrequencyAuthenticationType, PersistentBrowserMode, PolicyState,
+    RiskLevel,
+};
+
+/// An API value and the Graph member it is written as (a local trait: both types live in other
+/// crates, so `From` cannot be implemented here).
+pub trait ToWire: Copy {
+    /// Graph's (open) enum.
+    type Wire: PartialEq;
+    /// The Graph member.
+    fn to_wire(self) -> Self::Wire;
+}
+
+impl ToWire for SpecState {
+    type Wire = PolicyState;
+
+    fn to_wire(self) -> PolicyState {
+        match self {
+            SpecState::Enabled => PolicyState::Enabled,
+            SpecState::Disabled => PolicyState::Disabled,
+            SpecState::ReportOnly => PolicyState::EnabledForReportingButNotEnforced,
+        }
+    }
+}
+
+impl ToWire for GrantControl {
+    type Wire = BuiltInControl;
+
+    fn to_wire(self) -> BuiltInControl {
+        match self {
+            GrantControl::Mfa => BuiltInControl::Mfa,
+            GrantControl::CompliantDevice => BuiltInControl::CompliantDevice,
+            GrantControl::DomainJoinedDevice => BuiltInControl::DomainJoinedDevice,
+            GrantControl::ApprovedApplication => BuiltInControl::ApprovedApplication,
+            GrantControl::CompliantApplication => BuiltInControl::CompliantApplication,
+            GrantControl::PasswordChange => BuiltInControl::PasswordChange,
+            GrantControl::Block => BuiltInControl::Block,
+        }
+    }
+}
+
+/// `AND` or `OR`, as `conditionalAccessGrantControls.operator` carries it (a plain string).
+pub fn grant_operator(operator: GrantOperator) -> &'static str {
+    match operator {
+        GrantOperator::And => "AND",
+        GrantOperator::Or => "OR",
+    }
+}
+
+impl ToWire for SpecClientApp {
+    type Wire = ClientAppType;
+
+    fn to_wire(self) -> ClientAppType {
+        match self {
+            SpecClientApp::All => ClientAppType::All,
+            SpecClientApp::Browser => ClientAppType::Browser,
+            SpecClientApp::MobileAppsAndDesktopClients => {
+                ClientAppType::MobileAppsAndDesktopClients
+            }
+            SpecClientApp::ExchangeActiveSync => ClientAppType::ExchangeActiveSync,
+            SpecClientApp::EasSupported => ClientAppType::EasSupported,
+            SpecClientApp::Other => ClientAppType::Other_,
+        }
+    }
+}
+
+impl ToWire for Platform {
+    type Wire = DevicePlatform;
+
+    fn to_wire(self) -> DevicePlatform {
+        match self {
+            Platform::All => DevicePlatform::All,
+            Platform::Android => DevicePlatform::Android,
+            Platform::Ios => DevicePlatform::Ios,
+            Platform::Windows => DevicePlatform::Windows,
+            Platform::WindowsPhone => DevicePlatform::WindowsPhone,
+            Platform::MacOs => DevicePlatform::MacOs,
+            Platform::Linux => DevicePlatform::Linux,
+        }
+    }
+}
+
+impl ToWire for SpecRisk {
+    type Wire = RiskLevel;
+
+    fn to_wire(self) -> RiskLevel {
+        match self {
+            SpecRisk::Low => RiskLevel::Low,
+            SpecRisk::Medium => RiskLevel::Medium,
+            SpecRisk::High => RiskLevel::High,
+            SpecRisk::None => RiskLevel::None,
+        }
+    }
+}
+
+impl ToWire for SpecFilterMode {
+    type Wire = FilterMode;
+
+    fn to_wire(self) -> FilterMode {
+        match self {
+            SpecFilterMode::Include => FilterMode::Include,
+            SpecFilterMode::Exclude => FilterMode::Exclude,
+        }
+    }
+}
+
+impl ToWire for SignInFrequencyAuthentication {
+    type Wire = FrequencyAuthenticationType;
+
+    fn to_wire(self) -> FrequencyAuthenticationType {
+        match self {
+            SignInFrequencyAuthentication::PrimaryAndSecondary => {
+                FrequencyAuthenticationType::PrimaryAndSecondaryAuthentication
+            }
+            SignInFrequencyAuthentication::SecondaryOnly => {
+                FrequencyAuthenticationType::SecondaryAuthentication
+            }
+        }
+    }
+}
+
+impl ToWire for PersistentBrowser {
+    type Wire = PersistentBrowserMode;
+
+    fn to_wire(self) -> PersistentBrowserMode {
+        match self {
+            PersistentBrowser::Always => PersistentBrowserMode::Always,
+            PersistentBrowser::Never => PersistentBrowserMode::Never,
+        }
+    }
+}
+
+impl ToWire for CloudAppSecurity {
+    type Wire = CloudAppSecurityType;
+
+    fn to_wire(self) -> CloudAppSecurityType {
+        match self {
+            CloudAppSecurity::MonitorOnly => CloudAppSecurityType::MonitorOnly,
+            CloudAppSecurity::BlockDownloads => CloudAppSecurityType::BlockDownloads,
+            CloudAppSecurity::McasConfigured => CloudAppSecurityType::McasConfigured,
+        }
+    }
+}
+
+impl ToWire for ContinuousAccessEvaluation {
+    type Wire = ContinuousAccessEvaluationMode;
+
+    fn to_wire(self) -> ContinuousAccessEvaluationMode {
+        match self {
+            ContinuousAccessEvaluation::StrictEnforcement => {
+                ContinuousAccessEvaluationMode::StrictEnforcement
+            }
+            ContinuousAccessEvaluation::Disabled => ContinuousAccessEvaluationMode::Disabled,
+            ContinuousAccessEvaluation::StrictLocation => {
+                ContinuousAccessEvaluationMode::StrictLocation
+            }
+        }
+    }
+}
+
+/// The API value whose wire form is `wire`, among `values`: the way back for export, `None`
+/// when the API has no such value (an unknown or newer Graph member).
+pub fn spec_value<S: ToWire>(values: &[S], wire: &S::Wire) -> Option<S> {
+    values
+        .iter()
+        .copied()
+        .find(|value| value.to_wire() == *wire)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire values are the CSDL member names (the ones the manifests' tests, the
+    /// simulator and the docs corpus use).
+    #[test]
+    fn api_values_map_to_graphs_members() {
+        assert_eq!(
+            SpecState::ReportOnly.to_wire().as_str(),
+            "enabledForReportingButNotEnforced"
+        );
+        assert_eq!(SpecClientApp::Other.to_wire().as_str(), "other");
+        assert_eq!(Platform::Ios.to_wire().as_str(), "iOS");
+        assert_eq!(Platform::MacOs.to_wire().as_str(), "macOS");
+        assert_eq!(
+            SignInFrequencyAuthentication::SecondaryOnly
+                .to_wire()
+                .as_str(),
+            "secondaryAuthentication"
+        );
+        assert_eq!(
+            ContinuousAccessEvaluation::StrictLocation
+                .to_wire()
+                .as_str(),
+            "strictLocation"
+        );
+        assert_eq!(
+            spec_value(
+                &[Platform::All, Platform::Linux],
+                &DevicePlatform::from("linux")
+            ),
+            Some(Platform::Linux)
+        );
+        assert_eq!(
+            spec_value(&[Platform::All], &DevicePlatform::from("tvOS")),
+            None
+        );
+        assert_eq!(grant_operator(GrantOperator::And), "AND");
+    }
+}
