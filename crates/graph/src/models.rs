@@ -703,13 +703,6 @@ pub struct DirectoryObject {
     pub extra: Extra,
 }
 
-impl DirectoryObject {
-    /// Whether this member is a user.
-    pub fn is_user(&self) -> bool {
-        self.odata_type.as_deref() == Some("#microsoft.graph.user")
-    }
-}
-
 /// A device (registered to a user).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

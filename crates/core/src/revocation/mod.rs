@@ -31,7 +31,7 @@ use self::status::*;
 use actions::*;
 use schedule::{Cursor, Schedule};
 pub use status::{reported_reason, waiting};
-pub use targets::{Resolved, Target, resolve_targets};
+pub use targets::{Resolved, Target, TargetSource, resolve_targets};
 use verify::*;
 
 /// Users per chunk: one `$batch` of revocations.
@@ -220,7 +220,7 @@ async fn execute(
         );
         sink.save(status).await.map_err(RevocationError::Progress)?;
     }
-    let resolved = resolve_targets(client, spec, protected).await?;
+    let resolved = resolve_targets(client, &spec.targets, protected).await?;
     if resolved.targets.len() as i64 > spec.max_targets {
         return Err(RevocationError::TooManyTargets {
             resolved: resolved.targets.len(),

@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use super::RevocationError;
 use crate::directory;
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, is_object_id};
-use sessionops_api::{ProtectedPrincipals, RevocationRequestSpec};
+use sessionops_api::{ProtectedPrincipals, RevocationTargets};
 use sessionops_graph::models::{Page, User};
 use sessionops_graph::{GraphClient, GraphError, GraphRequest};
 
@@ -52,33 +52,59 @@ pub struct Resolved {
     pub skipped_protected: i64,
 }
 
-/// Resolves targets: users by UPN or id, groups by name or id (transitive user members), or all
-/// users; de-duplicated, protected users removed and counted. Unknown names fail the request.
+/// Where the users of a run come from: a RevocationRequest's `targets` today; risky users or
+/// sign-in logs (a standing response to risk) can be other sources of the same engine.
+#[async_trait::async_trait]
+pub trait TargetSource: Sync {
+    /// Every user the source names, in any order and possibly twice (the engine sorts and
+    /// de-duplicates). Names that match nothing go to `missing`: they fail the run before
+    /// anything is written.
+    async fn users(
+        &self,
+        client: &GraphClient,
+        missing: &mut Vec<String>,
+    ) -> Result<Vec<Target>, GraphError>;
+}
+
+/// Users by UPN or id, groups by name or id (transitive user members), or all users.
+#[async_trait::async_trait]
+impl TargetSource for RevocationTargets {
+    async fn users(
+        &self,
+        client: &GraphClient,
+        missing: &mut Vec<String>,
+    ) -> Result<Vec<Target>, GraphError> {
+        // A Vec, sorted and de-duplicated once at the end: for 100,000 members it needs about
+        // half the memory of a map keyed by id (the operator memory benchmark measures this).
+        let mut found: Vec<Target> = Vec::new();
+        if self.all_users {
+            collect(
+                &mut found,
+                client.pages::<User>(
+                    GraphRequest::get("/users")
+                        .query("$select", SELECT)
+                        .query("$top", "999"),
+                ),
+            )
+            .await?;
+        }
+        found.extend(lookup_users(client, &self.users, missing).await?);
+        for group in group_ids(client, &self.groups, missing).await? {
+            collect_members(&mut found, client, &group).await?;
+        }
+        Ok(found)
+    }
+}
+
+/// Resolves the users of `source`, de-duplicated and sorted by id, protected users removed and
+/// counted. Unknown names (of the source or of the protected principals) fail the request.
 pub async fn resolve_targets(
     client: &GraphClient,
-    spec: &RevocationRequestSpec,
+    source: &dyn TargetSource,
     protected: &ProtectedPrincipals,
 ) -> Result<Resolved, RevocationError> {
-    // A Vec, sorted and de-duplicated once at the end: for 100,000 members it needs about half
-    // the memory of a map keyed by id (the operator memory benchmark measures this).
-    let mut found: Vec<Target> = Vec::new();
     let mut missing = Vec::new();
-    let targets = &spec.targets;
-    if targets.all_users {
-        collect(
-            &mut found,
-            client.pages::<User>(
-                GraphRequest::get("/users")
-                    .query("$select", SELECT)
-                    .query("$top", "999"),
-            ),
-        )
-        .await?;
-    }
-    found.extend(lookup_users(client, &targets.users, &mut missing).await?);
-    for group in group_ids(client, &targets.groups, &mut missing).await? {
-        collect_members(&mut found, client, &group).await?;
-    }
+    let mut found = source.users(client, &mut missing).await?;
     if !missing.is_empty() {
         return Err(RevocationError::TargetNotFound(missing));
     }
