@@ -16,7 +16,7 @@ use sessionops_core::session_policy::plan::PolicyPlan;
 use sessionops_graph::GraphRequest;
 use sessionops_graph::models::Group;
 
-const SEED: &str = include_str!("../src/demo/seed.yaml");
+use sessionops_testkit::fixtures::DEMO_SEED as SEED;
 const EXTRA_SEED: &str = "
 namedLocations:
   - {'@odata.type': '#microsoft.graph.ipNamedLocation', id: 1e6b7c4a-2f3d-4e5a-8b9c-0d1e2f3a4b5c, displayName: Head office, isTrusted: true, ipRanges: [{'@odata.type': '#microsoft.graph.iPv4CidrRange', cidrAddress: 203.0.113.0/24}]}

@@ -822,7 +822,7 @@ mod flows {
     use sessionops_core::revocation::RunOptions;
     use sessionops_graph::GraphConfig;
 
-    const SEED: &str = include_str!("../src/demo/seed.yaml");
+    use sessionops_testkit::fixtures::DEMO_SEED as SEED;
 
     fn point_at(set: &mut ManifestSet, sim: &Simulator) {
         for loaded in &mut set.objects {

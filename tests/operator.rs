@@ -5,89 +5,46 @@
 //! A real-cluster end-to-end test is at the end, `#[ignore]`d, with how to run it.
 
 use sessionops_testkit as common;
+use sessionops_testkit::cluster::{Call, Cluster, call_shapes};
+use sessionops_testkit::fixtures::{demo_tenant, example_connection, example_policy};
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use graph_sim::{Seed, SimConfig, Simulator};
-use http::{Request, Response};
 use kube::ResourceExt;
-use kube::client::Body;
 use kube::core::DeserializeGuard;
 use serde_json::{Value, json};
 use sessionops_api::manifest::{self, Object};
-use sessionops_api::{
-    ClusterTenantConnection, Endpoints, RevocationRequest, SessionPolicy, TenantConnection,
-};
+use sessionops_api::{RevocationRequest, SessionPolicy};
 use sessionops_core::revocation::RunOptions;
-use sessionops_operator::metrics::Metrics;
-use sessionops_operator::{
-    Context, Settings, Stores, revocation, session_policy, tenant_connection,
-};
+use sessionops_operator::{Context, Settings, revocation, session_policy, tenant_connection};
 use tokio::sync::watch;
-use tower_test::mock::Handle;
 
-const SEED: &str = include_str!("../src/demo/seed.yaml");
 const SECRET_PATH: &str = "/api/v1/namespaces/sessionops-system/secrets/contoso-graph";
 const POLICY_PATH: &str =
     "/apis/sessionops.io/v1alpha1/namespaces/identity/sessionpolicies/sign-in-every-12h";
 
-/// One call the operator made to the API server.
-#[derive(Clone, Debug)]
-struct Call {
-    method: String,
-    path: String,
-    body: Value,
-}
-
-impl Call {
-    fn is(&self, method: &str, path: &str) -> bool {
-        self.method == method && self.path == path
-    }
-}
-
-/// The Kubernetes API as the operator sees it: a tower-test mock answering every call, and
-/// the objects its watch caches hold.
-struct Cluster {
-    handle: Handle<Request<Body>, Response<Body>>,
-    ctx: Arc<Context>,
-    /// Objects as the API server would return them from PATCH (echoed back).
-    objects: serde_json::Map<String, Value>,
-    secret: Value,
-}
-
-/// The example ClusterTenantConnection pointed at `sim` (its tenant, app and endpoints).
-fn connection(sim: &Simulator) -> ClusterTenantConnection {
-    let mut set = manifest::load(&[example("tenant-connection.yaml")], false).unwrap();
-    let Object::ClusterTenantConnection(mut connection) = set.objects.remove(0).object else {
-        panic!("the example is a ClusterTenantConnection")
-    };
-    connection.spec.tenant_id = sim.tenant_id().to_owned();
-    connection.spec.client_id = sim.client_id().to_owned();
-    connection.spec.endpoints = Some(Endpoints {
-        graph: Some(sim.base_url()),
-        login: Some(sim.base_url()),
-    });
-    *connection
-}
-
-fn example(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-/// The example policy, as the API server stores it (generation 1, uid).
-fn policy() -> SessionPolicy {
-    let mut set = manifest::load(&[example("policy-sign-in-every-12h.yaml")], false).unwrap();
-    let Object::SessionPolicy(mut policy) = set.objects.remove(0).object else {
-        panic!("the example is a SessionPolicy")
-    };
-    policy.metadata.generation = Some(1);
-    policy.metadata.uid = Some("4f1e9c1a-0000-4000-8000-000000000001".into());
-    policy.metadata.resource_version = Some("100".into());
-    *policy
+/// The cluster of these tests: the example ClusterTenantConnection pointed at `sim`, its
+/// credential Secret, and `policies` and `revocations` in the watch caches.
+fn cluster_with(
+    sim: &Simulator,
+    policies: Vec<SessionPolicy>,
+    revocations: Vec<RevocationRequest>,
+    stop: Option<watch::Receiver<bool>>,
+) -> Cluster {
+    Cluster::new(
+        settings(stop),
+        vec![example_connection(sim)],
+        policies,
+        revocations,
+    )
+    .with_secret(
+        "sessionops-system",
+        "contoso-graph",
+        &[("client-secret", sim.client_secret())],
+    )
 }
 
 fn settings(stop: Option<watch::Receiver<bool>>) -> Settings {
@@ -106,125 +63,6 @@ fn settings(stop: Option<watch::Receiver<bool>>) -> Settings {
     settings
 }
 
-impl Cluster {
-    fn new(
-        sim: &Simulator,
-        policies: Vec<SessionPolicy>,
-        revocations: Vec<RevocationRequest>,
-        stop: Option<watch::Receiver<bool>>,
-    ) -> Cluster {
-        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let client = kube::Client::new(service, "default");
-        let mut objects = serde_json::Map::new();
-        for p in &policies {
-            objects.insert(policy_path_of(p), serde_json::to_value(p).unwrap());
-        }
-        for r in &revocations {
-            objects.insert(
-                format!(
-                    "/apis/sessionops.io/v1alpha1/namespaces/{}/revocationrequests/{}",
-                    r.metadata.namespace.as_deref().unwrap(),
-                    r.metadata.name.as_deref().unwrap()
-                ),
-                serde_json::to_value(r).unwrap(),
-            );
-        }
-        let stores = Stores {
-            cluster_connections: common::store(vec![connection(sim)]),
-            connections: common::store(Vec::<TenantConnection>::new()),
-            policies: common::store(policies),
-            revocations: common::store(revocations),
-        };
-        let ctx = Arc::new(Context::new(
-            client,
-            stores,
-            Arc::new(Metrics::new()),
-            settings(stop),
-            Some("test".into()),
-        ));
-        let secret = json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "contoso-graph", "namespace": "sessionops-system"},
-            "data": {"client-secret": base64(sim.client_secret())}
-        });
-        Cluster {
-            handle,
-            ctx,
-            objects,
-            secret,
-        }
-    }
-
-    /// Runs `reconcile` to its end while answering its API calls; returns the result and the
-    /// calls in order. Fails if a call is still pending afterwards.
-    async fn run<F, T>(&mut self, reconcile: F, mut on_call: impl FnMut(&Call)) -> (T, Vec<Call>)
-    where
-        F: std::future::Future<Output = T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let mut task = tokio::spawn(reconcile);
-        let mut calls = Vec::new();
-        let result = loop {
-            tokio::select! {
-                request = self.handle.next_request() => {
-                    let (request, respond) = request.expect("the client is alive");
-                    let method = request.method().to_string();
-                    let path = request.uri().path().to_owned();
-                    let bytes = request.into_body().collect_bytes().await.unwrap();
-                    let body: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
-                    let call = Call { method, path, body };
-                    on_call(&call);
-                    let answer = self.answer(&call);
-                    calls.push(call);
-                    respond.send_response(answer);
-                }
-                result = &mut task => break result.expect("the reconcile does not panic"),
-            }
-        };
-        let pending =
-            tokio::time::timeout(Duration::from_millis(50), self.handle.next_request()).await;
-        assert!(
-            pending.is_err(),
-            "a call was left unanswered after the reconcile returned"
-        );
-        (result, calls)
-    }
-
-    fn answer(&self, call: &Call) -> Response<Body> {
-        let ok = |value: &Value| {
-            Response::builder()
-                .status(if call.method == "POST" { 201 } else { 200 })
-                .body(Body::from(serde_json::to_vec(value).unwrap()))
-                .unwrap()
-        };
-        if call.method == "GET" && call.path == SECRET_PATH {
-            return ok(&self.secret);
-        }
-        if call.method == "POST" {
-            // Creations (events, password Secrets) echo the object back.
-            return ok(&call.body);
-        }
-        let object_path = call.path.trim_end_matches("/status");
-        match self.objects.get(object_path) {
-            Some(object) => ok(object),
-            None => Response::builder()
-                .status(404)
-                .body(Body::from(
-                    serde_json::to_vec(&json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"})).unwrap(),
-                ))
-                .unwrap(),
-        }
-    }
-}
-
-/// The calls as (method, path), for exact-sequence assertions.
-fn call_shapes(calls: &[Call]) -> Vec<(&str, &str)> {
-    calls
-        .iter()
-        .map(|c| (c.method.as_str(), c.path.as_str()))
-        .collect()
-}
-
 /// Every request the simulator answered, token requests included.
 fn all_requests(stats: &Value) -> u64 {
     stats["routes"].as_object().map_or(0, |routes| {
@@ -234,28 +72,6 @@ fn all_requests(stats: &Value) -> u64 {
             .filter_map(Value::as_u64)
             .sum()
     })
-}
-
-fn policy_path_of(p: &SessionPolicy) -> String {
-    format!(
-        "/apis/sessionops.io/v1alpha1/namespaces/{}/sessionpolicies/{}",
-        p.metadata.namespace.as_deref().unwrap(),
-        p.metadata.name.as_deref().unwrap()
-    )
-}
-
-fn base64(text: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(text)
-}
-
-async fn tenant() -> Simulator {
-    common::start(SimConfig {
-        seed: Some(Seed::from_yaml(SEED).unwrap()),
-        ca_rps: 20.0,
-        ..SimConfig::default()
-    })
-    .await
 }
 
 fn ready(status: &Value) -> (&str, &str) {
@@ -299,10 +115,10 @@ fn after(mut policy: SessionPolicy, calls: &[Call]) -> SessionPolicy {
 /// not even status; a reconcile within the resync interval sends nothing at all.
 #[tokio::test]
 async fn first_apply_then_resyncs_that_change_nothing() {
-    let sim = tenant().await;
-    let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
+    let sim = demo_tenant(20.0).await;
+    let mut cluster = cluster_with(&sim, vec![example_policy()], vec![], None);
     let (result, calls) = cluster
-        .run(reconcile_policy(&cluster.ctx, policy()), |_| {})
+        .run(reconcile_policy(&cluster.ctx, example_policy()), |_| {})
         .await;
     assert!(result.is_ok(), "{result:?}");
     let shape = call_shapes(&calls);
@@ -344,7 +160,7 @@ async fn first_apply_then_resyncs_that_change_nothing() {
     assert_eq!(event["regarding"]["name"], "sign-in-every-12h");
 
     // A reconcile within the resync interval: the shared read already holds the write.
-    let synced = after(policy(), &calls);
+    let synced = after(example_policy(), &calls);
     let before = common::stats(&sim).await;
     let (result, calls) = cluster
         .run(reconcile_policy(&cluster.ctx, synced.clone()), |_| {})
@@ -358,7 +174,7 @@ async fn first_apply_then_resyncs_that_change_nothing() {
     );
 
     // A restart (new caches): the Secret and one LIST, then nothing written anywhere.
-    let mut restarted = Cluster::new(&sim, vec![synced.clone()], vec![], None);
+    let mut restarted = cluster_with(&sim, vec![synced.clone()], vec![], None);
     let (result, calls) = restarted
         .run(reconcile_policy(&restarted.ctx, synced), |_| {})
         .await;
@@ -384,12 +200,12 @@ async fn first_apply_then_resyncs_that_change_nothing() {
 /// A portal edit is reverted at the next resync, counted, and reported with an Event.
 #[tokio::test]
 async fn drift_is_corrected_with_an_event() {
-    let sim = tenant().await;
-    let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
+    let sim = demo_tenant(20.0).await;
+    let mut cluster = cluster_with(&sim, vec![example_policy()], vec![], None);
     let (_, calls) = cluster
-        .run(reconcile_policy(&cluster.ctx, policy()), |_| {})
+        .run(reconcile_policy(&cluster.ctx, example_policy()), |_| {})
         .await;
-    let synced = after(policy(), &calls);
+    let synced = after(example_policy(), &calls);
     let id = synced.status.as_ref().unwrap().policy_id.clone().unwrap();
     let edited = reqwest::Client::new()
         .patch(format!("{}/_sim/portal/policies/{id}", sim.base_url()))
@@ -399,7 +215,7 @@ async fn drift_is_corrected_with_an_event() {
         .unwrap();
     assert!(edited.status().is_success());
 
-    let mut resync = Cluster::new(&sim, vec![synced.clone()], vec![], None);
+    let mut resync = cluster_with(&sim, vec![synced.clone()], vec![], None);
     let (result, calls) = resync
         .run(reconcile_policy(&resync.ctx, synced), |_| {})
         .await;
@@ -435,17 +251,17 @@ async fn drift_is_corrected_with_an_event() {
 #[tokio::test]
 async fn deletion_honours_delete_and_retain() {
     for (deletion_policy, kept) in [("Delete", 0), ("Retain", 1)] {
-        let sim = tenant().await;
-        let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
+        let sim = demo_tenant(20.0).await;
+        let mut cluster = cluster_with(&sim, vec![example_policy()], vec![], None);
         let (_, calls) = cluster
-            .run(reconcile_policy(&cluster.ctx, policy()), |_| {})
+            .run(reconcile_policy(&cluster.ctx, example_policy()), |_| {})
             .await;
-        let mut deleting = after(policy(), &calls);
+        let mut deleting = after(example_policy(), &calls);
         deleting.spec.deletion_policy = serde_json::from_value(json!(deletion_policy)).unwrap();
         deleting.metadata.deletion_timestamp = Some(
             k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
         );
-        let mut cluster = Cluster::new(&sim, vec![deleting.clone()], vec![], None);
+        let mut cluster = cluster_with(&sim, vec![deleting.clone()], vec![], None);
         let (result, calls) = cluster
             .run(reconcile_policy(&cluster.ctx, deleting), |_| {})
             .await;
@@ -489,11 +305,11 @@ async fn deletion_honours_delete_and_retain() {
 /// event, and no Secret read and no Graph request at all.
 #[tokio::test]
 async fn a_namespace_not_allowed_causes_no_secret_read_and_no_graph_call() {
-    let sim = tenant().await;
-    let mut intruder = policy();
+    let sim = demo_tenant(20.0).await;
+    let mut intruder = example_policy();
     intruder.metadata.namespace = Some("marketing".into());
     intruder.metadata.finalizers = Some(vec![session_policy::FINALIZER.into()]);
-    let mut cluster = Cluster::new(&sim, vec![intruder.clone()], vec![], None);
+    let mut cluster = cluster_with(&sim, vec![intruder.clone()], vec![], None);
     let (result, calls) = cluster
         .run(reconcile_policy(&cluster.ctx, intruder), |_| {})
         .await;
@@ -552,7 +368,7 @@ async fn a_revocation_resumes_after_a_restart_from_its_status() {
     .await;
     let request = revocation_request("incident");
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut cluster = Cluster::new(&sim, vec![], vec![request.clone()], Some(stop_rx));
+    let mut cluster = cluster_with(&sim, vec![], vec![request.clone()], Some(stop_rx));
     let path =
         "/apis/sessionops.io/v1alpha1/namespaces/security/revocationrequests/incident/status";
     let ctx = cluster.ctx.clone();
@@ -583,7 +399,7 @@ async fn a_revocation_resumes_after_a_restart_from_its_status() {
     // Restart: a new operator sees the saved status and resumes.
     let mut resumed = request.clone();
     resumed.status = Some(serde_json::from_value(saved).unwrap());
-    let mut restarted = Cluster::new(&sim, vec![], vec![resumed.clone()], None);
+    let mut restarted = cluster_with(&sim, vec![], vec![resumed.clone()], None);
     let ctx = restarted.ctx.clone();
     let (result, calls) = restarted
         .run(
@@ -619,7 +435,7 @@ async fn a_revocation_resumes_after_a_restart_from_its_status() {
     // A terminal request is never run again (GitOps re-sync, operator restart).
     let mut finished = request.clone();
     finished.status = Some(serde_json::from_value(last).unwrap());
-    let mut again = Cluster::new(&sim, vec![], vec![finished.clone()], None);
+    let mut again = cluster_with(&sim, vec![], vec![finished.clone()], None);
     let ctx = again.ctx.clone();
     let (result, calls) = again
         .run(
@@ -647,7 +463,7 @@ async fn a_revocation_resumes_after_a_restart_from_its_status() {
 /// request and named in its status; it never appears in status or events.
 #[tokio::test]
 async fn temporary_passwords_go_to_a_secret_owned_by_the_request() {
-    let sim = tenant().await;
+    let sim = demo_tenant(20.0).await;
     let text = "apiVersion: sessionops.io/v1alpha1\nkind: RevocationRequest\nmetadata: {name: offboard-jdoe, namespace: security}\nspec:\n  tenantRef: {kind: ClusterTenantConnection, name: contoso}\n  reason: \"HR-1 offboarding\"\n  targets: {users: [jdoe@contoso.onmicrosoft.com]}\n  actions: [revokeSessions, requirePasswordChange]\n";
     let mut set = manifest::load_str(Path::new("rr.yaml"), text).unwrap();
     let Object::RevocationRequest(mut request) = set.objects.remove(0).object else {
@@ -655,7 +471,7 @@ async fn temporary_passwords_go_to_a_secret_owned_by_the_request() {
     };
     request.metadata.generation = Some(1);
     request.metadata.uid = Some("4f1e9c1a-0000-4000-8000-000000000003".into());
-    let mut cluster = Cluster::new(&sim, vec![], vec![(*request).clone()], None);
+    let mut cluster = cluster_with(&sim, vec![], vec![(*request).clone()], None);
     let ctx = cluster.ctx.clone();
     let (result, calls) = cluster
         .run(
@@ -712,9 +528,9 @@ async fn temporary_passwords_go_to_a_secret_owned_by_the_request() {
 /// with the reason, a Warning event, and nothing sent to Graph.
 #[tokio::test]
 async fn an_object_that_does_not_deserialize_is_reported_not_reconciled() {
-    let sim = tenant().await;
-    let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
-    let mut broken = serde_json::to_value(policy()).unwrap();
+    let sim = demo_tenant(20.0).await;
+    let mut cluster = cluster_with(&sim, vec![example_policy()], vec![], None);
+    let mut broken = serde_json::to_value(example_policy()).unwrap();
     broken["spec"]["state"] = json!("sometimes");
     let guard: DeserializeGuard<SessionPolicy> = serde_json::from_value(broken).unwrap();
     assert!(guard.0.is_err());
@@ -743,9 +559,9 @@ async fn an_object_that_does_not_deserialize_is_reported_not_reconciled() {
 /// again at the next check, so a rotated (here: broken) secret takes effect without a restart.
 #[tokio::test]
 async fn a_connection_reports_its_roles_and_picks_up_a_rotated_secret() {
-    let sim = tenant().await;
-    let mut cluster = Cluster::new(&sim, vec![policy()], vec![], None);
-    let ctc = connection(&sim);
+    let sim = demo_tenant(20.0).await;
+    let mut cluster = cluster_with(&sim, vec![example_policy()], vec![], None);
+    let ctc = example_connection(&sim);
     let path = "/apis/sessionops.io/v1alpha1/clustertenantconnections/contoso";
     cluster
         .objects
@@ -781,7 +597,11 @@ async fn a_connection_reports_its_roles_and_picks_up_a_rotated_secret() {
     // reads it again and reports it, without a restart.
     let mut checked = ctc.clone();
     checked.status = Some(serde_json::from_value(status.clone()).unwrap());
-    cluster.secret["data"]["client-secret"] = json!(base64("rotated-but-wrong"));
+    cluster = cluster.with_secret(
+        "sessionops-system",
+        "contoso-graph",
+        &[("client-secret", "rotated-but-wrong")],
+    );
     let ctx = cluster.ctx.clone();
     let (result, calls) = cluster
         .run(
@@ -807,8 +627,8 @@ async fn a_connection_reports_its_roles_and_picks_up_a_rotated_secret() {
 /// use it (it would bypass allowedNamespaces); refused before any Graph call.
 #[tokio::test]
 async fn a_namespaced_connection_may_not_borrow_the_operators_workload_identity() {
-    let sim = tenant().await;
-    let mut cluster = Cluster::new(&sim, vec![], vec![], None);
+    let sim = demo_tenant(20.0).await;
+    let mut cluster = cluster_with(&sim, vec![], vec![], None);
     let text = format!(
         "apiVersion: sessionops.io/v1alpha1\nkind: TenantConnection\nmetadata: {{name: borrowed, namespace: marketing}}\nspec:\n  tenantId: {}\n  clientId: {}\n  credentials: {{workloadIdentity: {{}}}}\n",
         sim.tenant_id(),

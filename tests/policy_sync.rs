@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use graph_sim::{Seed, SimConfig, Simulator};
+use graph_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 use sessionops::cli::policies::{self, PolicyReport};
 use sessionops_api::Endpoints;
@@ -17,17 +17,10 @@ use sessionops_api::manifest::{self, ManifestSet, Object};
 use sessionops_core::session_policy::plan::PolicyPlan;
 use sessionops_graph::GraphConfig;
 
-const SEED: &str = include_str!("../src/demo/seed.yaml");
-
 /// A tenant with the demo's people, Graph's limits on, CA faster than Graph's 1/s so the
 /// suite stays quick (the 1/s test below uses the real figure).
 async fn tenant(ca_rps: f64) -> Simulator {
-    common::start(SimConfig {
-        seed: Some(Seed::from_yaml(SEED).unwrap()),
-        ca_rps,
-        ..SimConfig::default()
-    })
-    .await
+    sessionops_testkit::fixtures::demo_tenant(ca_rps).await
 }
 
 fn env(sim: &Simulator) -> HashMap<String, String> {
@@ -583,7 +576,7 @@ async fn deleting_a_managed_policy_leaves_it_restorable_and_tolerates_a_second_d
 #[tokio::test]
 async fn in_a_national_cloud_missing_policies_are_created() {
     let sim = common::start(SimConfig {
-        seed: Some(Seed::from_yaml(SEED).unwrap()),
+        seed: Some(sessionops_testkit::fixtures::demo_seed()),
         ca_rps: 20.0,
         cloud: graph_sim::SimCloud::UsGov,
         ..SimConfig::default()
