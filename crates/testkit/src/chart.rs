@@ -626,76 +626,73 @@ pub fn validate(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+fn dotted(path: &[String]) -> String {
+    path.join(".")
+}
 
-    fn dotted(path: &[String]) -> String {
-        path.join(".")
-    }
-
-    #[test]
-    fn the_scanner_follows_scopes_and_placeholders() {
-        // The scanner itself, on a template written to exercise it, so that the chart tests
-        // below cannot pass because the scanner saw nothing.
-        let source = r#"{{/* a comment with .Values.ignored and }} inside */}}
-    {{- define "x.image" -}}
-    {{ .Values.image.repository }}
-    {{- end }}
-    kind: Thing
-    {{- with .Values.serviceAccount }}
-    name: {{ .name | quote }}
-    {{- else }}
-    other: {{ .Values.a.b }}
-    {{- end }}
-    {{- range .Values.list }}
-    - {{ . }} {{ $.Values.c }} {{ $x.y }}
-    {{- end }}
-    label: {{ include "sessionops.labels" . }}
-    text: "{{ "}}" }}"
-    "#;
-        let scanned = scan("test", source);
-        let refs: Vec<(String, RefKind)> = scanned
-            .refs
-            .iter()
-            .map(|r| (dotted(&r.path), r.kind))
-            .collect();
-        assert_eq!(
-            refs,
-            vec![
-                ("image.repository".to_owned(), RefKind::Use),
-                ("serviceAccount".to_owned(), RefKind::ScopeArg),
-                ("serviceAccount.name".to_owned(), RefKind::Use),
-                ("a.b".to_owned(), RefKind::Use),
-                ("list".to_owned(), RefKind::Use),
-                ("c".to_owned(), RefKind::Use),
-            ]
-        );
-        let yaml = scanned.yaml_text();
-        assert!(
-            yaml.contains("kind: Thing\nname: __tpl_0__\nother: __tpl_1__\n"),
-            "{yaml}"
-        );
-        assert_eq!(
-            scanned.inline("__tpl_0__").value,
-            Some(vec!["serviceAccount".to_owned(), "name".to_owned()])
-        );
-        assert_eq!(
-            scanned.line_with("other:").conditions,
-            vec!["with .Values.serviceAccount / else ".to_owned()]
-        );
-        assert!(scanned.line_with("kind: Thing").conditions.is_empty());
-        let range_line = scanned
-            .lines
-            .iter()
-            .find(|l| l.text.starts_with("- "))
-            .unwrap();
-        assert_eq!(range_line.conditions, vec!["range .Values.list".to_owned()]);
-        // `.Values` inside a `with` is relative to its scope, as in Go templates: a bug the
-        // scanner reports as a path that does not exist.
-        let nested = scan(
-            "t",
-            "{{- with .Values.image }}\n{{ .Values.tag }}\n{{- end }}\n",
-        );
-        assert_eq!(dotted(&nested.refs[1].path), "image.Values.tag");
-    }
+#[cfg(test)]
+#[test]
+fn the_scanner_follows_scopes_and_placeholders() {
+    // The scanner itself, on a template written to exercise it, so that the chart tests
+    // below cannot pass because the scanner saw nothing.
+    let source = r#"{{/* a comment with .Values.ignored and }} inside */}}
+{{- define "x.image" -}}
+{{ .Values.image.repository }}
+{{- end }}
+kind: Thing
+{{- with .Values.serviceAccount }}
+name: {{ .name | quote }}
+{{- else }}
+other: {{ .Values.a.b }}
+{{- end }}
+{{- range .Values.list }}
+- {{ . }} {{ $.Values.c }} {{ $x.y }}
+{{- end }}
+label: {{ include "sessionops.labels" . }}
+text: "{{ "}}" }}"
+"#;
+    let scanned = scan("test", source);
+    let refs: Vec<(String, RefKind)> = scanned
+        .refs
+        .iter()
+        .map(|r| (dotted(&r.path), r.kind))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            ("image.repository".to_owned(), RefKind::Use),
+            ("serviceAccount".to_owned(), RefKind::ScopeArg),
+            ("serviceAccount.name".to_owned(), RefKind::Use),
+            ("a.b".to_owned(), RefKind::Use),
+            ("list".to_owned(), RefKind::Use),
+            ("c".to_owned(), RefKind::Use),
+        ]
+    );
+    let yaml = scanned.yaml_text();
+    assert!(
+        yaml.contains("kind: Thing\nname: __tpl_0__\nother: __tpl_1__\n"),
+        "{yaml}"
+    );
+    assert_eq!(
+        scanned.inline("__tpl_0__").value,
+        Some(vec!["serviceAccount".to_owned(), "name".to_owned()])
+    );
+    assert_eq!(
+        scanned.line_with("other:").conditions,
+        vec!["with .Values.serviceAccount / else ".to_owned()]
+    );
+    assert!(scanned.line_with("kind: Thing").conditions.is_empty());
+    let range_line = scanned
+        .lines
+        .iter()
+        .find(|l| l.text.starts_with("- "))
+        .unwrap();
+    assert_eq!(range_line.conditions, vec!["range .Values.list".to_owned()]);
+    // `.Values` inside a `with` is relative to its scope, as in Go templates: a bug the
+    // scanner reports as a path that does not exist.
+    let nested = scan(
+        "t",
+        "{{- with .Values.image }}\n{{ .Values.tag }}\n{{- end }}\n",
+    );
+    assert_eq!(dotted(&nested.refs[1].path), "image.Values.tag");
 }
