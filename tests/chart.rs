@@ -6,7 +6,7 @@
 //! relative to a `with .Values.x` scope) and turns a template into YAML by dropping lines that
 //! hold only actions and replacing inline actions with placeholders. That is enough to check
 //! what matters without rendering: every referenced value exists and every value is used and
-//! documented, the RBAC rules are exactly the ones in `src/controller/rbac.rs`, the Deployment
+//! documented, the RBAC rules are exactly the ones in `crates/operator/src/rbac.rs`, the Deployment
 //! is locked down and passes only flags that `sessionops operator` accepts.
 
 use std::collections::BTreeSet;

@@ -55,6 +55,19 @@ fn every_valid_example_loads() {
     );
 }
 
+/// Every kind of the registry is shown by at least one example (a new kind comes with one).
+#[test]
+fn every_kind_has_a_valid_example() {
+    let set = manifest::load(&[examples_dir()], false).unwrap_or_else(|e| panic!("{e}"));
+    for info in sessionops_api::KINDS {
+        assert!(
+            set.objects.iter().any(|o| o.object.kind() == info.kind),
+            "no example in examples/ is a {}",
+            info.name
+        );
+    }
+}
+
 #[test]
 fn examples_carry_their_defaults() {
     let set = manifest::load(

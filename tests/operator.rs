@@ -670,7 +670,7 @@ async fn a_namespaced_connection_may_not_borrow_the_operators_workload_identity(
 /// cargo run -- sim --listen 0.0.0.0:8700 --seed src/demo/seed.yaml &   # reachable from the cluster
 /// # a ClusterTenantConnection whose endpoints point at the simulator, its Secret, and examples/
 /// cargo run -- operator --metrics-addr 127.0.0.1:8080 &
-/// SESSIONOPS_E2E=1 cargo test --test operator -- --ignored
+/// SESSIONOPS_E2E=1 cargo test --test integration operator::end_to_end -- --ignored
 /// ```
 #[tokio::test]
 #[ignore = "needs a Kubernetes cluster (KUBECONFIG) with the CRDs, the examples applied and the operator running"]

@@ -1,7 +1,8 @@
 //! The Microsoft Graph simulator (`sessionops sim`): a real HTTP server speaking Graph's wire
 //! format, limits and errors for one tenant and one app registration, so that every test and
 //! `sessionops demo` run against something that behaves like Graph. Fidelity is measured
-//! against `reference/graph-api.md`; `docs/simulator.md` says what is modelled and what is not.
+//! against Microsoft's documented examples (`tests/graph-docs/`); `docs/simulator.md` says what
+//! is modelled and what is not.
 //!
 //! Layout:
 //! - [`server`]: axum wiring, [`Simulator`]; [`control`]: the `/_sim/` surface.
