@@ -28,5 +28,9 @@ fn main() -> ExitCode {
     } else {
         logs.init();
     }
-    sessionops::cli::run(cli)
+    sessionops::cli::run(
+        cli,
+        #[cfg(feature = "sim")]
+        sessionops::demo::run,
+    )
 }

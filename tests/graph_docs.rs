@@ -20,9 +20,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 use sessionops_api::{TenantKind, TenantRef};
+use sessionops_core::connection::ProtectedIds;
 use sessionops_core::directory::resolve::Resolutions;
 use sessionops_core::session_policy::export::{self, IdNames};
-use sessionops_core::session_policy::plan::{self, ProtectedIds};
+use sessionops_core::session_policy::plan;
 use sessionops_graph::models::{
     ActivityBasedTimeoutPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy, Device,
     DirectoryObject, DirectoryRoleTemplate, Group, NamedLocation, Page, RiskyUser, User,

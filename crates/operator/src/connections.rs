@@ -15,8 +15,8 @@ use kube::ResourceExt;
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::ObjectRef;
 
-use super::context::{Settings, Stores};
 use super::metrics::Metrics;
+use super::settings::{Settings, Stores};
 use sessionops_api::{ClusterTenantConnection, TenantConnection, TenantRef};
 use sessionops_core::connection::config::config_for;
 use sessionops_core::connection::{self, ConnectionSource, Found};

@@ -15,6 +15,7 @@ pub mod revocation;
 pub mod run;
 pub mod server;
 pub mod session_policy;
+pub mod settings;
 pub mod tenant_connection;
 
 use std::sync::Arc;
@@ -30,8 +31,9 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 pub use args::{Args, LogFormat};
-pub use context::{Context, Settings, Stores};
+pub use context::Context;
 pub use run::run;
+pub use settings::{Settings, Stores};
 
 use kube::runtime::events::EventType;
 use sessionops_api::Kind;

@@ -11,8 +11,9 @@ use kube::{Api, Resource};
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
 
-use super::context::{Context, Settings, Stores};
+use super::context::Context;
 use super::metrics::Metrics;
+use super::settings::{Settings, Stores};
 use super::{error_policy, revocation, server, session_policy, tenant_connection};
 use crate::args::Args;
 use sessionops_api::{

@@ -6,13 +6,21 @@ pub mod config;
 
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions};
 use crate::failure::Failure;
-use crate::session_policy::plan::ProtectedIds;
 use crate::status::{ConditionType, Observed, Reason};
 use kube::ResourceExt;
 use sessionops_api::{
     ClusterTenantConnection, ConnectionSettings, ProtectedPrincipals, TenantConnection, TenantKind,
     TenantRef,
 };
+
+/// Principals the tenant connection protects, already resolved to ids.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProtectedIds {
+    /// User ids.
+    pub users: Vec<String>,
+    /// Group ids.
+    pub groups: Vec<String>,
+}
 
 /// Where a connection lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

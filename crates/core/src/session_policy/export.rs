@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::connection::ProtectedIds;
 use crate::directory::resolve::{NameKind, Resolution, Resolutions};
-use crate::session_policy::plan::{self, BUILT_IN_STRENGTHS, ProtectedIds};
+use crate::session_policy::plan::{self, BUILT_IN_STRENGTHS};
 use sessionops_api::{SessionPolicySpec, TenantRef};
 use sessionops_graph::models::{ConditionalAccessPolicy, is_annotation};
 

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::fields::{MANAGED_FIELDS, PatchGroup, managed_field, managed_fields};
 use super::wire::{self, ToWire};
+use crate::connection::ProtectedIds;
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions, is_object_id};
 use crate::failure::Failure;
 use crate::status::Reason;
@@ -85,15 +86,6 @@ impl From<PolicyError> for Failure {
     fn from(error: PolicyError) -> Failure {
         Failure::refused(error.reason(), error.to_string())
     }
-}
-
-/// Principals the tenant connection protects, already resolved to ids.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ProtectedIds {
-    /// User ids.
-    pub users: Vec<String>,
-    /// Group ids.
-    pub groups: Vec<String>,
 }
 
 /// The policy a SessionPolicy asks for.

@@ -8,11 +8,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 
+use crate::connection::ProtectedIds;
 use crate::directory;
 use crate::directory::resolve::{NameRequests, Resolutions};
-use crate::session_policy::plan::{
-    self, DesiredPolicy, Found, PolicyError, PolicyPlan, ProtectedIds,
-};
+use crate::session_policy::plan::{self, DesiredPolicy, Found, PolicyError, PolicyPlan};
 use crate::status::{self, ConditionType, Observed, Reason, Status};
 use kube::{Resource, ResourceExt};
 use sessionops_api::{ProtectedPrincipals, SessionPolicy, SessionPolicySpec, SessionPolicyStatus};
