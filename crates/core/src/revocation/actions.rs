@@ -181,9 +181,9 @@ pub(super) async fn run_chunk(
 /// The failures of one chunk: one entry per user (counts are of users), naming every action
 /// that failed for them.
 #[derive(Default)]
-pub(super) struct Failures {
-    pub(super) by_target: BTreeMap<String, RevocationFailure>,
-    pub(super) actions: BTreeSet<(String, RevocationAction)>,
+struct Failures {
+    by_target: BTreeMap<String, RevocationFailure>,
+    actions: BTreeSet<(String, RevocationAction)>,
 }
 
 impl Failures {
@@ -228,7 +228,7 @@ impl Failures {
 /// the token holds it, Graph refused this target (a directory role the app lacks for it, a
 /// user who holds an admin role, a device it may not change): that target fails, the run goes
 /// on.
-pub(super) fn refusal_stops_run(error: &GraphError, granted: &[String]) -> bool {
+fn refusal_stops_run(error: &GraphError, granted: &[String]) -> bool {
     match error {
         GraphError::Forbidden {
             missing_permission, ..
@@ -242,7 +242,7 @@ pub(super) fn refusal_stops_run(error: &GraphError, granted: &[String]) -> bool 
 /// The message of a refusal about one target. Only refusals that do not stop the run get here
 /// (see [`refusal_stops_run`]): for a 403 the app holds the permission, so the message says so
 /// and names the directory role instead of asking for the permission.
-pub(super) fn target_refusal(error: &GraphError, role_hint: Option<&str>) -> String {
+fn target_refusal(error: &GraphError, role_hint: Option<&str>) -> String {
     match error {
         GraphError::Forbidden {
             code,
@@ -262,7 +262,7 @@ pub(super) fn target_refusal(error: &GraphError, role_hint: Option<&str>) -> Str
 }
 
 /// The Entra directory role an app-only caller needs besides the permission, per action.
-pub(super) fn directory_role_hint(action: RevocationAction) -> Option<&'static str> {
+fn directory_role_hint(action: RevocationAction) -> Option<&'static str> {
     match action {
         // device-update.md: accountEnabled needs at least Cloud Device Administrator.
         RevocationAction::DisableDevices => {
@@ -280,7 +280,7 @@ pub(super) fn directory_role_hint(action: RevocationAction) -> Option<&'static s
     }
 }
 
-pub(super) fn action_name(action: RevocationAction) -> String {
+fn action_name(action: RevocationAction) -> String {
     serde_json::to_value(action)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -292,7 +292,7 @@ pub(super) fn action_name(action: RevocationAction) -> String {
 /// revoked again only if their sessions are still valid, so retries never double a revocation
 /// that happened. With `check_first`, everyone is read back before the first attempt (a chunk
 /// that may have run before a crash). Returns the users that failed, with why.
-pub(super) async fn revoke<'a>(
+async fn revoke<'a>(
     client: &GraphClient,
     targets: &[&'a Target],
     started: jiff::Timestamp,
@@ -371,7 +371,7 @@ pub(super) async fn revoke<'a>(
     Ok(failed)
 }
 
-pub(super) fn failure(
+fn failure(
     target: &Target,
     action: RevocationAction,
     reason: Reason,
@@ -389,7 +389,7 @@ pub(super) fn failure(
 /// refuses (a non-Windows device, which app-only callers may not change; a role the app lacks)
 /// does not keep the others enabled. Returns the target's failure (reason, message naming each
 /// refused device), or `None` when every device is disabled.
-pub(super) async fn disable_devices(
+async fn disable_devices(
     client: &GraphClient,
     target: &Target,
     granted: &[String],

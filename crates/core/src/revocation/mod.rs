@@ -8,6 +8,11 @@
 //! of finished chunks. A crash redoes at most the chunks in flight (all actions are idempotent).
 //! Resolving a 100k-member group takes ~100 paged reads (seconds), against hours of writes at
 //! the quota, so resolving before writing costs nothing measurable and makes the order exact.
+//!
+//! [`targets`] resolves who (behind a [`TargetSource`]), [`schedule`] (pure) says which chunks
+//! are left and what cursor to save, `actions` applies each action to a chunk, `verify` reads
+//! back, `status` turns phases into conditions; [`run`] drives them.
+
 mod actions;
 mod password;
 pub mod schedule;
@@ -27,18 +32,19 @@ use sessionops_api::{
 };
 use sessionops_graph::{GraphClient, GraphError};
 
-use self::status::*;
-use actions::*;
-use schedule::{Cursor, Schedule};
+use self::status::{finish_failed, now, record_failures, set_phase};
+use actions::run_chunk;
+use schedule::{Cursor, Progress, Schedule};
 pub use status::{reported_reason, waiting};
 pub use targets::{Resolved, Target, TargetSource, resolve_targets};
-use verify::*;
+use verify::verify;
 
 /// Users per chunk: one `$batch` of revocations.
 pub const CHUNK: usize = 20;
 /// A revocation is verified when `signInSessionsValidFromDateTime` ≥ the moment revocation
 /// started minus this allowance for clock skew between sessionops and Entra.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(30);
+
 /// Why a request stopped before or outside per-target work. Each has a stable reason.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum RevocationError {
@@ -179,8 +185,8 @@ pub async fn run(
     )
     .await
     {
-        Ok(Progress::Finished) => {}
-        Ok(Progress::Stopped) => tracing::info!(
+        Ok(RunEnd::Finished) => {}
+        Ok(RunEnd::Stopped) => tracing::info!(
             phase = ?status.phase,
             succeeded = status.counts.succeeded,
             "revocation stopped on request; the saved cursor resumes it"
@@ -193,7 +199,7 @@ pub async fn run(
 
 /// Whether `execute` ran to a terminal phase or was stopped (and saved) part-way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Progress {
+enum RunEnd {
     Finished,
     Stopped,
 }
@@ -206,7 +212,7 @@ async fn execute(
     status: &mut RevocationRequestStatus,
     sink: &mut dyn ProgressSink,
     options: &RunOptions,
-) -> Result<Progress, RevocationError> {
+) -> Result<RunEnd, RevocationError> {
     let resuming = matches!(
         status.phase,
         RevocationPhase::Running | RevocationPhase::Verifying
@@ -241,7 +247,7 @@ async fn execute(
             resolved.skipped_protected
         );
         set_phase(status, RevocationPhase::Succeeded, generation, &message);
-        return Ok(Progress::Finished);
+        return Ok(RunEnd::Finished);
     }
     let mut cursor = Cursor::read(status);
     let mut pending_verification: Vec<Target> = Vec::new();
@@ -264,20 +270,20 @@ async fn execute(
         let started = jiff::Timestamp::from_millisecond(cursor.started_ms)
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let targets = &resolved.targets;
-        let mut schedule = Schedule::new(targets, cursor.clone(), resuming, options.concurrency);
-        // Slices, not copies: 100,000 targets are held once (the memory benchmark measures
-        // this). Suspect chunks may have run before a crash: read back before revoking again.
-        let work: Vec<(&[Target], bool)> = (0..schedule.len())
-            .map(|index| (schedule.chunk(targets, index), schedule.is_suspect(index)))
-            .collect();
+        // Chunks are slices of the targets, not copies: 100,000 targets are held once (the
+        // memory benchmark measures this). Suspect chunks may have run before a crash: they
+        // are read back before revoking again.
+        let schedule = Schedule::new(targets, &cursor, resuming, options.concurrency);
+        let mut progress = Progress::new(cursor.clone());
         // A stop lets the chunks in flight finish; no new chunk starts.
         // Indices, not borrowed items, flow through the stream: the future stays Send for any
         // lifetime (the operator runs it on a multi-threaded runtime).
-        let work_ref = &work;
-        let mut results = futures::stream::iter(0..work.len())
+        let schedule_ref = &schedule;
+        let mut results = futures::stream::iter(0..schedule.len())
             .take_while(|_: &usize| std::future::ready(!options.stopping()))
             .map(|index: usize| async move {
-                let (chunk, suspect) = work_ref[index];
+                let chunk = schedule_ref.chunk(targets, index);
+                let suspect = schedule_ref.is_suspect(index);
                 let outcome =
                     run_chunk(client, &spec.actions, chunk, started, suspect, spec.verify).await;
                 (index, outcome)
@@ -297,12 +303,12 @@ async fn execute(
             status.counts.verified += outcome.verified;
             pending_verification.extend(outcome.unverified);
             record_failures(status, outcome.failures);
-            schedule.finish(targets, index).write(status);
+            progress.finish(&schedule, targets, index).write(status);
             sink.save(status).await.map_err(RevocationError::Progress)?;
         }
-        if !schedule.is_complete() {
+        if !progress.is_complete(&schedule) {
             // Stopped before every chunk ran: the cursor just saved is where a later run resumes.
-            return Ok(Progress::Stopped);
+            return Ok(RunEnd::Stopped);
         }
     }
     if spec.verify && spec.actions.contains(&RevocationAction::RevokeSessions) {
@@ -333,7 +339,7 @@ async fn execute(
         let unverified = tokio::select! {
             unverified = verify(client, &to_verify, threshold, options) => unverified?,
             // Verification only reads; a later run verifies everyone again.
-            () = options.stopped() => return Ok(Progress::Stopped),
+            () = options.stopped() => return Ok(RunEnd::Stopped),
         };
         status.counts.verified += (to_verify.len() - unverified.len()) as i64;
         status.counts.succeeded -= unverified.len() as i64;
@@ -364,7 +370,7 @@ async fn execute(
         c.resolved, c.succeeded, c.verified, c.failed, c.skipped, c.skipped_protected
     );
     set_phase(status, phase, generation, &message);
-    Ok(Progress::Finished)
+    Ok(RunEnd::Finished)
 }
 
 #[cfg(test)]

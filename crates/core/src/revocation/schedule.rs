@@ -1,6 +1,6 @@
-//! Where a run stands and what is left: the chunks of a run, which of them finished, and the
-//! resume cursor kept in status. Pure: [`super::execute`] feeds completions in whatever order
-//! the `$batch`es finish, and saves [`Schedule::cursor`] after each.
+//! Where a run stands and what is left: the chunks of a run ([`Schedule`]), which of them
+//! finished ([`Progress`]), and the resume cursor kept in status. Pure: the engine feeds
+//! completions in whatever order the `$batch`es finish, and saves the cursor after each.
 //!
 //! The resume invariant: a crash redoes at most the chunks that were in flight, and a resumed
 //! run reads those back before writing again. Chunks start in index order, at most
@@ -50,57 +50,58 @@ impl Cursor {
     }
 }
 
-/// The chunks left to run, in order, and the completions seen so far.
+/// The chunks left to run, in order (fixed for a run, so the chunks in flight borrow it while
+/// [`Progress`] records completions).
 #[derive(Clone, Debug)]
 pub struct Schedule {
-    /// Ranges of the targets (sorted by id) that make up each chunk left to run.
-    chunks: Vec<Range<usize>>,
+    /// Index of the first target of each chunk left to run (targets sorted by id); a chunk
+    /// ends `CHUNK` targets later or at the end. 4 bytes a chunk: 20 KiB for 100,000 users.
+    starts: Vec<u32>,
+    /// Number of targets.
+    total: usize,
     /// How many of the first chunks may have run before (resumed after a crash).
     suspect: usize,
-    finished: BTreeSet<usize>,
-    contiguous: usize,
-    /// `done` of the cursor this run resumed from.
-    earlier_done: Vec<String>,
-    cursor: Cursor,
 }
 
 impl Schedule {
     /// The chunks of `targets` (sorted by id) that `cursor` does not mark finished. Chunks stay
     /// aligned with the first run's (they start right after `after`), so the ids in `done` name
     /// the same chunks on resume. When `resuming`, the first `concurrency` chunks are suspect.
-    pub fn new(targets: &[Target], cursor: Cursor, resuming: bool, concurrency: usize) -> Self {
+    pub fn new(targets: &[Target], cursor: &Cursor, resuming: bool, concurrency: usize) -> Self {
         let start = cursor
             .after
             .as_ref()
             .map_or(0, |after| targets.partition_point(|t| t.id <= *after));
-        let chunks: Vec<Range<usize>> = (start..targets.len())
+        let starts: Vec<u32> = (start..targets.len())
             .step_by(CHUNK)
-            .map(|from| from..(from + CHUNK).min(targets.len()))
-            .filter(|range| !cursor.done.contains(&targets[range.start].id))
+            .filter(|from| !cursor.done.contains(&targets[*from].id))
+            .map(|from| u32::try_from(from).expect("fewer than 4 billion targets"))
             .collect();
         Schedule {
-            chunks,
+            starts,
+            total: targets.len(),
             suspect: if resuming { concurrency.max(1) } else { 0 },
-            finished: BTreeSet::new(),
-            contiguous: 0,
-            earlier_done: cursor.done.clone(),
-            cursor,
         }
     }
 
     /// Chunks left to run.
     pub fn len(&self) -> usize {
-        self.chunks.len()
+        self.starts.len()
     }
 
     /// Whether nothing is left to run.
     pub fn is_empty(&self) -> bool {
-        self.chunks.is_empty()
+        self.starts.is_empty()
+    }
+
+    fn range(&self, index: usize) -> Range<usize> {
+        let start = self.starts[index] as usize;
+        start..(start + CHUNK).min(self.total)
     }
 
     /// The targets of chunk `index`.
     pub fn chunk<'t>(&self, targets: &'t [Target], index: usize) -> &'t [Target] {
-        &targets[self.chunks[index].clone()]
+        &targets[self.range(index)]
     }
 
     /// Whether chunk `index` may have run before the crash this run resumes from: its users
@@ -108,12 +109,35 @@ impl Schedule {
     pub fn is_suspect(&self, index: usize) -> bool {
         index < self.suspect
     }
+}
 
-    /// Records that chunk `index` finished (in any order) and returns the cursor to save.
-    pub fn finish(&mut self, targets: &[Target], index: usize) -> &Cursor {
+/// The completions of one run, in any order, and the cursor they make.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    finished: BTreeSet<usize>,
+    contiguous: usize,
+    /// `done` of the cursor this run resumed from.
+    earlier_done: Vec<String>,
+    cursor: Cursor,
+}
+
+impl Progress {
+    /// No chunk of this run finished yet; `cursor` is the one the run resumed from.
+    pub fn new(cursor: Cursor) -> Self {
+        Progress {
+            finished: BTreeSet::new(),
+            contiguous: 0,
+            earlier_done: cursor.done.clone(),
+            cursor,
+        }
+    }
+
+    /// Records that chunk `index` of `schedule` finished and returns the cursor to save.
+    pub fn finish(&mut self, schedule: &Schedule, targets: &[Target], index: usize) -> &Cursor {
         self.finished.insert(index);
         while self.finished.remove(&self.contiguous) {
-            self.cursor.after = Some(targets[self.chunks[self.contiguous].end - 1].id.clone());
+            let end = schedule.range(self.contiguous).end;
+            self.cursor.after = Some(targets[end - 1].id.clone());
             self.contiguous += 1;
         }
         // Chunks an earlier run finished past its prefix stay done until the prefix passes
@@ -127,7 +151,7 @@ impl Schedule {
             .chain(
                 self.finished
                     .iter()
-                    .map(|i| targets[self.chunks[*i].start].id.clone()),
+                    .map(|i| targets[schedule.range(*i).start].id.clone()),
             )
             .collect();
         done.sort_unstable();
@@ -135,9 +159,9 @@ impl Schedule {
         &self.cursor
     }
 
-    /// Whether every chunk finished.
-    pub fn is_complete(&self) -> bool {
-        self.contiguous == self.chunks.len()
+    /// Whether every chunk of `schedule` finished.
+    pub fn is_complete(&self, schedule: &Schedule) -> bool {
+        self.contiguous == schedule.len()
     }
 
     /// The cursor as of the completions seen.
@@ -182,7 +206,7 @@ mod tests {
     #[test]
     fn chunks_of_twenty_in_id_order() {
         let all = targets(45);
-        let schedule = Schedule::new(&all, Cursor::default(), false, 4);
+        let schedule = Schedule::new(&all, &Cursor::default(), false, 4);
         let sizes: Vec<usize> = (0..schedule.len())
             .map(|i| schedule.chunk(&all, i).len())
             .collect();
@@ -194,23 +218,25 @@ mod tests {
     #[test]
     fn a_second_crash_keeps_the_chunks_an_earlier_run_finished() {
         let all = targets(100); // chunks 0..5
-        let mut first = Schedule::new(&all, Cursor::default(), false, 2);
+        let first = Schedule::new(&all, &Cursor::default(), false, 2);
         // Chunk 0 is slow; chunk 1 finishes; crash.
-        let saved = first.finish(&all, 1).clone();
+        let saved = Progress::new(Cursor::default())
+            .finish(&first, &all, 1)
+            .clone();
         assert_eq!(saved.done, ["00000020"]);
         // The resumed run holds chunks 0, 2, 3, 4; chunk 2 finishes; crash again.
-        let mut second = Schedule::new(&all, saved, true, 2);
+        let second = Schedule::new(&all, &saved, true, 2);
         assert_eq!(second.len(), 4);
-        let saved = second.finish(&all, 1).clone();
+        let saved = Progress::new(saved).finish(&second, &all, 1).clone();
         assert_eq!(saved.after, None);
         assert_eq!(saved.done, ["00000020", "00000040"]);
         // Chunk 1 does not run a third time, nor chunk 2 a second.
-        let mut third = Schedule::new(&all, saved, true, 2);
+        let third = Schedule::new(&all, &saved, true, 2);
         assert_eq!(third.len(), 3);
-        let saved = third.finish(&all, 0).clone();
+        let saved = Progress::new(saved).finish(&third, &all, 0).clone();
         assert_eq!(saved.after.as_deref(), Some("00000019"));
         assert_eq!(saved.done, ["00000020", "00000040"]);
-        assert_eq!(Schedule::new(&all, saved, true, 2).len(), 2);
+        assert_eq!(Schedule::new(&all, &saved, true, 2).len(), 2);
     }
 
     /// One run of the engine's loop as `buffer_unordered` drives it: chunks start in index
@@ -228,7 +254,8 @@ mod tests {
         pick: &mut impl FnMut(usize) -> usize,
         executions: &mut BTreeMap<String, (u32, u32)>,
     ) -> (Cursor, bool) {
-        let mut schedule = Schedule::new(all, cursor.clone(), resuming, concurrency);
+        let schedule = Schedule::new(all, &cursor, resuming, concurrency);
+        let mut progress = Progress::new(cursor.clone());
         let mut saved = cursor;
         let mut next = 0;
         let mut in_flight: Vec<usize> = Vec::new();
@@ -244,7 +271,7 @@ mod tests {
                 next += 1;
             }
             if in_flight.is_empty() {
-                return (saved, schedule.is_complete());
+                return (saved, progress.is_complete(&schedule));
             }
             if crash_after == Some(completions) {
                 return (saved, false);
@@ -254,7 +281,7 @@ mod tests {
                 .get_mut(&schedule.chunk(all, index)[0].id)
                 .unwrap()
                 .1 += 1;
-            saved = schedule.finish(all, index).clone();
+            saved = progress.finish(&schedule, all, index).clone();
             completions += 1;
         }
     }

@@ -12,7 +12,7 @@ use sessionops_api::{ProtectedPrincipals, RevocationTargets};
 use sessionops_graph::models::{Page, User};
 use sessionops_graph::{GraphClient, GraphError, GraphRequest};
 
-pub(super) const SELECT: &str =
+const SELECT: &str =
     "id,userPrincipalName,userType,onPremisesSyncEnabled,creationType,externalUserState";
 
 /// One user to act on.
@@ -141,7 +141,7 @@ pub async fn resolve_targets(
     })
 }
 
-pub(super) async fn lookup_users(
+async fn lookup_users(
     client: &GraphClient,
     names: &[String],
     missing: &mut Vec<String>,
@@ -178,7 +178,7 @@ pub(super) async fn lookup_users(
     Ok(users)
 }
 
-pub(super) async fn group_ids(
+async fn group_ids(
     client: &GraphClient,
     names: &[String],
     missing: &mut Vec<String>,
@@ -205,7 +205,7 @@ pub(super) async fn group_ids(
     Ok(ids)
 }
 
-pub(super) async fn collect_members(
+async fn collect_members(
     found: &mut Vec<Target>,
     client: &GraphClient,
     group: &str,
@@ -226,7 +226,7 @@ pub(super) async fn collect_members(
     }
 }
 
-pub(super) async fn collect<T, S>(found: &mut Vec<Target>, pages: S) -> Result<(), GraphError>
+async fn collect<T, S>(found: &mut Vec<Target>, pages: S) -> Result<(), GraphError>
 where
     S: futures::Stream<Item = Result<Page<T>, GraphError>>,
     T: Into<Target>,

@@ -37,7 +37,7 @@ pub(super) async fn revoked_since(
         .collect())
 }
 
-pub(super) fn valid_from(response: &BatchItemResponse) -> Option<jiff::Timestamp> {
+fn valid_from(response: &BatchItemResponse) -> Option<jiff::Timestamp> {
     response
         .body
         .as_ref()
