@@ -1,9 +1,12 @@
 //! The `sessionops.io/v1alpha1` API: custom resource types, their schemas and the CEL rules
-//! that the API server enforces at admission and that [`crate::manifest`] runs locally.
+//! that the API server enforces at admission and that [`crate::manifest`] runs locally, and
+//! [`KINDS`], the registry of kinds the CRDs, the loader, RBAC and the kubectl view read.
 //!
 //! Doc comments on fields become `kubectl explain` text, so they are written for users.
 
-#![allow(unreachable_pub)] // kube's KubeSchema derive copies each struct with `x_kube` rules into a private scope, which this lint flags; every type here is public API
+// kube's KubeSchema derive copies each struct with `x_kube` rules into a private scope, which
+// unreachable_pub flags; every type here is public API.
+#![allow(unreachable_pub)]
 
 pub mod common;
 pub mod crds;

@@ -1,6 +1,12 @@
 //! The reconcile core shared by the operator and the CLI: pure planning (no IO) plus the
 //! steps that apply a plan through the Graph client. Drivers (kube controllers, CLI commands)
 //! only load objects, call into here and report.
+//!
+//! - [`status`]: condition types, the [`status::Reason`] enum (the one definition of
+//!   transient), condition handling; [`failure`]: why an object is not Ready.
+//! - [`connection`]: which tenant connection an object may use, its Graph config;
+//!   [`directory`]: names ↔ directory ids.
+//! - One folder per kind: [`session_policy`], [`revocation`].
 
 pub mod connection;
 pub mod directory;
