@@ -13,8 +13,8 @@ use sessionops_core::connection::config::{Environment, config_from_environment};
 use sessionops_core::directory::resolve::is_object_id;
 use sessionops_core::directory::{self, IdRequests};
 use sessionops_core::session_policy::export::{self, Unexportable};
-use sessionops_core::session_policy::sync::POLICIES;
 use sessionops_graph::models::ConditionalAccessPolicy;
+use sessionops_graph::paths::CONDITIONAL_ACCESS_POLICIES as POLICIES;
 use sessionops_graph::{ApiVersion, GraphClient, GraphConfig, GraphError, GraphRequest};
 
 /// One exported manifest.

@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 pub mod models;
 pub mod pacing;
+pub mod paths;
 pub mod permissions;
 pub mod tls;
 

@@ -8,7 +8,7 @@ pub mod resolve;
 use std::collections::BTreeMap;
 
 use futures::TryStreamExt;
-use sessionops_graph::Method;
+use sessionops_graph::{Method, paths};
 
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions};
 use sessionops_graph::models::{DirectoryRoleTemplate, Group, NamedLocation, Page, User};
@@ -27,7 +27,7 @@ pub async fn resolve(
     let users: Vec<&str> = requests.of(NameKind::User).collect();
     let found = filter_in::<User>(
         client,
-        "/users",
+        paths::USERS,
         "userPrincipalName",
         &users,
         "id,userPrincipalName",
@@ -46,8 +46,14 @@ pub async fn resolve(
     );
 
     let groups: Vec<&str> = requests.of(NameKind::Group).collect();
-    let found =
-        filter_in::<Group>(client, "/groups", "displayName", &groups, "id,displayName").await?;
+    let found = filter_in::<Group>(
+        client,
+        paths::GROUPS,
+        "displayName",
+        &groups,
+        "id,displayName",
+    )
+    .await?;
     record(
         &mut resolutions,
         NameKind::Group,
@@ -71,9 +77,7 @@ pub async fn resolve(
     let locations: Vec<&str> = requests.of(NameKind::Location).collect();
     if !locations.is_empty() {
         let named: Vec<NamedLocation> = client
-            .list_all(GraphRequest::get(
-                "/identity/conditionalAccess/namedLocations",
-            ))
+            .list_all(GraphRequest::get(paths::NAMED_LOCATIONS))
             .await?;
         record(
             &mut resolutions,
@@ -191,13 +195,15 @@ pub async fn names_for_ids(
 ) -> Result<crate::session_policy::export::IdNames, GraphError> {
     let mut names = crate::session_policy::export::IdNames::default();
     let users: Vec<&str> = ids.users.iter().map(String::as_str).collect();
-    for user in filter_in::<User>(client, "/users", "id", &users, "id,userPrincipalName").await? {
+    for user in
+        filter_in::<User>(client, paths::USERS, "id", &users, "id,userPrincipalName").await?
+    {
         if let Some(upn) = user.user_principal_name {
             names.insert(NameKind::User, &user.id, &upn);
         }
     }
     let groups: Vec<&str> = ids.groups.iter().map(String::as_str).collect();
-    let found = filter_in::<Group>(client, "/groups", "id", &groups, "id,displayName").await?;
+    let found = filter_in::<Group>(client, paths::GROUPS, "id", &groups, "id,displayName").await?;
     let mut requests = NameRequests::default();
     for group in &found {
         if let Some(name) = &group.display_name {
@@ -222,9 +228,7 @@ pub async fn names_for_ids(
     }
     if !ids.locations.is_empty() {
         let locations: Vec<NamedLocation> = client
-            .list_all(GraphRequest::get(
-                "/identity/conditionalAccess/namedLocations",
-            ))
+            .list_all(GraphRequest::get(paths::NAMED_LOCATIONS))
             .await?;
         unique_names(
             &mut names,
@@ -258,5 +262,5 @@ fn unique_names(
 /// All directory role templates. `directoryroletemplate-list.md`: "This method does not
 /// support the OData Query Parameters", so no `$select`.
 fn role_templates() -> GraphRequest {
-    GraphRequest::get("/directoryRoleTemplates")
+    GraphRequest::get(paths::ROLE_TEMPLATES)
 }

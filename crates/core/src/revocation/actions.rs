@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sessionops_graph::Method;
+use sessionops_graph::{Method, paths};
 
 use crate::status::Reason;
 use sessionops_api::{RevocationAction, RevocationFailure};
@@ -63,19 +63,15 @@ pub(super) async fn run_chunk(
                 }
                 RevocationAction::DisableAccount => {
                     items.push(
-                        BatchItem::new(
-                            target.id.clone(),
-                            Method::PATCH,
-                            format!("/users/{}", target.id),
-                        )
-                        .with_body(json!({"accountEnabled": false})),
+                        BatchItem::new(target.id.clone(), Method::PATCH, paths::user(&target.id))
+                            .with_body(json!({"accountEnabled": false})),
                     );
                     owners.push(target);
                 }
                 RevocationAction::RequirePasswordChange => {
                     let password = temporary_password();
                     items.push(
-                        BatchItem::new(target.id.clone(), Method::PATCH, format!("/users/{}", target.id))
+                        BatchItem::new(target.id.clone(), Method::PATCH, paths::user(&target.id))
                             .with_body(json!({"passwordProfile": {"forceChangePasswordNextSignIn": true, "password": password}})),
                     );
                     outcome.passwords.push((target.upn.clone(), password));
@@ -101,7 +97,7 @@ pub(super) async fn run_chunk(
                 let ids: Vec<&str> = owners.iter().map(|t| t.id.as_str()).collect();
                 if let Err(error) = client
                     .send(GraphRequest::post(
-                        "/identityProtection/riskyUsers/confirmCompromised",
+                        paths::CONFIRM_COMPROMISED,
                         json!({"userIds": ids}),
                     ))
                     .await
@@ -315,7 +311,7 @@ async fn revoke<'a>(
                 BatchItem::new(
                     t.id.clone(),
                     Method::POST,
-                    format!("/users/{}/revokeSignInSessions", t.id),
+                    paths::revoke_sign_in_sessions(&t.id),
                 )
             })
             .collect();
@@ -396,7 +392,7 @@ async fn disable_devices(
 ) -> Result<Option<(Reason, String)>, RevocationError> {
     let devices: Vec<Value> = match client
         .list_all(
-            GraphRequest::get(&format!("/users/{}/registeredDevices", target.id)).query(
+            GraphRequest::get(&paths::registered_devices(&target.id)).query(
                 "$select",
                 "id,displayName,operatingSystem,accountEnabled,trustType",
             ),
@@ -426,7 +422,7 @@ async fn disable_devices(
             .iter()
             .map(|d| {
                 let id = d["id"].as_str().unwrap_or_default();
-                BatchItem::new(id, Method::PATCH, format!("/devices/{id}"))
+                BatchItem::new(id, Method::PATCH, paths::device(id))
                     .with_body(json!({"accountEnabled": false}))
             })
             .collect();

@@ -10,7 +10,7 @@ use crate::directory;
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, is_object_id};
 use sessionops_api::{ProtectedPrincipals, RevocationTargets};
 use sessionops_graph::models::{Page, User};
-use sessionops_graph::{GraphClient, GraphError, GraphRequest};
+use sessionops_graph::{GraphClient, GraphError, GraphRequest, paths};
 
 const SELECT: &str =
     "id,userPrincipalName,userType,onPremisesSyncEnabled,creationType,externalUserState";
@@ -81,7 +81,7 @@ impl TargetSource for RevocationTargets {
             collect(
                 &mut found,
                 client.pages::<User>(
-                    GraphRequest::get("/users")
+                    GraphRequest::get(paths::USERS)
                         .query("$select", SELECT)
                         .query("$top", "999"),
                 ),
@@ -159,7 +159,7 @@ async fn lookup_users(
     ] {
         let values: Vec<&str> = wanted.iter().map(|s| s.as_str()).collect();
         let got: Vec<User> =
-            directory::filter_in(client, "/users", property, &values, SELECT).await?;
+            directory::filter_in(client, paths::USERS, property, &values, SELECT).await?;
         for name in wanted {
             match got.iter().find(|u| {
                 if property == "id" {
@@ -210,12 +210,10 @@ async fn collect_members(
     client: &GraphClient,
     group: &str,
 ) -> Result<(), GraphError> {
-    let request = GraphRequest::get(&format!(
-        "/groups/{group}/transitiveMembers/microsoft.graph.user"
-    ))
-    .query("$select", SELECT)
-    .query("$top", "999")
-    .advanced_query();
+    let request = GraphRequest::get(&paths::transitive_user_members(group))
+        .query("$select", SELECT)
+        .query("$top", "999")
+        .advanced_query();
     match collect(found, client.pages::<User>(request)).await {
         Err(GraphError::NotFound { .. }) if is_object_id(group) => Err(GraphError::NotFound {
             code: "Request_ResourceNotFound".into(),

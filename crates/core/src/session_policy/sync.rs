@@ -18,10 +18,11 @@ use sessionops_api::{ProtectedPrincipals, SessionPolicy, SessionPolicySpec, Sess
 use sessionops_graph::models::ConditionalAccessPolicy;
 use sessionops_graph::{ApiVersion, GraphClient, GraphError, GraphRequest};
 
-/// Path of the policies collection.
-pub const POLICIES: &str = "/identity/conditionalAccess/policies";
-/// Path of soft-deleted policies.
-pub const DELETED_POLICIES: &str = "/identity/conditionalAccess/deletedItems/policies";
+use sessionops_graph::paths::{
+    CONDITIONAL_ACCESS_POLICIES as POLICIES,
+    DELETED_CONDITIONAL_ACCESS_POLICIES as DELETED_POLICIES, conditional_access_policy,
+    restore_conditional_access_policy,
+};
 
 /// A SessionPolicy as the sync sees it, whichever driver loaded it.
 #[derive(Clone, Debug)]
@@ -452,7 +453,7 @@ pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, G
         } => {
             client
                 .send(
-                    GraphRequest::patch(&format!("{POLICIES}/{id}"), patch.clone())
+                    GraphRequest::patch(&conditional_access_policy(id), patch.clone())
                         .version(*version),
                 )
                 .await?;
@@ -473,7 +474,7 @@ pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, G
         } => {
             // Beta only, like the deleted-items read (see `read_deleted`). A permanent failure
             // (the restore refused, the item purged meanwhile) falls back to creating the policy.
-            let restore = GraphRequest::action(&format!("{DELETED_POLICIES}/{id}/restore"))
+            let restore = GraphRequest::action(&restore_conditional_access_policy(id))
                 .version(ApiVersion::Beta);
             if let Err(error) = client.send(restore).await {
                 if Reason::from(&error).is_transient() {
@@ -495,7 +496,7 @@ pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, G
             if patch.as_object().is_some_and(|p| !p.is_empty()) {
                 client
                     .send(
-                        GraphRequest::patch(&format!("{POLICIES}/{id}"), patch.clone())
+                        GraphRequest::patch(&conditional_access_policy(id), patch.clone())
                             .version(*version),
                     )
                     .await?;
@@ -522,7 +523,7 @@ pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, G
 /// in deletedItems). A policy already gone is success.
 pub async fn delete(client: &GraphClient, id: &str) -> Result<(), GraphError> {
     match client
-        .send(GraphRequest::delete(&format!("{POLICIES}/{id}")))
+        .send(GraphRequest::delete(&conditional_access_policy(id)))
         .await
     {
         Ok(_) | Err(GraphError::NotFound { .. }) => Ok(()),

@@ -1,0 +1,135 @@
+//! Every Graph path sessionops calls, in one place, each with the page of Microsoft's Graph
+//! reference (`microsoftgraph/microsoft-graph-docs-contrib`) that documents it. The least
+//! application permission of each is in [`crate::permissions`]; a test here checks that every
+//! path has one.
+
+/// Users: list, filter (`api-reference/v1.0/api/user-list.md`).
+pub const USERS: &str = "/users";
+
+/// One user: get, update (`accountEnabled`, `passwordProfile`) (`user-get.md`, `user-update.md`).
+pub fn user(id: &str) -> String {
+    format!("/users/{id}")
+}
+
+/// Invalidates a user's refresh tokens and session cookies
+/// (`api-reference/v1.0/api/user-revokesigninsessions.md`).
+pub fn revoke_sign_in_sessions(id: &str) -> String {
+    format!("/users/{id}/revokeSignInSessions")
+}
+
+/// The devices registered to a user (`api-reference/v1.0/api/user-list-registereddevices.md`).
+pub fn registered_devices(id: &str) -> String {
+    format!("/users/{id}/registeredDevices")
+}
+
+/// One device: update `accountEnabled` (`api-reference/v1.0/api/device-update.md`).
+pub fn device(id: &str) -> String {
+    format!("/devices/{id}")
+}
+
+/// Groups: list, filter (`api-reference/v1.0/api/group-list.md`).
+pub const GROUPS: &str = "/groups";
+
+/// A group's users, nested groups expanded (`api-reference/v1.0/api/group-list-transitivemembers.md`,
+/// cast to `microsoft.graph.user`).
+pub fn transitive_user_members(group: &str) -> String {
+    format!("/groups/{group}/transitiveMembers/microsoft.graph.user")
+}
+
+/// Directory role templates (`api-reference/v1.0/api/directoryroletemplate-list.md`).
+pub const ROLE_TEMPLATES: &str = "/directoryRoleTemplates";
+
+/// Named locations (`api-reference/v1.0/api/conditionalaccessroot-list-namedlocations.md`).
+pub const NAMED_LOCATIONS: &str = "/identity/conditionalAccess/namedLocations";
+
+/// Conditional Access policies: list, create (`api-reference/v1.0/api/conditionalaccessroot-list-policies.md`,
+/// `conditionalaccessroot-post-policies.md`).
+pub const CONDITIONAL_ACCESS_POLICIES: &str = "/identity/conditionalAccess/policies";
+
+/// One Conditional Access policy: update, delete (`conditionalaccesspolicy-update.md`,
+/// `conditionalaccesspolicy-delete.md`).
+pub fn conditional_access_policy(id: &str) -> String {
+    format!("{CONDITIONAL_ACCESS_POLICIES}/{id}")
+}
+
+/// Soft-deleted Conditional Access policies, beta only
+/// (`api-reference/beta/api/policydeletableitem-list.md`).
+pub const DELETED_CONDITIONAL_ACCESS_POLICIES: &str =
+    "/identity/conditionalAccess/deletedItems/policies";
+
+/// Restores a soft-deleted policy, beta only (`api-reference/beta/api/conditionalaccesspolicy-restore.md`).
+pub fn restore_conditional_access_policy(id: &str) -> String {
+    format!("{DELETED_CONDITIONAL_ACCESS_POLICIES}/{id}/restore")
+}
+
+/// Marks users compromised in Identity Protection
+/// (`api-reference/v1.0/api/riskyuser-confirmcompromised.md`).
+pub const CONFIRM_COMPROMISED: &str = "/identityProtection/riskyUsers/confirmCompromised";
+
+#[cfg(test)]
+mod tests {
+    use reqwest::Method;
+    use serde_json::json;
+
+    use super::*;
+    use crate::permissions::required;
+
+    /// Every path sessionops calls, with the method it calls it with, has a least permission.
+    #[test]
+    fn every_path_has_a_least_permission() {
+        let calls = [
+            (Method::GET, USERS.to_owned(), None),
+            (Method::GET, user("u"), None),
+            (
+                Method::PATCH,
+                user("u"),
+                Some(json!({"accountEnabled": false})),
+            ),
+            (
+                Method::PATCH,
+                user("u"),
+                Some(json!({"passwordProfile": {}})),
+            ),
+            (Method::POST, revoke_sign_in_sessions("u"), None),
+            (Method::GET, registered_devices("u"), None),
+            (
+                Method::PATCH,
+                device("d"),
+                Some(json!({"accountEnabled": false})),
+            ),
+            (Method::GET, GROUPS.to_owned(), None),
+            (Method::GET, transitive_user_members("g"), None),
+            (Method::GET, ROLE_TEMPLATES.to_owned(), None),
+            (Method::GET, NAMED_LOCATIONS.to_owned(), None),
+            (Method::GET, CONDITIONAL_ACCESS_POLICIES.to_owned(), None),
+            (
+                Method::POST,
+                CONDITIONAL_ACCESS_POLICIES.to_owned(),
+                Some(json!({})),
+            ),
+            (
+                Method::PATCH,
+                conditional_access_policy("p"),
+                Some(json!({})),
+            ),
+            (Method::DELETE, conditional_access_policy("p"), None),
+            (
+                Method::GET,
+                DELETED_CONDITIONAL_ACCESS_POLICIES.to_owned(),
+                None,
+            ),
+            (Method::POST, restore_conditional_access_policy("p"), None),
+            (
+                Method::POST,
+                CONFIRM_COMPROMISED.to_owned(),
+                Some(json!({"userIds": []})),
+            ),
+        ];
+        for (method, path, body) in &calls {
+            assert!(
+                required(method, path, body.as_ref()).is_some(),
+                "{method} {path} has no least permission in permissions.rs"
+            );
+        }
+    }
+}
