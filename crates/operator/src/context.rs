@@ -7,11 +7,14 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
-use super::connections::Connections;
+use super::connections::{self, Connection, Connections};
 use super::metrics::Metrics;
 use super::settings::{Settings, Stores};
+use sessionops_api::TenantRef;
+use sessionops_core::failure::Failure;
 use sessionops_core::session_policy::shared::SharedRead;
 use sessionops_core::status::Reason;
+use sessionops_graph::GraphClient;
 
 /// The field manager and event reporter name.
 pub const MANAGER: &str = "sessionops";
@@ -88,6 +91,22 @@ impl Context {
             stores.policies.wait_until_ready(),
             stores.revocations.wait_until_ready(),
         );
+    }
+
+    /// The connection `reference` names, if objects of `namespace` may use it, and its Graph
+    /// client. The namespace check reads the watch cache only, so a namespace that may not use
+    /// the connection causes no Secret read and no Graph call.
+    pub(crate) async fn connect(
+        &self,
+        reference: &TenantRef,
+        namespace: &str,
+    ) -> Result<(Connection, GraphClient), Failure> {
+        let connection = connections::find(&self.stores, reference, namespace)?;
+        let graph = self
+            .connections
+            .graph(&connection, &self.settings, &self.metrics, false)
+            .await?;
+        Ok((connection, graph))
     }
 
     /// The tenant read the SessionPolicies of one connection share.

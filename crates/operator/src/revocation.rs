@@ -15,7 +15,6 @@ use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
-use super::connections;
 use super::context::{Context, EventAction};
 use super::{Outcome, ReconcileError};
 use kube::runtime::events::EventType;
@@ -58,19 +57,8 @@ async fn reconcile_request(request: &RevocationRequest, ctx: &Context) -> Outcom
         };
     }
     let reference = request.object_ref(&());
-    let graph = match connections::find(&ctx.stores, &request.spec.tenant_ref, &namespace) {
-        Ok(connection) => match ctx
-            .connections
-            .graph(&connection, &ctx.settings, &ctx.metrics, false)
-            .await
-        {
-            Ok(graph) => Ok((connection, graph)),
-            Err(failure) => Err(failure),
-        },
-        Err(failure) => Err(failure),
-    };
-    let (connection, graph) = match graph {
-        Ok(found) => found,
+    let (connection, graph) = match ctx.connect(&request.spec.tenant_ref, &namespace).await {
+        Ok(connected) => connected,
         Err(failure) => {
             // Nothing was written to the tenant: the request waits (Pending) for the connection
             // or its Secret to be fixed, and is looked at again every resync.

@@ -11,7 +11,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 
-use super::connections::{self, Connection};
+use super::connections::Connection;
 use super::context::{Context, EventAction};
 use super::metrics::TenantWrite;
 use super::{Outcome, ReconcileError};
@@ -50,18 +50,8 @@ async fn reconcile_policy(policy: &SessionPolicy, ctx: &Context) -> Outcome {
     {
         return Outcome::failed(Reason::KubernetesUnavailable, error);
     }
-    // The namespace check reads the watch cache only: a namespace that may not use the
-    // connection causes no Secret read and no Graph call.
-    let connection = match connections::find(&ctx.stores, &policy.spec.tenant_ref, &namespace) {
-        Ok(connection) => connection,
-        Err(failure) => return finish(policy, ctx, &api, None, Err(failure)).await,
-    };
-    let graph = match ctx
-        .connections
-        .graph(&connection, &ctx.settings, &ctx.metrics, false)
-        .await
-    {
-        Ok(graph) => graph,
+    let (connection, graph) = match ctx.connect(&policy.spec.tenant_ref, &namespace).await {
+        Ok(connected) => connected,
         Err(failure) => return finish(policy, ctx, &api, None, Err(failure)).await,
     };
     let managed = siblings(ctx, &connection, policy);
@@ -194,12 +184,7 @@ async fn cleanup(policy: &SessionPolicy, ctx: &Context, api: &Api<SessionPolicy>
     match (policy.spec.deletion_policy, policy_id) {
         (DeletionPolicy::Delete, Some(id)) => {
             let deleted = async {
-                let connection =
-                    connections::find(&ctx.stores, &policy.spec.tenant_ref, &namespace)?;
-                let graph = ctx
-                    .connections
-                    .graph(&connection, &ctx.settings, &ctx.metrics, false)
-                    .await?;
+                let (connection, graph) = ctx.connect(&policy.spec.tenant_ref, &namespace).await?;
                 ctx.shared_read(&connection.key())
                     .await
                     .delete(&graph, &id)
