@@ -237,9 +237,12 @@ pub fn status_text(reports: &[PolicyReport]) -> String {
         let (state, reason, message) = ready.map_or(("Unknown", "", ""), |c| {
             (c.status.as_str(), c.reason.as_str(), c.message.as_str())
         });
-        let is_ready = status::is_true(&status.conditions, ConditionType::Ready);
         let painted = style.paint(
-            if is_ready { "32" } else { "31" },
+            if ready.is_some_and(status::holds) {
+                "32"
+            } else {
+                "31"
+            },
             &format!("Ready={state}"),
         );
         out.push_str(&format!(

@@ -324,7 +324,7 @@ pub fn text(reports: &[RevocationReport]) -> String {
                     status.phase, c.resolved, c.succeeded, c.verified, c.failed, c.skipped, c.skipped_protected
                 ));
                 if let Some(ready) = status::get(&status.conditions, ConditionType::Failed)
-                    .filter(|_| status::is_true(&status.conditions, ConditionType::Failed))
+                    .filter(|c| status::holds(c))
                 {
                     out.push_str(&format!("    {}: {}\n", ready.reason, ready.message));
                 }

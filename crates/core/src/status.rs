@@ -264,9 +264,14 @@ pub fn get(conditions: &[Condition], type_: ConditionType) -> Option<&Condition>
     conditions.iter().find(|c| c.type_ == type_.as_str())
 }
 
+/// Whether `condition` holds (status `True`).
+pub fn holds(condition: &Condition) -> bool {
+    condition.status == Status::True.as_str()
+}
+
 /// Whether condition `type_` is present with status `True`.
 pub fn is_true(conditions: &[Condition], type_: ConditionType) -> bool {
-    get(conditions, type_).is_some_and(|c| c.status == Status::True.as_str())
+    get(conditions, type_).is_some_and(holds)
 }
 
 /// What the Ready condition says, as drivers report it (metrics, events, CLI output).
@@ -284,7 +289,7 @@ pub struct ReadyView {
 pub fn ready(conditions: &[Condition]) -> ReadyView {
     match get(conditions, ConditionType::Ready) {
         Some(c) => ReadyView {
-            ready: c.status == Status::True.as_str(),
+            ready: holds(c),
             reason: Reason::parse(&c.reason),
             message: c.message.clone(),
         },
@@ -355,17 +360,13 @@ mod tests {
         );
         assert_eq!(conditions.len(), 2);
         assert_eq!(
-            ready_view_of(&conditions),
+            super::ready(&conditions),
             ReadyView {
                 ready: true,
                 reason: Reason::Synced,
                 message: "ok".into()
             }
         );
-    }
-
-    fn ready_view_of(conditions: &[Condition]) -> ReadyView {
-        ready(conditions)
     }
 
     #[test]

@@ -556,9 +556,7 @@ pub fn status_after(
                 status.drift_corrections += 1;
             }
             let prior_synced = status::get(&prior.conditions, ConditionType::Ready)
-                .filter(|c| {
-                    c.status == Status::True.as_str() && c.reason == Reason::Synced.as_str()
-                })
+                .filter(|c| status::holds(c) && c.reason == Reason::Synced.as_str())
                 .filter(|_| prior.observed_generation == generation);
             let (reason, message) = match (applied.action, drift) {
                 // Still in sync: the message of the last write stays (a resync that finds
