@@ -10,7 +10,7 @@
 //! `conditionalaccesssessioncontrols.md`) in `microsoftgraph/microsoft-graph-docs-contrib`;
 //! `continuousAccessEvaluation` is in the beta CSDL only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use serde_json::{Value, json};
@@ -242,14 +242,6 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
         },
     },
 ];
-
-/// The managed fields of a policy in canonical form. Two policies with equal maps are in sync.
-pub fn managed_fields(policy: &ConditionalAccessPolicy) -> BTreeMap<&'static str, Value> {
-    MANAGED_FIELDS
-        .iter()
-        .map(|f| (f.path, (f.normalize)(policy)))
-        .collect()
-}
 
 /// The table entry of `path`.
 pub fn managed_field(path: &str) -> Option<&'static ManagedField> {

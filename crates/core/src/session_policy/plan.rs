@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::fields::{MANAGED_FIELDS, PatchGroup, managed_field, managed_fields};
+use super::fields::{MANAGED_FIELDS, PatchGroup, managed_field};
 use super::wire::{self, ToWire};
 use crate::connection::ProtectedIds;
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions, is_object_id};
@@ -441,27 +441,28 @@ pub struct FieldChange {
     pub desired: Value,
 }
 
-/// The differing managed fields, in field order. `compare_beta_only` is false when the tenant
+/// The differing managed fields, in path order. `compare_beta_only` is false when the tenant
 /// side was read through v1.0, which does not return beta-only controls.
 pub fn diff(
     desired: &ConditionalAccessPolicy,
     observed: &ConditionalAccessPolicy,
     compare_beta_only: bool,
 ) -> Vec<FieldChange> {
-    let desired = managed_fields(desired);
-    let observed = managed_fields(observed);
-    desired
+    let mut changes: Vec<FieldChange> = MANAGED_FIELDS
         .iter()
-        .filter(|(field, _)| {
-            compare_beta_only || managed_field(field).is_some_and(|f| !f.beta_only)
+        .filter(|field| compare_beta_only || !field.beta_only)
+        .filter_map(|field| {
+            let wanted = (field.normalize)(desired);
+            let found = (field.normalize)(observed);
+            (wanted != found).then(|| FieldChange {
+                field: field.path.to_owned(),
+                tenant: found,
+                desired: wanted,
+            })
         })
-        .filter(|(field, value)| observed.get(*field) != Some(value))
-        .map(|(field, value)| FieldChange {
-            field: (*field).to_owned(),
-            tenant: observed.get(field).cloned().unwrap_or(Value::Null),
-            desired: value.clone(),
-        })
-        .collect()
+        .collect();
+    changes.sort_by(|a, b| a.field.cmp(&b.field));
+    changes
 }
 
 /// What to do with one SessionPolicy.
