@@ -10,7 +10,6 @@ use serde_json::json;
 use sessionops_api::manifest::{ManifestSet, Object};
 use sessionops_api::{ConnectionSettings, TenantKind, TenantRef};
 use sessionops_core::connection::config::{Environment, config_from_environment};
-use sessionops_core::directory::resolve::is_object_id;
 use sessionops_core::directory::{self, IdRequests};
 use sessionops_core::session_policy::export::{self, Unexportable};
 use sessionops_graph::models::ConditionalAccessPolicy;
@@ -97,43 +96,7 @@ pub async fn export(
     let policies: Vec<ConditionalAccessPolicy> = client
         .list_all(GraphRequest::get(POLICIES).version(ApiVersion::Beta))
         .await?;
-    let mut ids = IdRequests::default();
-    for policy in &policies {
-        if let Some(users) = &policy.conditions.users {
-            ids.users.extend(
-                users
-                    .include_users
-                    .iter()
-                    .chain(&users.exclude_users)
-                    .filter(|u| is_object_id(u))
-                    .cloned(),
-            );
-            ids.groups.extend(
-                users
-                    .include_groups
-                    .iter()
-                    .chain(&users.exclude_groups)
-                    .cloned(),
-            );
-            ids.roles.extend(
-                users
-                    .include_roles
-                    .iter()
-                    .chain(&users.exclude_roles)
-                    .cloned(),
-            );
-        }
-        if let Some(locations) = &policy.conditions.locations {
-            ids.locations.extend(
-                locations
-                    .include_locations
-                    .iter()
-                    .chain(&locations.exclude_locations)
-                    .filter(|l| is_object_id(l))
-                    .cloned(),
-            );
-        }
-    }
+    let ids = IdRequests::of_policies(&policies);
     let names = directory::names_for_ids(&client, &ids).await?;
     let exported_at = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")

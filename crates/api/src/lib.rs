@@ -24,10 +24,14 @@ pub use revocation::{
     RevocationRequestSpec, RevocationRequestStatus, RevocationTargets,
 };
 pub use session_policy::{
-    Assignments, ClientAppType, CloudAppSecurity, ContinuousAccessEvaluation, DeletionPolicy,
-    DeviceFilter, FilterMode, GrantControl, GrantControls, GrantOperator, PersistentBrowser,
-    Platform, PolicyConditions, PolicyState, RiskLevel, SessionControls, SessionPolicy,
-    SessionPolicySpec, SessionPolicyStatus, SignInFrequencyAuthentication,
+    AgentAssignment, AgentIdRiskLevel, ApplicationAssignment, Assignments, ClientAppType,
+    CloudAppSecurity, ContinuousAccessEvaluation, DeletionPolicy, DeviceStates, Filter,
+    FilterMode, GrantControl, GrantControls, GrantOperator, GuestAssignment,
+    GuestOrExternalUserType, GuestSelection, InsiderRiskLevel, LegacyDevices, LocationCondition,
+    PersistentBrowser, Platform, PlatformCondition, PolicyConditions, PolicyState, RiskLevel,
+    ServicePrincipalAssignment, SessionControls, SessionPolicy, SessionPolicySpec,
+    SessionPolicyStatus, SignInFrequencyAuthentication, TransferMethod, UserAction,
+    UserAssignment,
 };
 pub use tenant::{
     Cloud, ClusterTenantConnection, ClusterTenantConnectionSpec, ConnectionSettings, Credentials,

@@ -17,6 +17,8 @@ pub const DOMAIN: &str = "^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?[.])+[a-zA-Z]{
 /// `<1-23>h`, `<1-365>d` or `everyTime` (the ranges the Entra admin center offers).
 pub const SIGN_IN_FREQUENCY: &str =
     "^(([1-9]|1[0-9]|2[0-3])h|([1-9]|[1-9][0-9]|[12][0-9][0-9]|3[0-5][0-9]|36[0-5])d|everyTime)$";
+/// An authentication context class reference id, `c1` to `c99` (`authenticationcontextclassreference.md`).
+pub const AUTHENTICATION_CONTEXT: &str = "^c([1-9]|[1-9][0-9])$";
 /// A Kubernetes namespace name (RFC 1123 label).
 pub const NAMESPACE: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /// Plain HTTP is accepted only towards loopback (the simulator); everything else must be HTTPS

@@ -7,7 +7,9 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use super::common::{Conditions, IncludeExclude, TenantRef};
-use super::rules::{self, GUID, MAX_NAME_LENGTH, MAX_PRINCIPALS, SIGN_IN_FREQUENCY, UPN};
+use super::rules::{
+    self, AUTHENTICATION_CONTEXT, GUID, MAX_NAME_LENGTH, MAX_PRINCIPALS, SIGN_IN_FREQUENCY, UPN,
+};
 
 /// Desired Conditional Access policy: assignments, conditions, and session controls (sign-in
 /// frequency, persistent browser, continuous access evaluation, ...) with optional grant
@@ -54,6 +56,11 @@ pub struct SessionPolicySpec {
     #[x_kube(validation = rules::not_blank("displayName must not be blank"))]
     #[schemars(length(max = 256))]
     pub display_name: Option<String>,
+
+    /// Description of the policy in the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    pub description: Option<String>,
 
     /// `enabled` enforces the policy, `reportOnly` only logs what it would have done (Graph:
     /// `enabledForReportingButNotEnforced`), `disabled` keeps it off. Required, so that nobody
@@ -110,12 +117,17 @@ pub enum DeletionPolicy {
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[x_kube(validation = rules::rule(
-    "(has(self.users) && has(self.users.include)) || (has(self.groups) && has(self.groups.include)) || (has(self.roles) && has(self.roles.include))",
-    "at least one of users.include, groups.include or roles.include must name someone (use users.include: [None] for a policy that applies to nobody yet)",
+    "(has(self.users) && has(self.users.include)) || (has(self.groups) && has(self.groups.include)) || (has(self.roles) && has(self.roles.include)) || (has(self.guestsOrExternalUsers) && has(self.guestsOrExternalUsers.include)) || (has(self.servicePrincipals) && has(self.servicePrincipals.include)) || (has(self.agents) && has(self.agents.include))",
+    "at least one of users.include, groups.include, roles.include, guestsOrExternalUsers.include, servicePrincipals.include or agents.include must name someone (use users.include: [None] for a policy that applies to nobody yet)",
 ))]
 #[x_kube(validation = rules::rule(
-    "has(self.applications) && has(self.applications.include)",
-    "applications.include must name at least one application (All, Office365, MicrosoftAdminPortals or an appId)",
+    "has(self.applications) && (has(self.applications.include) || has(self.applications.userActions) || has(self.applications.authenticationContexts))",
+    "applications must name what the policy protects: include (All, Office365, MicrosoftAdminPortals or an appId), userActions or authenticationContexts",
+))]
+#[x_kube(validation = rules::rule_at(
+    "!has(self.servicePrincipals) || !has(self.servicePrincipals.include) || !((has(self.users) && has(self.users.include) && self.users.include != ['None']) || (has(self.groups) && has(self.groups.include)) || (has(self.roles) && has(self.roles.include)) || (has(self.guestsOrExternalUsers) && has(self.guestsOrExternalUsers.include)))",
+    "a policy for servicePrincipals (workload identities) cannot also include users, groups, roles or guests",
+    ".servicePrincipals",
 ))]
 pub struct Assignments {
     /// Users: `All`, `None`, `GuestsOrExternalUsers`, a user principal name or an object id.
@@ -127,20 +139,150 @@ pub struct Assignments {
     /// Directory roles by display name (e.g. `Global Administrator`) or role template id.
     #[serde(default, skip_serializing_if = "IncludeExclude::is_empty")]
     pub roles: IncludeExclude,
-    /// Cloud apps: `All`, `Office365`, `MicrosoftAdminPortals`, `None` or an application (client) id.
+    /// Cloud apps: `All`, `Office365`, `MicrosoftAdminPortals`, `None` or an application (client) id;
+    /// user actions; authentication contexts; an application filter.
     #[serde(default, skip_serializing_if = "ApplicationAssignment::is_empty")]
     pub applications: ApplicationAssignment,
+    /// Guests and external users by kind and home tenant (Graph
+    /// `include`/`excludeGuestsOrExternalUsers`).
+    #[serde(default, skip_serializing_if = "GuestAssignment::is_empty")]
+    pub guests_or_external_users: GuestAssignment,
+    /// Workload identities: service principals of this tenant (Graph
+    /// `conditions.clientApplications`). Such a policy can only block.
+    #[serde(default, skip_serializing_if = "ServicePrincipalAssignment::is_empty")]
+    pub service_principals: ServicePrincipalAssignment,
+    /// Agent identities (Graph beta `includeAgentIdServicePrincipals`, ...): routes the policy
+    /// through Graph beta.
+    #[serde(default, skip_serializing_if = "AgentAssignment::is_empty")]
+    pub agents: AgentAssignment,
+}
+
+/// Guests and external users to include and exclude.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuestAssignment {
+    /// Kinds of guests (and their tenants) the policy applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<GuestSelection>,
+    /// Kinds of guests (and their tenants) the policy never applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<GuestSelection>,
+}
+
+impl GuestAssignment {
+    /// Neither side is set.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_none() && self.exclude.is_none()
+    }
+}
+
+/// Kinds of guests and external users, optionally only from some tenants.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuestSelection {
+    /// The kinds (Graph `guestOrExternalUserTypes`, sent as one comma-separated value).
+    #[schemars(length(min = 1, max = 8))]
+    #[x_kube(validation = rules::unique_items("types must not repeat"))]
+    pub types: Vec<GuestOrExternalUserType>,
+    /// `[All]` for every external tenant, or tenant ids. Unset: Graph's default (no tenant
+    /// restriction recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = 64)))]
+    #[x_kube(
+        validation = rules::each_item(&[GUID], &["All"], "each entry must be All or a tenant id"),
+        validation = rules::alone("All", "All cannot be combined with tenant ids"),
+    )]
+    pub external_tenants: Vec<String>,
+}
+
+/// Kinds of guests and external users (`conditionalAccessGuestOrExternalUserTypes`).
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum GuestOrExternalUserType {
+    /// Local guest accounts of this tenant.
+    InternalGuest,
+    /// B2B collaboration guests.
+    B2bCollaborationGuest,
+    /// B2B collaboration members.
+    B2bCollaborationMember,
+    /// B2B direct connect users (shared channels).
+    B2bDirectConnectUser,
+    /// Other external users.
+    OtherExternalUser,
+    /// Service providers (partner admins through GDAP or CSP).
+    ServiceProvider,
+}
+
+/// Service principals (workload identities) to include and exclude.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServicePrincipalAssignment {
+    /// `ServicePrincipalsInMyTenant` or service principal object ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(
+        validation = rules::each_item(&[GUID], &["ServicePrincipalsInMyTenant"], "each entry must be ServicePrincipalsInMyTenant or a service principal id"),
+        validation = rules::alone("ServicePrincipalsInMyTenant", "ServicePrincipalsInMyTenant cannot be combined with other entries"),
+    )]
+    pub include: Vec<String>,
+    /// Service principal object ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(validation = rules::each_item(&[GUID], &[], "each entry must be a service principal id"))]
+    pub exclude: Vec<String>,
+    /// Filter on custom security attributes of service principals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Filter>,
+}
+
+impl ServicePrincipalAssignment {
+    /// Nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty() && self.filter.is_none()
+    }
+}
+
+/// Agent identities to include and exclude (Graph beta only).
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentAssignment {
+    /// `All` or agent identity object ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(
+        validation = rules::each_item(&[GUID], &["All"], "each entry must be All or an agent identity id"),
+        validation = rules::alone("All", "All cannot be combined with other entries"),
+    )]
+    pub include: Vec<String>,
+    /// Agent identity object ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
+    #[x_kube(validation = rules::each_item(&[GUID], &[], "each entry must be an agent identity id"))]
+    pub exclude: Vec<String>,
+    /// Filter on custom security attributes of agent identities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Filter>,
+}
+
+impl AgentAssignment {
+    /// Nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty() && self.filter.is_none()
+    }
 }
 
 /// Users to include and exclude.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserAssignment {
-    /// `All`, `None`, `GuestsOrExternalUsers`, user principal names or object ids.
+    /// `All`, `None`, `GuestsOrExternalUsers`, user principal names or object ids
+    /// (`AllAgentIdUsers`, agents acting as users, routes the policy through Graph beta).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
     #[x_kube(
-        validation = rules::each_item(&[UPN, GUID], &["All", "None", "GuestsOrExternalUsers"], "each entry must be All, None, GuestsOrExternalUsers, a user principal name or an object id"),
+        validation = rules::each_item(&[UPN, GUID], &["All", "None", "GuestsOrExternalUsers", "AllAgentIdUsers"], "each entry must be All, None, GuestsOrExternalUsers, AllAgentIdUsers, a user principal name or an object id"),
         validation = rules::alone("All", "All cannot be combined with other entries"),
         validation = rules::alone("None", "None cannot be combined with other entries"),
     )]
@@ -159,15 +301,20 @@ impl UserAssignment {
     }
 }
 
-/// Cloud apps to include and exclude.
+/// Cloud apps, user actions and authentication contexts the policy protects.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[x_kube(validation = rules::rule(
+    "[has(self.include), has(self.userActions), has(self.authenticationContexts)].filter(x, x).size() <= 1",
+    "include, userActions and authenticationContexts are alternatives: a policy targets one of them",
+))]
 pub struct ApplicationAssignment {
-    /// `All`, `Office365`, `MicrosoftAdminPortals`, `None` or application (client) ids.
+    /// `All`, `Office365`, `MicrosoftAdminPortals`, `None` or application (client) ids
+    /// (`AllAgentIdResources` routes the policy through Graph beta).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
     #[x_kube(
-        validation = rules::each_item(&[GUID], &["All", "Office365", "MicrosoftAdminPortals", "None"], "each entry must be All, Office365, MicrosoftAdminPortals, None or an application id"),
+        validation = rules::each_item(&[GUID], &["All", "Office365", "MicrosoftAdminPortals", "None", "AllAgentIdResources"], "each entry must be All, Office365, MicrosoftAdminPortals, None, AllAgentIdResources or an application id"),
         validation = rules::alone("All", "All cannot be combined with other entries"),
         validation = rules::alone("None", "None cannot be combined with other entries"),
     )]
@@ -177,13 +324,50 @@ pub struct ApplicationAssignment {
     #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
     #[x_kube(validation = rules::each_item(&[GUID], &["Office365", "MicrosoftAdminPortals"], "each entry must be Office365, MicrosoftAdminPortals or an application id"))]
     pub exclude: Vec<String>,
+    /// Filter on custom security attributes of applications (Graph `applicationFilter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Filter>,
+    /// User actions instead of apps: registering security information or devices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 2))]
+    #[x_kube(validation = rules::unique_items("userActions must not repeat"))]
+    pub user_actions: Vec<UserAction>,
+    /// Authentication context ids (`c1` to `c99`) instead of apps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 99), inner(length(max = 3)))]
+    #[x_kube(validation = rules::each_item(&[AUTHENTICATION_CONTEXT], &[], "each entry must be an authentication context id c1 to c99"))]
+    pub authentication_contexts: Vec<String>,
+    /// Global Secure Access traffic profile (Graph beta only; deprecated by Microsoft).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub global_secure_access: bool,
+    /// Network access traffic profile (Graph beta only; deprecated by Microsoft).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub network_access: bool,
 }
 
 impl ApplicationAssignment {
-    /// Neither list has an entry.
+    /// Nothing is set.
     pub fn is_empty(&self) -> bool {
-        self.include.is_empty() && self.exclude.is_empty()
+        self.include.is_empty()
+            && self.exclude.is_empty()
+            && self.filter.is_none()
+            && self.user_actions.is_empty()
+            && self.authentication_contexts.is_empty()
+            && !self.global_secure_access
+            && !self.network_access
     }
+}
+
+/// A user action a policy can protect instead of an app.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum UserAction {
+    /// Registering security information (Graph `urn:user:registersecurityinfo`).
+    RegisterSecurityInfo,
+    /// Registering or joining devices (Graph `urn:user:registerdevice`).
+    RegisterOrJoinDevices,
 }
 
 /// Conditions of the policy; an empty condition does not narrow anything.
@@ -211,19 +395,48 @@ pub struct PolicyConditions {
     pub user_risk_levels: Vec<RiskLevel>,
     /// Filter on device properties, e.g. to target unmanaged devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_filter: Option<DeviceFilter>,
+    pub device_filter: Option<Filter>,
+    /// Service principal risk levels (workload identities; needs Workload Identities Premium).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    #[x_kube(validation = rules::none_of(&["hidden"], "hidden is not a service principal risk level"))]
+    pub service_principal_risk_levels: Vec<RiskLevel>,
+    /// Insider risk levels (Microsoft Purview adaptive protection).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 3))]
+    #[x_kube(validation = rules::unique_items("insiderRiskLevels must not repeat"))]
+    pub insider_risk_levels: Vec<InsiderRiskLevel>,
+    /// Agent identity risk levels (Graph beta only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 3))]
+    #[x_kube(validation = rules::unique_items("agentIdRiskLevels must not repeat"))]
+    pub agent_id_risk_levels: Vec<AgentIdRiskLevel>,
+    /// Authentication flows the policy applies to (Graph `authenticationFlows.transferMethods`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 2))]
+    #[x_kube(validation = rules::unique_items("authenticationFlows must not repeat"))]
+    pub authentication_flows: Vec<TransferMethod>,
+    /// Devices by state (Graph beta only; deprecated by Microsoft in favour of `deviceFilter`,
+    /// kept so that older tenants export losslessly).
+    #[serde(default, skip_serializing_if = "LegacyDevices::is_empty")]
+    pub devices: LegacyDevices,
+    /// Device states (Graph beta `conditions.deviceStates`; deprecated by Microsoft in favour of
+    /// `deviceFilter`).
+    #[serde(default, skip_serializing_if = "DeviceStates::is_empty")]
+    pub device_states: DeviceStates,
 }
 
-/// A filter for devices in Graph's rule syntax, e.g.
-/// `device.isCompliant -eq True -or device.trustType -eq "ServerAD"`.
+/// A filter rule in Graph's rule syntax, e.g.
+/// `device.isCompliant -eq True -or device.trustType -eq "ServerAD"` for devices or
+/// `CustomSecurityAttribute.Engineering_Project -eq "Baker"` for apps and service principals.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DeviceFilter {
-    /// `include`: the policy applies to matching devices; `exclude`: to all others.
+pub struct Filter {
+    /// `include`: the policy applies to what matches; `exclude`: to everything else.
     pub mode: FilterMode,
     /// The filter rule.
     #[schemars(length(max = 3072))]
-    #[x_kube(validation = rules::not_blank("deviceFilter.rule must not be blank"))]
+    #[x_kube(validation = rules::not_blank("filter rule must not be blank"))]
     pub rule: String,
 }
 
@@ -231,10 +444,109 @@ pub struct DeviceFilter {
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum FilterMode {
-    /// Apply to matching devices.
+    /// Apply to what matches.
     Include,
-    /// Apply to every device except matching ones.
+    /// Apply to everything except what matches.
     Exclude,
+}
+
+/// Insider risk levels (`conditionalAccessInsiderRiskLevels`).
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum InsiderRiskLevel {
+    /// Minor.
+    Minor,
+    /// Moderate.
+    Moderate,
+    /// Elevated.
+    Elevated,
+}
+
+/// Agent identity risk levels (`conditionalAccessAgentIdRiskLevels`, beta).
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum AgentIdRiskLevel {
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+/// Authentication flows (`conditionalAccessTransferMethods`).
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum TransferMethod {
+    /// The device code flow (sign in on another device with a code).
+    DeviceCodeFlow,
+    /// Authentication transfer (move a signed-in session from a PC to a phone).
+    AuthenticationTransfer,
+}
+
+/// The deprecated beta device condition (`conditions.devices` include/exclude lists).
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LegacyDevices {
+    /// `All` (Graph `includeDevices`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1), inner(length(max = 16)))]
+    #[x_kube(validation = rules::each_item(&[], &["All"], "All is the only allowed value"))]
+    pub include: Vec<String>,
+    /// `Compliant`, `DomainJoined` (Graph `excludeDevices`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 2), inner(length(max = 16)))]
+    #[x_kube(validation = rules::each_item(&[], &["Compliant", "DomainJoined"], "each entry must be Compliant or DomainJoined"))]
+    pub exclude: Vec<String>,
+    /// Graph `includeDeviceStates`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1), inner(length(max = 16)))]
+    #[x_kube(validation = rules::each_item(&[], &["All"], "All is the only allowed value"))]
+    pub include_states: Vec<String>,
+    /// Graph `excludeDeviceStates`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 2), inner(length(max = 16)))]
+    #[x_kube(validation = rules::each_item(&[], &["Compliant", "DomainJoined"], "each entry must be Compliant or DomainJoined"))]
+    pub exclude_states: Vec<String>,
+}
+
+impl LegacyDevices {
+    /// Nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty()
+            && self.exclude.is_empty()
+            && self.include_states.is_empty()
+            && self.exclude_states.is_empty()
+    }
+}
+
+/// The deprecated beta `conditions.deviceStates`.
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceStates {
+    /// `All`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1), inner(length(max = 16)))]
+    #[x_kube(validation = rules::each_item(&[], &["All"], "All is the only allowed value"))]
+    pub include: Vec<String>,
+    /// `Compliant`, `DomainJoined`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 2), inner(length(max = 16)))]
+    #[x_kube(validation = rules::each_item(&[], &["Compliant", "DomainJoined"], "each entry must be Compliant or DomainJoined"))]
+    pub exclude: Vec<String>,
+}
+
+impl DeviceStates {
+    /// Nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
 }
 
 /// Client application types of a sign-in.
@@ -316,12 +628,13 @@ pub enum Platform {
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LocationCondition {
-    /// `All`, `AllTrusted`, named-location display names or ids.
+    /// `All`, `AllTrusted`, `AllCompliantNetworks` (Global Secure Access compliant network),
+    /// named-location display names or ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
     #[x_kube(validation = rules::alone("All", "All cannot be combined with other locations"))]
     pub include: Vec<String>,
-    /// `AllTrusted`, named-location display names or ids.
+    /// `AllTrusted`, `AllCompliantNetworks`, named-location display names or ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
     #[x_kube(validation = rules::none_of(&["All"], "All cannot be excluded"))]
@@ -347,6 +660,8 @@ pub enum RiskLevel {
     Medium,
     /// High risk.
     High,
+    /// Hidden: the level is not shown (the tenant has no Entra ID P2 license).
+    Hidden,
     /// No risk detected.
     None,
 }
@@ -355,10 +670,6 @@ pub enum RiskLevel {
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[x_kube(validation = rules::rule(
-    "(has(self.controls) && size(self.controls) > 0) || has(self.authenticationStrength)",
-    "grant needs at least one control or an authenticationStrength",
-))]
-#[x_kube(validation = rules::rule(
     "!has(self.authenticationStrength) || !has(self.controls) || !('mfa' in self.controls)",
     "control mfa cannot be combined with authenticationStrength (Graph error 1108); use one of them",
 ))]
@@ -366,6 +677,15 @@ pub enum RiskLevel {
     "!has(self.controls) || !('passwordChange' in self.controls) || (self.operator == 'AND' && 'mfa' in self.controls)",
     "passwordChange must be combined with mfa using operator AND",
     ".controls",
+))]
+#[x_kube(validation = rules::rule_at(
+    "!has(self.controls) || !('riskRemediation' in self.controls) || (self.operator == 'AND' && has(self.authenticationStrength) && !('passwordChange' in self.controls))",
+    "riskRemediation must be combined with an authenticationStrength using operator AND, and not with passwordChange",
+    ".controls",
+))]
+#[x_kube(validation = rules::rule(
+    "(has(self.controls) && size(self.controls) > 0) || has(self.authenticationStrength) || has(self.termsOfUse) || has(self.customAuthenticationFactors)",
+    "grant needs at least one control, an authenticationStrength, a termsOfUse agreement or a custom factor",
 ))]
 pub struct GrantControls {
     /// `OR` (default): any one control satisfies the policy; `AND`: all are required.
@@ -380,14 +700,21 @@ pub struct GrantControls {
     )]
     pub controls: Vec<GrantControl>,
     /// Authentication strength: a built-in one by name (`mfa`, `passwordless`,
-    /// `phishingResistant`) or an authentication strength policy id.
+    /// `phishingResistant`), a custom one by display name, or an authentication strength
+    /// policy id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 64))]
-    #[x_kube(validation = rules::rule(
-        format!("self in ['mfa', 'passwordless', 'phishingResistant'] || self.matches('{GUID}')"),
-        "authenticationStrength must be mfa, passwordless, phishingResistant or a policy id",
-    ))]
+    #[schemars(length(max = 256))]
+    #[x_kube(validation = rules::not_blank("authenticationStrength must not be blank"))]
     pub authentication_strength: Option<String>,
+    /// Terms of use agreements (ids) users must accept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), inner(length(max = 64)))]
+    #[x_kube(validation = rules::each_item(&[GUID], &[], "each entry must be a terms of use agreement id"))]
+    pub terms_of_use: Vec<String>,
+    /// Custom control ids (Graph `customAuthenticationFactors`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), inner(length(max = MAX_NAME_LENGTH)))]
+    pub custom_authentication_factors: Vec<String>,
 }
 
 /// How grant controls combine.
@@ -422,6 +749,9 @@ pub enum GrantControl {
     CompliantApplication,
     /// Require a password change (with mfa, for user risk).
     PasswordChange,
+    /// Require risk remediation (Microsoft-managed remediation of user risk; with an
+    /// authentication strength).
+    RiskRemediation,
     /// Block access.
     Block,
 }
@@ -430,7 +760,7 @@ pub enum GrantControl {
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[x_kube(validation = rules::rule(
-    "has(self.signInFrequency) || has(self.persistentBrowser) || has(self.cloudAppSecurity) || has(self.continuousAccessEvaluation) || (has(self.applicationEnforcedRestrictions) && self.applicationEnforcedRestrictions) || (has(self.disableResilienceDefaults) && self.disableResilienceDefaults) || (has(self.tokenProtection) && self.tokenProtection)",
+    "has(self.signInFrequency) || has(self.persistentBrowser) || has(self.cloudAppSecurity) || has(self.continuousAccessEvaluation) || has(self.globalSecureAccessFilteringProfile) || (has(self.applicationEnforcedRestrictions) && self.applicationEnforcedRestrictions) || (has(self.disableResilienceDefaults) && self.disableResilienceDefaults) || (has(self.tokenProtection) && self.tokenProtection)",
     "session must set at least one control",
 ))]
 #[x_kube(validation = rules::rule_at(
@@ -466,6 +796,11 @@ pub struct SessionControls {
     /// Token protection: bind sign-in sessions to the device (Graph `secureSignInSession`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub token_protection: bool,
+    /// Global Secure Access filtering profile id (Graph beta only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    #[x_kube(validation = rules::not_blank("globalSecureAccessFilteringProfile must not be blank"))]
+    pub global_secure_access_filtering_profile: Option<String>,
 }
 
 /// Which authentications a sign-in frequency applies to.
@@ -533,6 +868,9 @@ pub struct SessionPolicyStatus {
     /// Graph version used for this policy: `v1.0`, or `beta` when a control needs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graph_version: Option<String>,
+    /// Why the policy goes through Graph beta: the spec fields only beta has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beta_fields: Vec<String>,
     /// When the policy was last confirmed to match the spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_synced_time: Option<Time>,

@@ -90,6 +90,59 @@ macro_rules! open_enum {
     };
 }
 
+/// A flags enum as Graph writes it: the members in one comma-separated string
+/// (`"internalGuest,b2bCollaborationGuest"`; `IsFlags="true"` types in the v1.0 CSDL, e.g.
+/// `conditionalAccessGuestOrExternalUserTypes`, `conditionalAccessTransferMethods`). The
+/// members keep Graph's order, so a value reads back as written.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Flags<T>(pub Vec<T>);
+
+impl<T> Flags<T> {
+    /// The members.
+    pub fn members(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: for<'a> From<&'a str>> From<&str> for Flags<T> {
+    fn from(text: &str) -> Self {
+        Flags(
+            text.split(',')
+                .map(str::trim)
+                .filter(|member| !member.is_empty())
+                .map(T::from)
+                .collect(),
+        )
+    }
+}
+
+impl<T: std::fmt::Display> std::fmt::Display for Flags<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for member in &self.0 {
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            write!(f, "{member}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: std::fmt::Display> Serialize for Flags<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de, T: for<'a> From<&'a str>> Deserialize<'de> for Flags<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(Flags::from(text.as_str()))
+    }
+}
+
 open_enum! {
     /// `conditionalAccessPolicyState`.
     pub enum PolicyState {
@@ -183,6 +236,82 @@ open_enum! {
         UnknownFutureValue = "unknownFutureValue",
         /// Risk remediation (only with `Prefer: include-unknown-enum-members`).
         RiskRemediation = "riskRemediation",
+    }
+}
+
+open_enum! {
+    /// `conditionalAccessGuestOrExternalUserTypes` (flags).
+    pub enum GuestOrExternalUserType {
+        /// No type.
+        None = "none",
+        /// Local guest accounts of this tenant.
+        InternalGuest = "internalGuest",
+        /// B2B collaboration guests.
+        B2bCollaborationGuest = "b2bCollaborationGuest",
+        /// B2B collaboration members.
+        B2bCollaborationMember = "b2bCollaborationMember",
+        /// B2B direct connect users.
+        B2bDirectConnectUser = "b2bDirectConnectUser",
+        /// Other external users.
+        OtherExternalUser = "otherExternalUser",
+        /// Service providers (GDAP, CSP).
+        ServiceProvider = "serviceProvider",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+    }
+}
+
+open_enum! {
+    /// `conditionalAccessExternalTenantsMembershipKind`.
+    pub enum MembershipKind {
+        /// Every external tenant (`conditionalAccessAllExternalTenants`).
+        All = "all",
+        /// The listed tenants (`conditionalAccessEnumeratedExternalTenants`).
+        Enumerated = "enumerated",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+    }
+}
+
+open_enum! {
+    /// `conditionalAccessInsiderRiskLevels` (flags).
+    pub enum InsiderRiskLevel {
+        /// Minor.
+        Minor = "minor",
+        /// Moderate.
+        Moderate = "moderate",
+        /// Elevated.
+        Elevated = "elevated",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+    }
+}
+
+open_enum! {
+    /// `conditionalAccessAgentIdRiskLevels` (beta, flags).
+    pub enum AgentIdRiskLevel {
+        /// Low.
+        Low = "low",
+        /// Medium.
+        Medium = "medium",
+        /// High.
+        High = "high",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+    }
+}
+
+open_enum! {
+    /// `conditionalAccessTransferMethods` (flags).
+    pub enum TransferMethod {
+        /// None.
+        None = "none",
+        /// The device code flow.
+        DeviceCodeFlow = "deviceCodeFlow",
+        /// Authentication transfer (from a PC to a phone).
+        AuthenticationTransfer = "authenticationTransfer",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
     }
 }
 
@@ -357,7 +486,25 @@ pub struct ConditionSet {
     /// User risk levels.
     #[serde(default)]
     pub user_risk_levels: Vec<RiskLevel>,
-    /// Everything else (clientApplications, authenticationFlows, insiderRiskLevels ...).
+    /// Service principal risk levels (workload identities).
+    #[serde(default)]
+    pub service_principal_risk_levels: Vec<RiskLevel>,
+    /// Insider risk levels (Purview adaptive protection).
+    #[serde(default)]
+    pub insider_risk_levels: Option<Flags<InsiderRiskLevel>>,
+    /// Service principals (workload identities) and agent identities.
+    #[serde(default)]
+    pub client_applications: Option<ConditionClientApplications>,
+    /// Authentication flows (device code, authentication transfer).
+    #[serde(default)]
+    pub authentication_flows: Option<ConditionAuthenticationFlows>,
+    /// Agent identity risk levels (beta only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id_risk_levels: Option<Flags<AgentIdRiskLevel>>,
+    /// Device states (beta only, deprecated in favour of `devices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_states: Option<ConditionDeviceStates>,
+    /// Everything else (properties newer than this build).
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -384,7 +531,108 @@ pub struct ConditionUsers {
     /// Role template ids.
     #[serde(default)]
     pub exclude_roles: Vec<String>,
-    /// Everything else (includeGuestsOrExternalUsers ...).
+    /// Guests and external users included.
+    #[serde(default)]
+    pub include_guests_or_external_users: Option<GuestsOrExternalUsers>,
+    /// Guests and external users excluded.
+    #[serde(default)]
+    pub exclude_guests_or_external_users: Option<GuestsOrExternalUsers>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessGuestsOrExternalUsers`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuestsOrExternalUsers {
+    /// The kinds of guests and external users.
+    #[serde(default)]
+    pub guest_or_external_user_types: Option<Flags<GuestOrExternalUserType>>,
+    /// Their home tenants; `null` is every tenant.
+    #[serde(default)]
+    pub external_tenants: Option<ExternalTenants>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessExternalTenants`: the derived type (`@odata.type`) says which, and a
+/// write must name it (`conditionalaccessexternaltenants.md`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalTenants {
+    /// `#microsoft.graph.conditionalAccessAllExternalTenants` or
+    /// `#microsoft.graph.conditionalAccessEnumeratedExternalTenants`.
+    #[serde(rename = "@odata.type", default, skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
+    /// `all` or `enumerated`.
+    #[serde(default)]
+    pub membership_kind: Option<MembershipKind>,
+    /// Tenant ids (enumerated only; the other type has no such property).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `@odata.type` of [`ExternalTenants`] for every tenant.
+pub const ALL_EXTERNAL_TENANTS_TYPE: &str = "#microsoft.graph.conditionalAccessAllExternalTenants";
+/// `@odata.type` of [`ExternalTenants`] for listed tenants.
+pub const ENUMERATED_EXTERNAL_TENANTS_TYPE: &str =
+    "#microsoft.graph.conditionalAccessEnumeratedExternalTenants";
+
+/// `conditionalAccessClientApplications`: workload identities and (beta) agent identities.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionClientApplications {
+    /// Service principal ids or `ServicePrincipalsInMyTenant`.
+    #[serde(default)]
+    pub include_service_principals: Vec<String>,
+    /// Service principal ids.
+    #[serde(default)]
+    pub exclude_service_principals: Vec<String>,
+    /// Filter on service principal attributes.
+    #[serde(default)]
+    pub service_principal_filter: Option<Filter>,
+    /// Agent identity service principals (beta only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_agent_id_service_principals: Option<Vec<String>>,
+    /// Agent identity service principals excluded (beta only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_agent_id_service_principals: Option<Vec<String>>,
+    /// Filter on agent identity attributes (beta only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id_service_principal_filter: Option<Filter>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessAuthenticationFlows`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionAuthenticationFlows {
+    /// The transfer methods the policy applies to.
+    #[serde(default)]
+    pub transfer_methods: Option<Flags<TransferMethod>>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `conditionalAccessDeviceStates` (beta only, deprecated).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionDeviceStates {
+    /// `All`.
+    #[serde(default)]
+    pub include_states: Vec<String>,
+    /// `Compliant`, `DomainJoined`.
+    #[serde(default)]
+    pub exclude_states: Vec<String>,
+    /// Everything else.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -405,7 +653,16 @@ pub struct ConditionApplications {
     /// Authentication context class references.
     #[serde(default)]
     pub include_authentication_context_class_references: Vec<String>,
-    /// Everything else (applicationFilter ...).
+    /// Filter on application attributes.
+    #[serde(default)]
+    pub application_filter: Option<Filter>,
+    /// Global Secure Access traffic (beta only): an object without properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_secure_access: Option<Extra>,
+    /// Network access traffic (beta only): an object without properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_access: Option<Extra>,
+    /// Everything else.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -447,6 +704,18 @@ pub struct ConditionDevices {
     /// The device filter.
     #[serde(default)]
     pub device_filter: Option<Filter>,
+    /// Device ids or `All` (beta only, deprecated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_devices: Option<Vec<String>>,
+    /// Device ids (beta only, deprecated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_devices: Option<Vec<String>>,
+    /// Device states (beta only, deprecated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_device_states: Option<Vec<String>>,
+    /// Device states (beta only, deprecated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_device_states: Option<Vec<String>>,
     /// Everything else.
     #[serde(flatten)]
     pub extra: Extra,
@@ -523,7 +792,10 @@ pub struct SessionControls {
     /// Continuous access evaluation (beta only; absent on v1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continuous_access_evaluation: Option<ContinuousAccessEvaluationControl>,
-    /// Everything else (globalSecureAccessFilteringProfile ...).
+    /// Global Secure Access filtering profile (beta only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_secure_access_filtering_profile: Option<FilteringProfileControl>,
+    /// Everything else.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -601,6 +873,21 @@ pub struct ContinuousAccessEvaluationControl {
     /// The mode.
     #[serde(default)]
     pub mode: Option<ContinuousAccessEvaluationMode>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `globalSecureAccessFilteringProfileSessionControl` (beta).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilteringProfileControl {
+    /// On or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_enabled: Option<bool>,
+    /// The filtering profile id.
+    #[serde(default)]
+    pub profile_id: Option<String>,
     /// Everything else.
     #[serde(flatten)]
     pub extra: Extra,

@@ -42,6 +42,10 @@ pub const ROLE_TEMPLATES: &str = "/directoryRoleTemplates";
 /// Named locations (`api-reference/v1.0/api/conditionalaccessroot-list-namedlocations.md`).
 pub const NAMED_LOCATIONS: &str = "/identity/conditionalAccess/namedLocations";
 
+/// Authentication strength policies, built-in and custom
+/// (`api-reference/v1.0/api/authenticationstrengthroot-list-policies.md`).
+pub const AUTHENTICATION_STRENGTH_POLICIES: &str = "/policies/authenticationStrengthPolicies";
+
 /// Conditional Access policies: list, create (`api-reference/v1.0/api/conditionalaccessroot-list-policies.md`,
 /// `conditionalaccessroot-post-policies.md`).
 pub const CONDITIONAL_ACCESS_POLICIES: &str = "/identity/conditionalAccess/policies";
@@ -101,6 +105,7 @@ mod tests {
             (Method::GET, transitive_user_members("g"), None),
             (Method::GET, ROLE_TEMPLATES.to_owned(), None),
             (Method::GET, NAMED_LOCATIONS.to_owned(), None),
+            (Method::GET, AUTHENTICATION_STRENGTH_POLICIES.to_owned(), None),
             (Method::GET, CONDITIONAL_ACCESS_POLICIES.to_owned(), None),
             (
                 Method::POST,

@@ -1,5 +1,6 @@
 //! Resolving names against the tenant (the IO half of [`crate::directory::resolve`]): users by UPN,
-//! groups by display name, role templates and named locations by display name. Lookups are
+//! groups by display name, role templates, named locations and authentication strengths by
+//! display name. Lookups are
 //! grouped (`$filter ... in (...)` in `$batch`es, one list for roles and one for locations)
 //! so that resolving a hundred policies costs a handful of requests.
 
@@ -10,8 +11,12 @@ use std::collections::BTreeMap;
 use futures::TryStreamExt;
 use sessionops_graph::{Method, paths};
 
-use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions};
-use sessionops_graph::models::{DirectoryRoleTemplate, Group, NamedLocation, Page, User};
+use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions, is_object_id};
+use crate::session_policy::plan::BUILT_IN_STRENGTHS;
+use sessionops_graph::models::{
+    AuthenticationStrengthPolicy, ConditionalAccessPolicy, DirectoryRoleTemplate, Group,
+    NamedLocation, Page, User,
+};
 use sessionops_graph::{ApiVersion, BatchItem, GraphClient, GraphError, GraphRequest};
 
 /// Values per `in (...)` filter: Graph caps the number of expressions in one `$filter`.
@@ -71,6 +76,19 @@ pub async fn resolve(
             NameKind::Role,
             &roles,
             templates.into_iter().map(|t| (t.display_name, t.id)),
+        );
+    }
+
+    let strengths: Vec<&str> = requests.of(NameKind::AuthenticationStrength).collect();
+    if !strengths.is_empty() {
+        let all: Vec<AuthenticationStrengthPolicy> = client
+            .list_all(GraphRequest::get(paths::AUTHENTICATION_STRENGTH_POLICIES))
+            .await?;
+        record(
+            &mut resolutions,
+            NameKind::AuthenticationStrength,
+            &strengths,
+            all.into_iter().map(|s| (s.display_name, s.id)),
         );
     }
 
@@ -185,6 +203,47 @@ pub struct IdRequests {
     pub roles: std::collections::BTreeSet<String>,
     /// Named location ids.
     pub locations: std::collections::BTreeSet<String>,
+    /// Custom authentication strength ids (the built-ins have names of their own).
+    pub strengths: std::collections::BTreeSet<String>,
+}
+
+impl IdRequests {
+    /// The ids `policies` refer to that an export should name.
+    pub fn of_policies(policies: &[ConditionalAccessPolicy]) -> IdRequests {
+        let mut ids = IdRequests::default();
+        for policy in policies {
+            if let Some(users) = &policy.conditions.users {
+                let user_ids = users.include_users.iter().chain(&users.exclude_users);
+                ids.users
+                    .extend(user_ids.filter(|u| is_object_id(u)).cloned());
+                let groups = users.include_groups.iter().chain(&users.exclude_groups);
+                ids.groups.extend(groups.cloned());
+                let roles = users.include_roles.iter().chain(&users.exclude_roles);
+                ids.roles.extend(roles.cloned());
+            }
+            if let Some(locations) = &policy.conditions.locations {
+                let location_ids = locations
+                    .include_locations
+                    .iter()
+                    .chain(&locations.exclude_locations);
+                ids.locations
+                    .extend(location_ids.filter(|l| is_object_id(l)).cloned());
+            }
+            let strength = policy
+                .grant_controls
+                .as_ref()
+                .and_then(|g| g.authentication_strength.as_ref())
+                .and_then(|s| s.id.as_ref());
+            if let Some(id) = strength
+                && !BUILT_IN_STRENGTHS
+                    .iter()
+                    .any(|(_, builtin)| builtin.eq_ignore_ascii_case(id))
+            {
+                ids.strengths.insert(id.to_lowercase());
+            }
+        }
+        ids
+    }
 }
 
 /// Names for ids, kept only where the name resolves back to that same id (unique names), so an
@@ -224,6 +283,16 @@ pub async fn names_for_ids(
             &mut names,
             NameKind::Role,
             templates.into_iter().map(|t| (t.id, t.display_name)),
+        );
+    }
+    if !ids.strengths.is_empty() {
+        let strengths: Vec<AuthenticationStrengthPolicy> = client
+            .list_all(GraphRequest::get(paths::AUTHENTICATION_STRENGTH_POLICIES))
+            .await?;
+        unique_names(
+            &mut names,
+            NameKind::AuthenticationStrength,
+            strengths.into_iter().map(|s| (s.id, s.display_name)),
         );
     }
     if !ids.locations.is_empty() {

@@ -9,9 +9,15 @@ use serde_json::{Value, json};
 
 use crate::connection::ProtectedIds;
 use crate::directory::resolve::{NameKind, Resolution, Resolutions};
-use crate::session_policy::plan::{self, BUILT_IN_STRENGTHS};
-use sessionops_api::{SessionPolicySpec, TenantRef};
-use sessionops_graph::models::{ConditionalAccessPolicy, is_annotation};
+use crate::session_policy::plan::{
+    self, BUILT_IN_STRENGTHS, COMPLIANT_NETWORK_LOCATION_ID, COMPLIANT_NETWORKS,
+};
+use crate::session_policy::wire::ToWire;
+use sessionops_api::{SessionPolicySpec, TenantRef, UserAction};
+use sessionops_graph::models::{
+    ALL_EXTERNAL_TENANTS_TYPE, ConditionalAccessPolicy, Filter, Flags, GuestsOrExternalUsers,
+    MembershipKind, is_annotation,
+};
 
 /// Names for ids, by kind, only where the name is unique (an ambiguous name would not resolve
 /// back to the same object).
@@ -56,48 +62,61 @@ pub struct Unexportable {
     pub reasons: Vec<String>,
 }
 
-/// The parts of a policy the API does not model, by JSON path (empty: exportable).
+/// The parts of a policy the API does not model, by JSON path (empty: exportable): the
+/// properties a build does not know (newer than it) at any level of the policy.
 pub fn unmodelled_content(policy: &ConditionalAccessPolicy) -> Vec<String> {
     let mut found = Vec::new();
-    let check = |found: &mut Vec<String>, path: &str, extra: &BTreeMap<String, Value>| {
+    let mut check = |path: &str, extra: &BTreeMap<String, Value>| {
         for (key, value) in extra {
             if !is_annotation(key) && !is_empty(value) {
                 found.push(format!("{path}{key}"));
             }
         }
     };
+    check("", &policy.extra);
     let c = &policy.conditions;
-    check(&mut found, "conditions.", &c.extra);
+    check("conditions.", &c.extra);
     if let Some(users) = &c.users {
-        check(&mut found, "conditions.users.", &users.extra);
+        check("conditions.users.", &users.extra);
+        for (side, guests) in [
+            ("include", &users.include_guests_or_external_users),
+            ("exclude", &users.exclude_guests_or_external_users),
+        ] {
+            if let Some(guests) = guests {
+                let path = format!("conditions.users.{side}GuestsOrExternalUsers.");
+                check(&path, &guests.extra);
+                if let Some(tenants) = &guests.external_tenants {
+                    check(&format!("{path}externalTenants."), &tenants.extra);
+                }
+            }
+        }
     }
     if let Some(applications) = &c.applications {
-        check(&mut found, "conditions.applications.", &applications.extra);
-        if !applications.include_user_actions.is_empty() {
-            found.push("conditions.applications.includeUserActions".into());
-        }
-        if !applications
-            .include_authentication_context_class_references
-            .is_empty()
-        {
-            found
-                .push("conditions.applications.includeAuthenticationContextClassReferences".into());
-        }
+        check("conditions.applications.", &applications.extra);
+    }
+    if let Some(clients) = &c.client_applications {
+        check("conditions.clientApplications.", &clients.extra);
+    }
+    if let Some(flows) = &c.authentication_flows {
+        check("conditions.authenticationFlows.", &flows.extra);
+    }
+    if let Some(platforms) = &c.platforms {
+        check("conditions.platforms.", &platforms.extra);
+    }
+    if let Some(locations) = &c.locations {
+        check("conditions.locations.", &locations.extra);
     }
     if let Some(devices) = &c.devices {
-        check(&mut found, "conditions.devices.", &devices.extra);
+        check("conditions.devices.", &devices.extra);
+    }
+    if let Some(states) = &c.device_states {
+        check("conditions.deviceStates.", &states.extra);
     }
     if let Some(grant) = &policy.grant_controls {
-        check(&mut found, "grantControls.", &grant.extra);
-        if !grant.terms_of_use.is_empty() {
-            found.push("grantControls.termsOfUse".into());
-        }
-        if !grant.custom_authentication_factors.is_empty() {
-            found.push("grantControls.customAuthenticationFactors".into());
-        }
+        check("grantControls.", &grant.extra);
     }
     if let Some(session) = &policy.session_controls {
-        check(&mut found, "sessionControls.", &session.extra);
+        check("sessionControls.", &session.extra);
     }
     found
 }
@@ -134,6 +153,40 @@ pub fn object_name(display_name: &str) -> String {
     }
 }
 
+/// The members of a flags value the API names (`none` is no member).
+fn flag_members<T: std::fmt::Display>(flags: Option<&Flags<T>>) -> Vec<String> {
+    flags
+        .map(|f| f.members().iter().map(ToString::to_string).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m: &String| m != "none")
+        .collect()
+}
+
+fn filter_json(filter: Option<&Filter>) -> Value {
+    filter.map_or(Value::Null, |f| json!({"mode": f.mode.as_str(), "rule": f.rule}))
+}
+
+fn guests_json(guests: Option<&GuestsOrExternalUsers>) -> Value {
+    let Some(guests) = guests else {
+        return Value::Null;
+    };
+    let types = flag_members(guests.guest_or_external_user_types.as_ref());
+    if types.is_empty() {
+        return Value::Null;
+    }
+    let tenants = guests.external_tenants.as_ref().map(|t| {
+        let all = t.membership_kind == Some(MembershipKind::All)
+            || t.odata_type.as_deref() == Some(ALL_EXTERNAL_TENANTS_TYPE);
+        if all {
+            vec!["All".to_owned()]
+        } else {
+            t.members.clone().unwrap_or_default()
+        }
+    });
+    json!({"types": types, "externalTenants": tenants})
+}
+
 /// The SessionPolicy spec that manages `policy` exactly as it is.
 pub fn spec_from_policy(
     policy: &ConditionalAccessPolicy,
@@ -148,11 +201,43 @@ pub fn spec_from_policy(
     let mut reasons = unmodelled_content(policy);
     let c = &policy.conditions;
     let users = c.users.clone().unwrap_or_default();
+    let applications = c.applications.clone().unwrap_or_default();
+    let clients = c.client_applications.clone().unwrap_or_default();
+    let devices = c.devices.clone().unwrap_or_default();
     let list = |kind: NameKind, ids: &[String]| -> Vec<String> {
         ids.iter().map(|id| names.name(kind, id)).collect()
     };
+    let locations = |ids: &[String]| -> Vec<String> {
+        ids.iter()
+            .map(|id| {
+                if id.eq_ignore_ascii_case(COMPLIANT_NETWORK_LOCATION_ID) {
+                    COMPLIANT_NETWORKS.to_owned()
+                } else {
+                    names.name(NameKind::Location, id)
+                }
+            })
+            .collect()
+    };
+    let user_actions: Vec<Value> = applications
+        .include_user_actions
+        .iter()
+        .map(|urn| {
+            [UserAction::RegisterSecurityInfo, UserAction::RegisterOrJoinDevices]
+                .into_iter()
+                .find(|action| action.to_wire().eq_ignore_ascii_case(urn))
+                .map_or_else(
+                    || {
+                        reasons.push(format!("conditions.applications.includeUserActions {urn}"));
+                        Value::Null
+                    },
+                    |action| json!(action),
+                )
+        })
+        .collect();
     let grant = policy.grant_controls.as_ref().filter(|g| {
         !g.built_in_controls.is_empty()
+            || !g.terms_of_use.is_empty()
+            || !g.custom_authentication_factors.is_empty()
             || g.authentication_strength
                 .as_ref()
                 .is_some_and(|s| s.id.is_some())
@@ -190,21 +275,45 @@ pub fn spec_from_policy(
             BUILT_IN_STRENGTHS
                 .iter()
                 .find(|(_, builtin)| builtin.eq_ignore_ascii_case(id))
-                .map_or_else(|| id.to_lowercase(), |(name, _)| (*name).to_owned())
+                .map_or_else(
+                    || names.name(NameKind::AuthenticationStrength, id),
+                    |(name, _)| (*name).to_owned(),
+                )
         });
     let enabled = |value: Option<bool>| value == Some(true);
+    let agents = json!({
+        "include": clients.include_agent_id_service_principals,
+        "exclude": clients.exclude_agent_id_service_principals,
+        "filter": filter_json(clients.agent_id_service_principal_filter.as_ref()),
+    });
     let spec = json!({
         "tenantRef": tenant_ref,
         "displayName": policy.display_name,
+        "description": policy.description,
         "state": match policy.state.as_str() { "enabled" => "enabled", "disabled" => "disabled", "enabledForReportingButNotEnforced" => "reportOnly", other => { reasons.push(format!("state {other}")); "disabled" } },
         "assignments": {
             "users": {"include": list(NameKind::User, &users.include_users), "exclude": list(NameKind::User, &users.exclude_users)},
             "groups": {"include": list(NameKind::Group, &users.include_groups), "exclude": list(NameKind::Group, &users.exclude_groups)},
             "roles": {"include": list(NameKind::Role, &users.include_roles), "exclude": list(NameKind::Role, &users.exclude_roles)},
-            "applications": {
-                "include": c.applications.as_ref().map(|a| a.include_applications.clone()).unwrap_or_default(),
-                "exclude": c.applications.as_ref().map(|a| a.exclude_applications.clone()).unwrap_or_default(),
+            "guestsOrExternalUsers": {
+                "include": guests_json(users.include_guests_or_external_users.as_ref()),
+                "exclude": guests_json(users.exclude_guests_or_external_users.as_ref()),
             },
+            "applications": {
+                "include": applications.include_applications,
+                "exclude": applications.exclude_applications,
+                "filter": filter_json(applications.application_filter.as_ref()),
+                "userActions": user_actions,
+                "authenticationContexts": applications.include_authentication_context_class_references,
+                "globalSecureAccess": applications.global_secure_access.is_some(),
+                "networkAccess": applications.network_access.is_some(),
+            },
+            "servicePrincipals": {
+                "include": clients.include_service_principals,
+                "exclude": clients.exclude_service_principals,
+                "filter": filter_json(clients.service_principal_filter.as_ref()),
+            },
+            "agents": agents,
         },
         "conditions": {
             "clientAppTypes": c.client_app_types.iter().map(|t| t.as_str()).filter(|t| *t != "all").collect::<Vec<_>>(),
@@ -212,15 +321,28 @@ pub fn spec_from_policy(
                 "include": p.include_platforms.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
                 "exclude": p.exclude_platforms.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
             })),
-            "locations": c.locations.as_ref().map(|l| json!({"include": list(NameKind::Location, &l.include_locations), "exclude": list(NameKind::Location, &l.exclude_locations)})),
+            "locations": c.locations.as_ref().map(|l| json!({"include": locations(&l.include_locations), "exclude": locations(&l.exclude_locations)})),
             "signInRiskLevels": c.sign_in_risk_levels.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "userRiskLevels": c.user_risk_levels.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-            "deviceFilter": c.devices.as_ref().and_then(|d| d.device_filter.as_ref()).map(|f| json!({"mode": f.mode.as_str(), "rule": f.rule})),
+            "servicePrincipalRiskLevels": c.service_principal_risk_levels.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "insiderRiskLevels": flag_members(c.insider_risk_levels.as_ref()),
+            "agentIdRiskLevels": flag_members(c.agent_id_risk_levels.as_ref()),
+            "authenticationFlows": flag_members(c.authentication_flows.as_ref().and_then(|f| f.transfer_methods.as_ref())),
+            "deviceFilter": filter_json(devices.device_filter.as_ref()),
+            "devices": {
+                "include": devices.include_devices,
+                "exclude": devices.exclude_devices,
+                "includeStates": devices.include_device_states,
+                "excludeStates": devices.exclude_device_states,
+            },
+            "deviceStates": c.device_states.as_ref().map(|d| json!({"include": d.include_states, "exclude": d.exclude_states})),
         },
         "grant": grant.map(|g| json!({
             "operator": g.operator.clone().unwrap_or_else(|| "OR".into()).to_uppercase(),
             "controls": g.built_in_controls.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
             "authenticationStrength": strength,
+            "termsOfUse": g.terms_of_use,
+            "customAuthenticationFactors": g.custom_authentication_factors,
         })),
         "session": {
             "signInFrequency": frequency,
@@ -231,6 +353,7 @@ pub fn spec_from_policy(
             "continuousAccessEvaluation": session.continuous_access_evaluation.as_ref().and_then(|c| c.mode.as_ref()).map(|m| m.as_str().to_owned()),
             "disableResilienceDefaults": session.disable_resilience_defaults.unwrap_or(false),
             "tokenProtection": enabled(session.secure_sign_in_session.as_ref().and_then(|s| s.is_enabled)),
+            "globalSecureAccessFilteringProfile": session.global_secure_access_filtering_profile.as_ref().filter(|f| f.is_enabled != Some(false)).and_then(|f| f.profile_id.clone()),
         },
     });
     if !reasons.is_empty() {

@@ -15,8 +15,10 @@ use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 use sessionops_graph::models::{
-    ConditionApplications, ConditionLocations, ConditionPlatforms, ConditionUsers,
-    ConditionalAccessPolicy, GrantControls, SessionControls,
+    ALL_EXTERNAL_TENANTS_TYPE, ConditionApplications, ConditionClientApplications,
+    ConditionDevices, ConditionLocations, ConditionPlatforms, ConditionUsers,
+    ConditionalAccessPolicy, Filter, Flags, GrantControls, GuestsOrExternalUsers, MembershipKind,
+    SessionControls,
 };
 
 /// The part of a PATCH body a field is sent in: a changed field sends its whole group (Graph
@@ -25,6 +27,8 @@ use sessionops_graph::models::{
 pub enum PatchGroup {
     /// `displayName`.
     DisplayName,
+    /// `description`.
+    Description,
     /// `state`.
     State,
     /// `conditions`.
@@ -36,10 +40,21 @@ pub enum PatchGroup {
 }
 
 impl PatchGroup {
+    /// Every group, in the order a PATCH body lists them.
+    pub const ALL: [PatchGroup; 6] = [
+        PatchGroup::DisplayName,
+        PatchGroup::Description,
+        PatchGroup::State,
+        PatchGroup::Conditions,
+        PatchGroup::GrantControls,
+        PatchGroup::SessionControls,
+    ];
+
     /// The top-level property of the group.
     pub fn property(self) -> &'static str {
         match self {
             PatchGroup::DisplayName => "displayName",
+            PatchGroup::Description => "description",
             PatchGroup::State => "state",
             PatchGroup::Conditions => "conditions",
             PatchGroup::GrantControls => "grantControls",
@@ -84,12 +99,31 @@ const fn field(
     }
 }
 
+/// A field only Graph beta has (the beta type mappings of `microsoftgraph/msgraph-metadata`,
+/// `schemas/type-mappings/beta-complex-types.json`, list it; the v1.0 CSDL does not).
+const fn beta_field(
+    path: &'static str,
+    group: PatchGroup,
+    normalize: fn(&ConditionalAccessPolicy) -> Value,
+) -> ManagedField {
+    ManagedField {
+        path,
+        beta_only: true,
+        group,
+        normalize,
+    }
+}
+
 use PatchGroup::{Conditions, GrantControls as Grant, SessionControls as Session};
 
 /// Every managed field (plans list changes in path order).
 pub const MANAGED_FIELDS: &[ManagedField] = &[
     field("displayName", PatchGroup::DisplayName, |p| {
         json!(p.display_name)
+    }),
+    field("description", PatchGroup::Description, |p| {
+        // Graph returns null for a policy created without one; an empty text is the same.
+        json!(p.description.as_deref().filter(|d| !d.is_empty()))
     }),
     field("state", PatchGroup::State, |p| json!(p.state.as_str())),
     field("conditions.users.includeUsers", Conditions, |p| {
@@ -111,6 +145,16 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
         set(&users(p).exclude_roles)
     }),
     field(
+        "conditions.users.includeGuestsOrExternalUsers",
+        Conditions,
+        |p| guests(users(p).include_guests_or_external_users.as_ref()),
+    ),
+    field(
+        "conditions.users.excludeGuestsOrExternalUsers",
+        Conditions,
+        |p| guests(users(p).exclude_guests_or_external_users.as_ref()),
+    ),
+    field(
         "conditions.applications.includeApplications",
         Conditions,
         |p| set(&applications(p).include_applications),
@@ -119,6 +163,57 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
         "conditions.applications.excludeApplications",
         Conditions,
         |p| set(&applications(p).exclude_applications),
+    ),
+    field(
+        "conditions.applications.includeUserActions",
+        Conditions,
+        |p| set(&applications(p).include_user_actions),
+    ),
+    field(
+        "conditions.applications.includeAuthenticationContextClassReferences",
+        Conditions,
+        |p| set(&applications(p).include_authentication_context_class_references),
+    ),
+    field("conditions.applications.applicationFilter", Conditions, |p| {
+        filter(applications(p).application_filter.as_ref())
+    }),
+    beta_field(
+        "conditions.applications.globalSecureAccess",
+        Conditions,
+        |p| json!(applications(p).global_secure_access.is_some()),
+    ),
+    beta_field("conditions.applications.networkAccess", Conditions, |p| {
+        json!(applications(p).network_access.is_some())
+    }),
+    field(
+        "conditions.clientApplications.includeServicePrincipals",
+        Conditions,
+        |p| set(&client_applications(p).include_service_principals),
+    ),
+    field(
+        "conditions.clientApplications.excludeServicePrincipals",
+        Conditions,
+        |p| set(&client_applications(p).exclude_service_principals),
+    ),
+    field(
+        "conditions.clientApplications.servicePrincipalFilter",
+        Conditions,
+        |p| filter(client_applications(p).service_principal_filter.as_ref()),
+    ),
+    beta_field(
+        "conditions.clientApplications.includeAgentIdServicePrincipals",
+        Conditions,
+        |p| optional_set(&client_applications(p).include_agent_id_service_principals),
+    ),
+    beta_field(
+        "conditions.clientApplications.excludeAgentIdServicePrincipals",
+        Conditions,
+        |p| optional_set(&client_applications(p).exclude_agent_id_service_principals),
+    ),
+    beta_field(
+        "conditions.clientApplications.agentIdServicePrincipalFilter",
+        Conditions,
+        |p| filter(client_applications(p).agent_id_service_principal_filter.as_ref()),
     ),
     field("conditions.clientAppTypes", Conditions, |p| {
         // Absent means all (Graph's default).
@@ -142,12 +237,30 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
         set(&locations(p).exclude_locations)
     }),
     field("conditions.devices.deviceFilter", Conditions, |p| {
-        p.conditions
-            .devices
-            .as_ref()
-            .and_then(|d| d.device_filter.as_ref())
-            .map(|f| json!({"mode": f.mode.as_str(), "rule": f.rule.trim()}))
-            .unwrap_or(Value::Null)
+        filter(devices(p).device_filter.as_ref())
+    }),
+    beta_field("conditions.devices.includeDevices", Conditions, |p| {
+        optional_set(&devices(p).include_devices)
+    }),
+    beta_field("conditions.devices.excludeDevices", Conditions, |p| {
+        optional_set(&devices(p).exclude_devices)
+    }),
+    beta_field("conditions.devices.includeDeviceStates", Conditions, |p| {
+        optional_set(&devices(p).include_device_states)
+    }),
+    beta_field("conditions.devices.excludeDeviceStates", Conditions, |p| {
+        optional_set(&devices(p).exclude_device_states)
+    }),
+    beta_field("conditions.deviceStates", Conditions, |p| {
+        let states = p.conditions.device_states.as_ref();
+        let include = states.map(|s| set(&s.include_states));
+        let exclude = states.map(|s| set(&s.exclude_states));
+        match (include, exclude) {
+            (Some(include), Some(exclude)) if include != json!([]) || exclude != json!([]) => {
+                json!({"includeStates": include, "excludeStates": exclude})
+            }
+            _ => Value::Null,
+        }
     }),
     field("conditions.signInRiskLevels", Conditions, |p| {
         set(&strings(&p.conditions.sign_in_risk_levels))
@@ -155,6 +268,27 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
     field("conditions.userRiskLevels", Conditions, |p| {
         set(&strings(&p.conditions.user_risk_levels))
     }),
+    field("conditions.servicePrincipalRiskLevels", Conditions, |p| {
+        set(&strings(&p.conditions.service_principal_risk_levels))
+    }),
+    field("conditions.insiderRiskLevels", Conditions, |p| {
+        flags(p.conditions.insider_risk_levels.as_ref())
+    }),
+    beta_field("conditions.agentIdRiskLevels", Conditions, |p| {
+        flags(p.conditions.agent_id_risk_levels.as_ref())
+    }),
+    field(
+        "conditions.authenticationFlows.transferMethods",
+        Conditions,
+        |p| {
+            flags(
+                p.conditions
+                    .authentication_flows
+                    .as_ref()
+                    .and_then(|f| f.transfer_methods.as_ref()),
+            )
+        },
+    ),
     field("grantControls.operator", Grant, |p| {
         let grant = grant(p);
         let requirements = grant.built_in_controls.len()
@@ -173,6 +307,12 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
     }),
     field("grantControls.authenticationStrength", Grant, |p| {
         json!(strength(grant(p)))
+    }),
+    field("grantControls.termsOfUse", Grant, |p| {
+        set(&grant(p).terms_of_use)
+    }),
+    field("grantControls.customAuthenticationFactors", Grant, |p| {
+        set(&grant(p).custom_authentication_factors)
     }),
     field(
         "sessionControls.applicationEnforcedRestrictions",
@@ -228,19 +368,27 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
         let control = session(p).secure_sign_in_session.as_ref();
         json!(control.and_then(|c| c.is_enabled).unwrap_or(false))
     }),
-    ManagedField {
-        path: "sessionControls.continuousAccessEvaluation",
-        beta_only: true,
-        group: Session,
-        normalize: |p| {
+    beta_field("sessionControls.continuousAccessEvaluation", Session, |p| {
+        session(p)
+            .continuous_access_evaluation
+            .as_ref()
+            .and_then(|c| c.mode.as_ref())
+            .map(|m| json!(m.as_str()))
+            .unwrap_or(Value::Null)
+    }),
+    beta_field(
+        "sessionControls.globalSecureAccessFilteringProfile",
+        Session,
+        |p| {
             session(p)
-                .continuous_access_evaluation
+                .global_secure_access_filtering_profile
                 .as_ref()
-                .and_then(|c| c.mode.as_ref())
-                .map(|m| json!(m.as_str()))
+                .filter(|f| f.is_enabled != Some(false))
+                .and_then(|f| f.profile_id.as_ref())
+                .map(|id| json!(id.to_lowercase()))
                 .unwrap_or(Value::Null)
         },
-    },
+    ),
 ];
 
 /// The table entry of `path`.
@@ -273,6 +421,11 @@ part!(locations, ConditionLocations, |p| p
     .conditions
     .locations
     .as_ref());
+part!(client_applications, ConditionClientApplications, |p| p
+    .conditions
+    .client_applications
+    .as_ref());
+part!(devices, ConditionDevices, |p| p.conditions.devices.as_ref());
 part!(grant, GrantControls, |p| p.grant_controls.as_ref());
 part!(session, SessionControls, |p| p.session_controls.as_ref());
 
@@ -291,6 +444,51 @@ fn strings<T: std::fmt::Display>(values: &[T]) -> Vec<String> {
 fn set(values: &[String]) -> Value {
     let sorted: BTreeSet<String> = values.iter().map(|v| v.to_lowercase()).collect();
     json!(sorted)
+}
+
+/// A beta-only list: absent (read through v1.0 or never set) and empty are the same.
+fn optional_set(values: &Option<Vec<String>>) -> Value {
+    set(values.as_deref().unwrap_or_default())
+}
+
+/// A flags value as a set: order-free, and `none` (or absent) is the empty set.
+fn flags<T: std::fmt::Display>(value: Option<&Flags<T>>) -> Value {
+    let members: Vec<String> = value
+        .map(|f| strings(f.members()))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m != "none")
+        .collect();
+    set(&members)
+}
+
+/// A filter's mode and rule (the rule trimmed: surrounding blanks are not a different rule).
+fn filter(value: Option<&Filter>) -> Value {
+    value
+        .map(|f| json!({"mode": f.mode.as_str(), "rule": f.rule.trim()}))
+        .unwrap_or(Value::Null)
+}
+
+/// One side of guests or external users: the kinds as a set and the tenants as `all`, a set
+/// of ids, or null (no restriction recorded). No kinds at all is no condition.
+fn guests(value: Option<&GuestsOrExternalUsers>) -> Value {
+    let Some(value) = value else {
+        return Value::Null;
+    };
+    let types = flags(value.guest_or_external_user_types.as_ref());
+    if types == json!([]) {
+        return Value::Null;
+    }
+    let tenants = value.external_tenants.as_ref().map(|tenants| {
+        let all = tenants.membership_kind == Some(MembershipKind::All)
+            || tenants.odata_type.as_deref() == Some(ALL_EXTERNAL_TENANTS_TYPE);
+        if all {
+            json!("all")
+        } else {
+            optional_set(&tenants.members)
+        }
+    });
+    json!({"types": types, "externalTenants": tenants})
 }
 
 #[cfg(test)]

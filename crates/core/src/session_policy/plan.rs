@@ -16,13 +16,16 @@ use crate::connection::ProtectedIds;
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions, is_object_id};
 use crate::failure::Failure;
 use crate::status::Reason;
-use sessionops_api::SessionPolicySpec;
+use sessionops_api::{GuestSelection, SessionPolicySpec};
 use sessionops_graph::ApiVersion;
 use sessionops_graph::models::{
-    AuthenticationStrengthRef, ClientAppType, CloudAppSecurityControl, ConditionApplications,
-    ConditionDevices, ConditionLocations, ConditionPlatforms, ConditionSet, ConditionUsers,
-    ConditionalAccessPolicy, ContinuousAccessEvaluationControl, EnabledControl, Filter,
-    FrequencyInterval, FrequencyUnit, GrantControls, PersistentBrowserControl, SessionControls,
+    ALL_EXTERNAL_TENANTS_TYPE, AuthenticationStrengthRef, ClientAppType, CloudAppSecurityControl,
+    ConditionApplications, ConditionAuthenticationFlows, ConditionClientApplications,
+    ConditionDeviceStates, ConditionDevices, ConditionLocations, ConditionPlatforms,
+    ConditionSet, ConditionUsers, ConditionalAccessPolicy, ContinuousAccessEvaluationControl,
+    ENUMERATED_EXTERNAL_TENANTS_TYPE, EnabledControl, ExternalTenants, Extra, Filter,
+    FilteringProfileControl, Flags, FrequencyInterval, FrequencyUnit, GrantControls,
+    GuestsOrExternalUsers, MembershipKind, PersistentBrowserControl, PolicyState, SessionControls,
     SignInFrequencyControl, has_content,
 };
 
@@ -33,8 +36,19 @@ pub const BUILT_IN_STRENGTHS: [(&str, &str); 3] = [
     ("phishingResistant", "00000000-0000-0000-0000-000000000004"),
 ];
 
-const USER_KEYWORDS: &[&str] = &["All", "None", "GuestsOrExternalUsers"];
-const LOCATION_KEYWORDS: &[&str] = &["All", "AllTrusted"];
+const AGENT_USERS: &str = "AllAgentIdUsers";
+const AGENT_RESOURCES: &str = "AllAgentIdResources";
+const SERVICE_PRINCIPALS_IN_MY_TENANT: &str = "ServicePrincipalsInMyTenant";
+const USER_KEYWORDS: &[&str] = &["All", "None", "GuestsOrExternalUsers", AGENT_USERS];
+const LOCATION_KEYWORDS: &[&str] = &["All", "AllTrusted", COMPLIANT_NETWORKS];
+
+/// The spec's keyword for the Global Secure Access compliant network.
+pub const COMPLIANT_NETWORKS: &str = "AllCompliantNetworks";
+/// The named location "All Compliant Network locations" that Global Secure Access creates:
+/// `api-reference/beta/api/compliantnetworknamedlocation-get.md` reads it by this id and
+/// entra-docs `global-secure-access/scripts/powershell-break-glass.md` matches policies
+/// against it in any tenant.
+pub const COMPLIANT_NETWORK_LOCATION_ID: &str = "3d46dbda-8382-466a-856d-eb00cbc6b910";
 
 /// The policy's display name when the spec gives none.
 pub fn default_display_name(namespace: &str, name: &str) -> String {
@@ -97,6 +111,8 @@ pub struct DesiredPolicy {
     pub body: ConditionalAccessPolicy,
     /// `Beta` when a control exists only there (CAE, everyTime).
     pub version: ApiVersion,
+    /// The spec fields that route the policy through beta (empty on v1.0).
+    pub beta_fields: Vec<&'static str>,
     /// Names of the spec and the ids they resolved to, for status and readable diffs.
     pub resolved: BTreeMap<String, String>,
 }
@@ -138,6 +154,17 @@ pub fn name_requests(spec: &SessionPolicySpec, requests: &mut NameRequests) {
             requests.add(NameKind::Location, location, LOCATION_KEYWORDS);
         }
     }
+    if let Some(strength) = spec
+        .grant
+        .as_ref()
+        .and_then(|g| g.authentication_strength.as_deref())
+    {
+        requests.add(
+            NameKind::AuthenticationStrength,
+            strength,
+            &BUILT_IN_STRENGTHS.map(|(name, _)| name),
+        );
+    }
 }
 
 /// Builds the desired Graph policy. Fails with every unresolved name at once.
@@ -154,6 +181,7 @@ pub fn desired_policy(
         missing: Vec::new(),
         ambiguous: Vec::new(),
     };
+    let mut beta = BetaFields::default();
     let a = &spec.assignments;
     let include_users = resolver.all(NameKind::User, &a.users.include, USER_KEYWORDS);
     let mut exclude_users = resolver.all(NameKind::User, &a.users.exclude, USER_KEYWORDS);
@@ -164,6 +192,16 @@ pub fn desired_policy(
     // Break-glass accounts are excluded from every policy, whatever the manifest says.
     exclude_users.extend(protected.users.iter().cloned());
     exclude_groups.extend(protected.groups.iter().cloned());
+    // Agents acting as users and agent resources are documented with Graph beta only
+    // (entra-docs `agent-id` Conditional Access pages).
+    beta.mark_if(
+        a.users.include.iter().any(|u| u == AGENT_USERS),
+        "assignments.users.include: AllAgentIdUsers",
+    );
+    beta.mark_if(
+        a.applications.include.iter().any(|u| u == AGENT_RESOURCES),
+        "assignments.applications.include: AllAgentIdResources",
+    );
 
     let conditions = spec.conditions.clone().unwrap_or_default();
     let include_locations = resolver.all(
@@ -178,23 +216,15 @@ pub fn desired_policy(
     );
 
     let grant = spec.grant.as_ref().map(|grant| {
-        let strength = grant.authentication_strength.as_ref().map(|s| {
-            let id = BUILT_IN_STRENGTHS
-                .iter()
-                .find(|(name, _)| name == s)
-                .map(|(_, id)| (*id).to_owned())
-                .unwrap_or_else(|| s.to_lowercase());
-            if !is_object_id(s) {
-                resolver.resolved.insert(
-                    format!("{}:{s}", NameKind::AuthenticationStrength.prefix()),
-                    id.clone(),
-                );
-            }
-            id
-        });
+        let strength = grant
+            .authentication_strength
+            .as_ref()
+            .and_then(|s| resolver.strength(s));
         GrantControls {
             operator: Some(wire::grant_operator(grant.operator).to_owned()),
             built_in_controls: grant.controls.iter().map(|c| c.to_wire()).collect(),
+            custom_authentication_factors: grant.custom_authentication_factors.clone(),
+            terms_of_use: grant.terms_of_use.iter().map(|t| t.to_lowercase()).collect(),
             authentication_strength: strength.map(|id| AuthenticationStrengthRef {
                 id: Some(id),
                 ..Default::default()
@@ -210,70 +240,10 @@ pub fn desired_policy(
         return Err(PolicyError::AmbiguousName(resolver.ambiguous));
     }
 
-    let mut version = ApiVersion::V1;
-    let session = spec.session.as_ref().map(|session| {
-        let frequency = session.sign_in_frequency.as_deref().map(|frequency| {
-            let authentication_type = Some(
-                session
-                    .sign_in_frequency_authentication
-                    .unwrap_or_default()
-                    .to_wire(),
-            );
-            match parse_frequency(frequency) {
-                Frequency::EveryTime => {
-                    // v1.0 refuses everyTime in some tenants; beta always takes it.
-                    version = ApiVersion::Beta;
-                    SignInFrequencyControl {
-                        is_enabled: Some(true),
-                        authentication_type,
-                        frequency_interval: Some(FrequencyInterval::EveryTime),
-                        ..Default::default()
-                    }
-                }
-                Frequency::Every(value, unit) => SignInFrequencyControl {
-                    is_enabled: Some(true),
-                    value: Some(value),
-                    unit: Some(unit),
-                    authentication_type,
-                    frequency_interval: Some(FrequencyInterval::TimeBased),
-                    ..Default::default()
-                },
-            }
-        });
-        let enabled = |on: bool| {
-            on.then(|| EnabledControl {
-                is_enabled: Some(true),
-                ..Default::default()
-            })
-        };
-        let continuous_access_evaluation = session.continuous_access_evaluation.map(|mode| {
-            version = ApiVersion::Beta;
-            ContinuousAccessEvaluationControl {
-                mode: Some(mode.to_wire()),
-                ..Default::default()
-            }
-        });
-        SessionControls {
-            application_enforced_restrictions: enabled(session.application_enforced_restrictions),
-            cloud_app_security: session.cloud_app_security.map(|c| CloudAppSecurityControl {
-                is_enabled: Some(true),
-                cloud_app_security_type: Some(c.to_wire()),
-                ..Default::default()
-            }),
-            sign_in_frequency: frequency,
-            persistent_browser: session
-                .persistent_browser
-                .map(|m| PersistentBrowserControl {
-                    is_enabled: Some(true),
-                    mode: Some(m.to_wire()),
-                    ..Default::default()
-                }),
-            disable_resilience_defaults: Some(session.disable_resilience_defaults),
-            secure_sign_in_session: enabled(session.token_protection),
-            continuous_access_evaluation,
-            ..Default::default()
-        }
-    });
+    let session = spec
+        .session
+        .as_ref()
+        .map(|session| session_controls(session, &mut beta));
 
     let client_app_types = if conditions.client_app_types.is_empty() {
         vec![ClientAppType::All]
@@ -284,13 +254,57 @@ pub fn desired_policy(
             .map(|c| c.to_wire())
             .collect()
     };
+    let wire_filter = |f: &sessionops_api::Filter| Filter {
+        mode: f.mode.to_wire(),
+        rule: f.rule.clone(),
+    };
+    let client_applications = (!a.service_principals.is_empty() || !a.agents.is_empty()).then(|| {
+        let agents = (!a.agents.is_empty()).then_some(&a.agents);
+        beta.mark_if(agents.is_some(), "assignments.agents");
+        ConditionClientApplications {
+            include_service_principals: a.service_principals.include.iter().map(|id| keyword_or_id(id, &[SERVICE_PRINCIPALS_IN_MY_TENANT])).collect(),
+            exclude_service_principals: a.service_principals.exclude.iter().map(|id| id.to_lowercase()).collect(),
+            service_principal_filter: a.service_principals.filter.as_ref().map(wire_filter),
+            include_agent_id_service_principals: agents.map(|g| g.include.iter().map(|id| keyword_or_id(id, &["All"])).collect()),
+            exclude_agent_id_service_principals: agents.map(|g| g.exclude.iter().map(|id| id.to_lowercase()).collect()),
+            agent_id_service_principal_filter: agents.and_then(|g| g.filter.as_ref().map(wire_filter)),
+            ..Default::default()
+        }
+    });
+    let legacy_devices = (!conditions.devices.is_empty()).then_some(&conditions.devices);
+    beta.mark_if(legacy_devices.is_some(), "conditions.devices");
+    let devices = (conditions.device_filter.is_some() || legacy_devices.is_some()).then(|| {
+        let list = |values: &[String]| Some(values.to_vec());
+        ConditionDevices {
+            device_filter: conditions.device_filter.as_ref().map(wire_filter),
+            include_devices: legacy_devices.and_then(|d| list(&d.include)),
+            exclude_devices: legacy_devices.and_then(|d| list(&d.exclude)),
+            include_device_states: legacy_devices.and_then(|d| list(&d.include_states)),
+            exclude_device_states: legacy_devices.and_then(|d| list(&d.exclude_states)),
+            ..Default::default()
+        }
+    });
+    let device_states = (!conditions.device_states.is_empty()).then(|| ConditionDeviceStates {
+        include_states: conditions.device_states.include.clone(),
+        exclude_states: conditions.device_states.exclude.clone(),
+        ..Default::default()
+    });
+    beta.mark_if(device_states.is_some(), "conditions.deviceStates");
+    let agent_id_risk_levels = (!conditions.agent_id_risk_levels.is_empty())
+        .then(|| Flags(conditions.agent_id_risk_levels.iter().map(|r| r.to_wire()).collect()));
+    beta.mark_if(agent_id_risk_levels.is_some(), "conditions.agentIdRiskLevels");
+    let applications = &a.applications;
+    let marker = |on: bool, field: &'static str, beta: &mut BetaFields| {
+        beta.mark_if(on, field);
+        on.then(Extra::new)
+    };
     let body = ConditionalAccessPolicy {
         id: None,
         display_name: spec
             .display_name
             .clone()
             .unwrap_or_else(|| default_display_name(namespace, name)),
-        description: None,
+        description: spec.description.clone(),
         state: spec.state.to_wire(),
         conditions: ConditionSet {
             users: Some(ConditionUsers {
@@ -300,11 +314,40 @@ pub fn desired_policy(
                 exclude_groups: dedup(exclude_groups),
                 include_roles,
                 exclude_roles,
+                include_guests_or_external_users: a
+                    .guests_or_external_users
+                    .include
+                    .as_ref()
+                    .map(guests),
+                exclude_guests_or_external_users: a
+                    .guests_or_external_users
+                    .exclude
+                    .as_ref()
+                    .map(guests),
                 ..Default::default()
             }),
             applications: Some(ConditionApplications {
-                include_applications: a.applications.include.clone(),
-                exclude_applications: a.applications.exclude.clone(),
+                include_applications: applications.include.clone(),
+                exclude_applications: applications.exclude.clone(),
+                include_user_actions: applications
+                    .user_actions
+                    .iter()
+                    .map(|action| action.to_wire().to_owned())
+                    .collect(),
+                include_authentication_context_class_references: applications
+                    .authentication_contexts
+                    .clone(),
+                application_filter: applications.filter.as_ref().map(wire_filter),
+                global_secure_access: marker(
+                    applications.global_secure_access,
+                    "assignments.applications.globalSecureAccess",
+                    &mut beta,
+                ),
+                network_access: marker(
+                    applications.network_access,
+                    "assignments.applications.networkAccess",
+                    &mut beta,
+                ),
                 ..Default::default()
             }),
             client_app_types,
@@ -328,13 +371,7 @@ pub fn desired_policy(
                 exclude_locations,
                 ..Default::default()
             }),
-            devices: conditions.device_filter.as_ref().map(|f| ConditionDevices {
-                device_filter: Some(Filter {
-                    mode: f.mode.to_wire(),
-                    rule: f.rule.clone(),
-                }),
-                ..Default::default()
-            }),
+            devices,
             sign_in_risk_levels: conditions
                 .sign_in_risk_levels
                 .iter()
@@ -345,6 +382,35 @@ pub fn desired_policy(
                 .iter()
                 .map(|r| r.to_wire())
                 .collect(),
+            service_principal_risk_levels: conditions
+                .service_principal_risk_levels
+                .iter()
+                .map(|r| r.to_wire())
+                .collect(),
+            insider_risk_levels: (!conditions.insider_risk_levels.is_empty()).then(|| {
+                Flags(
+                    conditions
+                        .insider_risk_levels
+                        .iter()
+                        .map(|r| r.to_wire())
+                        .collect(),
+                )
+            }),
+            client_applications,
+            authentication_flows: (!conditions.authentication_flows.is_empty()).then(|| {
+                ConditionAuthenticationFlows {
+                    transfer_methods: Some(Flags(
+                        conditions
+                            .authentication_flows
+                            .iter()
+                            .map(|m| m.to_wire())
+                            .collect(),
+                    )),
+                    ..Default::default()
+                }
+            }),
+            agent_id_risk_levels,
+            device_states,
             ..Default::default()
         },
         grant_controls: grant,
@@ -358,9 +424,145 @@ pub fn desired_policy(
     Ok(DesiredPolicy {
         display_name: body.display_name.clone(),
         body,
-        version,
+        version: beta.version(),
+        beta_fields: beta.fields,
         resolved: resolver.resolved,
     })
+}
+
+/// The spec fields that exist only in Graph beta, in the order the spec names them.
+#[derive(Default)]
+struct BetaFields {
+    fields: Vec<&'static str>,
+}
+
+impl BetaFields {
+    fn mark_if(&mut self, used: bool, field: &'static str) {
+        if used && !self.fields.contains(&field) {
+            self.fields.push(field);
+        }
+    }
+
+    fn version(&self) -> ApiVersion {
+        if self.fields.is_empty() {
+            ApiVersion::V1
+        } else {
+            ApiVersion::Beta
+        }
+    }
+}
+
+fn session_controls(session: &sessionops_api::SessionControls, beta: &mut BetaFields) -> SessionControls {
+    let frequency = session.sign_in_frequency.as_deref().map(|frequency| {
+        let authentication_type = Some(
+            session
+                .sign_in_frequency_authentication
+                .unwrap_or_default()
+                .to_wire(),
+        );
+        match parse_frequency(frequency) {
+            Frequency::EveryTime => {
+                // v1.0 refuses everyTime in some tenants; beta always takes it.
+                beta.mark_if(true, "session.signInFrequency: everyTime");
+                SignInFrequencyControl {
+                    is_enabled: Some(true),
+                    authentication_type,
+                    frequency_interval: Some(FrequencyInterval::EveryTime),
+                    ..Default::default()
+                }
+            }
+            Frequency::Every(value, unit) => SignInFrequencyControl {
+                is_enabled: Some(true),
+                value: Some(value),
+                unit: Some(unit),
+                authentication_type,
+                frequency_interval: Some(FrequencyInterval::TimeBased),
+                ..Default::default()
+            },
+        }
+    });
+    let enabled = |on: bool| {
+        on.then(|| EnabledControl {
+            is_enabled: Some(true),
+            ..Default::default()
+        })
+    };
+    let continuous_access_evaluation = session.continuous_access_evaluation.map(|mode| {
+        beta.mark_if(true, "session.continuousAccessEvaluation");
+        ContinuousAccessEvaluationControl {
+            mode: Some(mode.to_wire()),
+            ..Default::default()
+        }
+    });
+    let global_secure_access_filtering_profile = session
+        .global_secure_access_filtering_profile
+        .as_ref()
+        .map(|profile| {
+            beta.mark_if(true, "session.globalSecureAccessFilteringProfile");
+            FilteringProfileControl {
+                is_enabled: Some(true),
+                profile_id: Some(profile.clone()),
+                ..Default::default()
+            }
+        });
+    SessionControls {
+        application_enforced_restrictions: enabled(session.application_enforced_restrictions),
+        cloud_app_security: session.cloud_app_security.map(|c| CloudAppSecurityControl {
+            is_enabled: Some(true),
+            cloud_app_security_type: Some(c.to_wire()),
+            ..Default::default()
+        }),
+        sign_in_frequency: frequency,
+        persistent_browser: session
+            .persistent_browser
+            .map(|m| PersistentBrowserControl {
+                is_enabled: Some(true),
+                mode: Some(m.to_wire()),
+                ..Default::default()
+            }),
+        disable_resilience_defaults: Some(session.disable_resilience_defaults),
+        secure_sign_in_session: enabled(session.token_protection),
+        continuous_access_evaluation,
+        global_secure_access_filtering_profile,
+        ..Default::default()
+    }
+}
+
+/// `guestOrExternalUserTypes` and `externalTenants` of one side. `[All]` is the all-tenants
+/// derived type and a list the enumerated one; both state their `@odata.type`, which a write
+/// of the abstract `conditionalAccessExternalTenants` must name
+/// (`conditionalaccessexternaltenants.md`: "an abstract type").
+fn guests(selection: &GuestSelection) -> GuestsOrExternalUsers {
+    let external_tenants = match selection.external_tenants.as_slice() {
+        [] => None,
+        [all] if all == "All" => Some(ExternalTenants {
+            odata_type: Some(ALL_EXTERNAL_TENANTS_TYPE.to_owned()),
+            membership_kind: Some(MembershipKind::All),
+            members: None,
+            ..Default::default()
+        }),
+        tenants => Some(ExternalTenants {
+            odata_type: Some(ENUMERATED_EXTERNAL_TENANTS_TYPE.to_owned()),
+            membership_kind: Some(MembershipKind::Enumerated),
+            members: Some(tenants.iter().map(|t| t.to_lowercase()).collect()),
+            ..Default::default()
+        }),
+    };
+    GuestsOrExternalUsers {
+        guest_or_external_user_types: Some(Flags(
+            selection.types.iter().map(|t| t.to_wire()).collect(),
+        )),
+        external_tenants,
+        ..Default::default()
+    }
+}
+
+fn keyword_or_id(value: &str, keywords: &[&str]) -> String {
+    if keywords.contains(&value) {
+        value.to_owned()
+    } else {
+        value.to_lowercase()
+    }
 }
 
 struct Resolver<'a> {
@@ -379,6 +581,9 @@ impl Resolver<'_> {
     }
 
     fn one(&mut self, kind: NameKind, name: &str, keywords: &[&str]) -> Option<String> {
+        if kind == NameKind::Location && name == COMPLIANT_NETWORKS {
+            return Some(COMPLIANT_NETWORK_LOCATION_ID.to_owned());
+        }
         if keywords.contains(&name) {
             return Some(name.to_owned());
         }
@@ -401,6 +606,20 @@ impl Resolver<'_> {
                 None
             }
         }
+    }
+}
+
+impl Resolver<'_> {
+    /// A built-in strength by its API name, else a custom one by display name or id.
+    fn strength(&mut self, strength: &str) -> Option<String> {
+        if let Some((_, id)) = BUILT_IN_STRENGTHS.iter().find(|(name, _)| *name == strength) {
+            self.resolved.insert(
+                format!("{}:{strength}", NameKind::AuthenticationStrength.prefix()),
+                (*id).to_owned(),
+            );
+            return Some((*id).to_owned());
+        }
+        self.one(NameKind::AuthenticationStrength, strength, &[])
     }
 }
 
@@ -598,12 +817,13 @@ pub fn plan(desired: &DesiredPolicy, found: Found<'_>, observed_via_beta: bool) 
                 policy,
                 observed_via_beta || desired.version == ApiVersion::Beta,
             );
+            let version = patch_version(desired, &changes);
             return PolicyPlan::Restore {
                 id: policy.id.clone().unwrap_or_default(),
-                patch: patch_body(&desired.body, policy, &changes),
+                patch: patch_body(&desired.body, policy, &changes, version),
                 create_body: desired.body.to_write_body(),
                 changes,
-                version: desired.version,
+                version,
             };
         }
     };
@@ -616,23 +836,40 @@ pub fn plan(desired: &DesiredPolicy, found: Found<'_>, observed_via_beta: bool) 
     if changes.is_empty() {
         return PolicyPlan::NoOp { id, adopted };
     }
+    let version = patch_version(desired, &changes);
     PolicyPlan::Update {
         id,
-        patch: patch_body(&desired.body, observed, &changes),
+        patch: patch_body(&desired.body, observed, &changes, version),
         changes,
-        version: desired.version,
+        version,
         adopted,
+    }
+}
+
+/// The version a PATCH goes through: beta when the desired policy needs it, and also when a
+/// beta-only field must be cleared (set in the portal, absent from the spec): only beta can
+/// name it.
+fn patch_version(desired: &DesiredPolicy, changes: &[FieldChange]) -> ApiVersion {
+    let clears_beta_field = changes
+        .iter()
+        .any(|c| managed_field(&c.field).is_some_and(|f| f.beta_only));
+    if clears_beta_field {
+        ApiVersion::Beta
+    } else {
+        desired.version
     }
 }
 
 /// The PATCH body for `changes`: each changed group of [`MANAGED_FIELDS`] is sent as a
 /// complete managed sub-object with explicit `[]`/`null` (Graph merges nested objects, so an
 /// omitted list would silently survive), and nothing the API does not model is named (so it is
-/// left as the tenant has it). A beta-only field is sent only when the desired policy sets it.
+/// left as the tenant has it). Beta-only fields are sent only through beta (v1.0 refuses
+/// their names), where they are sent like the others, `null` included.
 fn patch_body(
     desired: &ConditionalAccessPolicy,
     observed: &ConditionalAccessPolicy,
     changes: &[FieldChange],
+    version: ApiVersion,
 ) -> Value {
     let full = desired.to_write_body();
     let changed = |group: PatchGroup| {
@@ -641,20 +878,17 @@ fn patch_body(
             .any(|c| managed_field(&c.field).is_some_and(|f| f.group == group))
     };
     let mut patch = serde_json::Map::new();
-    for group in [
-        PatchGroup::DisplayName,
-        PatchGroup::State,
-        PatchGroup::Conditions,
-        PatchGroup::GrantControls,
-        PatchGroup::SessionControls,
-    ] {
+    let beta = version == ApiVersion::Beta;
+    for group in PatchGroup::ALL {
         if !changed(group) {
             continue;
         }
         let property = group.property();
         let sent = match group {
-            PatchGroup::DisplayName | PatchGroup::State => full[property].clone(),
-            _ => pick_group(group, &full[property]),
+            PatchGroup::DisplayName | PatchGroup::Description | PatchGroup::State => {
+                full[property].clone()
+            }
+            _ => pick_group(group, &full[property], beta),
         };
         let sent = match (group, sent) {
             (PatchGroup::Conditions, mut conditions) => {
@@ -671,7 +905,7 @@ fn patch_body(
                 conditions
             }
             (PatchGroup::GrantControls, Value::Null) if keeps_unmodelled_grant(observed) => {
-                json!({"operator": "OR", "builtInControls": [], "authenticationStrength": null})
+                cleared_group(PatchGroup::GrantControls, beta)
             }
             (PatchGroup::SessionControls, Value::Null)
                 if observed
@@ -679,7 +913,7 @@ fn patch_body(
                     .as_ref()
                     .is_some_and(|s| has_content(&s.extra)) =>
             {
-                cleared_group(PatchGroup::SessionControls)
+                cleared_group(PatchGroup::SessionControls, beta)
             }
             (_, sent) => sent,
         };
@@ -690,20 +924,20 @@ fn patch_body(
 
 /// The managed keys of `group` from the desired `object` (`null` stays `null`): for
 /// `conditions.users.includeUsers` the `users` sub-object keeps `includeUsers`; for
-/// `conditions.clientAppTypes` the value itself.
-fn pick_group(group: PatchGroup, object: &Value) -> Value {
+/// `conditions.clientAppTypes` the value itself. Beta-only keys only when `beta`.
+fn pick_group(group: PatchGroup, object: &Value, beta: bool) -> Value {
     if object.is_null() {
         return Value::Null;
     }
     let mut picked = serde_json::Map::new();
-    for field in MANAGED_FIELDS.iter().filter(|f| f.group == group) {
+    for field in MANAGED_FIELDS
+        .iter()
+        .filter(|f| f.group == group && (beta || !f.beta_only))
+    {
         let mut path = field.key_in_group().split('.');
         let first = path.next().unwrap_or_default();
         match path.next() {
             None => {
-                if field.beta_only && object.get(first).is_none() {
-                    continue;
-                }
                 picked.insert(first.to_owned(), object[first].clone());
             }
             Some(second) => {
@@ -724,26 +958,38 @@ fn pick_group(group: PatchGroup, object: &Value) -> Value {
     Value::Object(picked)
 }
 
-/// Every managed key of `group` set to `null`, beta-only ones left out: clears what the spec
-/// no longer asks for while leaving the tenant's unmodelled controls in place.
-fn cleared_group(group: PatchGroup) -> Value {
-    Value::Object(
-        MANAGED_FIELDS
-            .iter()
-            .filter(|f| f.group == group && !f.beta_only)
-            .map(|f| (f.key_in_group().to_owned(), Value::Null))
-            .collect(),
-    )
+/// Every managed key of `group` cleared (`[]` for collections, `null` otherwise), beta-only
+/// ones only through beta: clears what the spec no longer asks for while leaving the tenant's
+/// unmodelled controls in place. For the one-level groups only (grant and session controls).
+fn cleared_group(group: PatchGroup, beta: bool) -> Value {
+    let empty = ConditionalAccessPolicy {
+        id: None,
+        display_name: String::new(),
+        description: None,
+        state: PolicyState::Disabled,
+        conditions: ConditionSet::default(),
+        grant_controls: Some(GrantControls {
+            operator: Some("OR".to_owned()),
+            ..Default::default()
+        }),
+        session_controls: Some(SessionControls::default()),
+        created_date_time: None,
+        modified_date_time: None,
+        deleted_date_time: None,
+        template_id: None,
+        extra: Extra::new(),
+    }
+    .to_write_body();
+    pick_group(group, &empty[group.property()], beta)
 }
 
 /// Whether the tenant's grant controls hold controls the API does not model (terms of use,
 /// custom factors, anything else): they must survive a spec without grant controls.
 fn keeps_unmodelled_grant(observed: &ConditionalAccessPolicy) -> bool {
-    observed.grant_controls.as_ref().is_some_and(|g| {
-        !g.terms_of_use.is_empty()
-            || !g.custom_authentication_factors.is_empty()
-            || has_content(&g.extra)
-    })
+    observed
+        .grant_controls
+        .as_ref()
+        .is_some_and(|g| has_content(&g.extra))
 }
 
 #[cfg(test)]

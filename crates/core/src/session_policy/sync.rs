@@ -555,6 +555,7 @@ pub fn status_after(
             if drift {
                 status.drift_corrections += 1;
             }
+            let beta_fields = desired.map_or(&[][..], |d| d.beta_fields.as_slice());
             let prior_synced = status::get(&prior.conditions, ConditionType::Ready)
                 .filter(|c| status::holds(c) && c.reason == Reason::Synced.as_str())
                 .filter(|_| prior.observed_generation == generation);
@@ -570,9 +571,9 @@ pub fn status_after(
                 ),
                 (_, true) => (
                     Reason::DriftCorrected,
-                    describe(applied, "reverted a change made outside sessionops"),
+                    describe(applied, beta_fields, "reverted a change made outside sessionops"),
                 ),
-                (_, false) => (Reason::Synced, describe(applied, "applied")),
+                (_, false) => (Reason::Synced, describe(applied, beta_fields, "applied")),
             };
             if applied.action != AppliedAction::Unchanged
                 || prior.policy_id.as_deref() != Some(&applied.id)
@@ -588,6 +589,7 @@ pub fn status_after(
             );
             if let Some(desired) = desired {
                 status.resolved = desired.resolved.clone();
+                status.beta_fields = desired.beta_fields.iter().map(|f| (*f).to_owned()).collect();
             }
             status::set(
                 &mut status.conditions,
@@ -633,7 +635,7 @@ pub fn status_after_failed_delete(
     (status, message)
 }
 
-fn describe(applied: &Applied, verb: &str) -> String {
+fn describe(applied: &Applied, beta_fields: &[&str], verb: &str) -> String {
     let what = match applied.action {
         AppliedAction::Created => match &applied.note {
             Some(note) => format!("created the policy: {note}"),
@@ -642,10 +644,12 @@ fn describe(applied: &Applied, verb: &str) -> String {
         AppliedAction::Restored => "restored the policy from deleted items".to_owned(),
         _ => format!("updated {}", applied.changed_fields.join(", ")),
     };
-    let beta = if applied.version == ApiVersion::Beta {
-        " (Graph beta: a control of this policy exists only there)"
-    } else {
-        ""
+    let beta = match (applied.version, beta_fields) {
+        (ApiVersion::V1, _) => String::new(),
+        (ApiVersion::Beta, []) => " (through Graph beta, to clear a field only beta has)".to_owned(),
+        (ApiVersion::Beta, fields) => {
+            format!(" (through Graph beta, which alone has {})", fields.join(", "))
+        }
     };
     format!("{verb}: {what}{beta}")
 }

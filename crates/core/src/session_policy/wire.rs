@@ -10,14 +10,17 @@
 //! `microsoftgraph/microsoft-graph-docs-contrib`.
 
 use sessionops_api::{
-    ClientAppType as SpecClientApp, CloudAppSecurity, ContinuousAccessEvaluation,
-    FilterMode as SpecFilterMode, GrantControl, GrantOperator, PersistentBrowser, Platform,
-    PolicyState as SpecState, RiskLevel as SpecRisk, SignInFrequencyAuthentication,
+    AgentIdRiskLevel as SpecAgentRisk, ClientAppType as SpecClientApp, CloudAppSecurity,
+    ContinuousAccessEvaluation, FilterMode as SpecFilterMode, GrantControl, GrantOperator,
+    GuestOrExternalUserType as SpecGuestType, InsiderRiskLevel as SpecInsiderRisk,
+    PersistentBrowser, Platform, PolicyState as SpecState, RiskLevel as SpecRisk,
+    SignInFrequencyAuthentication, TransferMethod as SpecTransferMethod, UserAction,
 };
 use sessionops_graph::models::{
-    BuiltInControl, ClientAppType, CloudAppSecurityType, ContinuousAccessEvaluationMode,
-    DevicePlatform, FilterMode, FrequencyAuthenticationType, PersistentBrowserMode, PolicyState,
-    RiskLevel,
+    AgentIdRiskLevel, BuiltInControl, ClientAppType, CloudAppSecurityType,
+    ContinuousAccessEvaluationMode, DevicePlatform, FilterMode, FrequencyAuthenticationType,
+    GuestOrExternalUserType, InsiderRiskLevel, PersistentBrowserMode, PolicyState, RiskLevel,
+    TransferMethod,
 };
 
 /// An API value and the Graph member it is written as (a local trait: both types live in other
@@ -52,6 +55,7 @@ impl ToWire for GrantControl {
             GrantControl::ApprovedApplication => BuiltInControl::ApprovedApplication,
             GrantControl::CompliantApplication => BuiltInControl::CompliantApplication,
             GrantControl::PasswordChange => BuiltInControl::PasswordChange,
+            GrantControl::RiskRemediation => BuiltInControl::RiskRemediation,
             GrantControl::Block => BuiltInControl::Block,
         }
     }
@@ -106,6 +110,7 @@ impl ToWire for SpecRisk {
             SpecRisk::Low => RiskLevel::Low,
             SpecRisk::Medium => RiskLevel::Medium,
             SpecRisk::High => RiskLevel::High,
+            SpecRisk::Hidden => RiskLevel::Hidden,
             SpecRisk::None => RiskLevel::None,
         }
     }
@@ -172,6 +177,72 @@ impl ToWire for ContinuousAccessEvaluation {
             ContinuousAccessEvaluation::StrictLocation => {
                 ContinuousAccessEvaluationMode::StrictLocation
             }
+        }
+    }
+}
+
+impl ToWire for SpecGuestType {
+    type Wire = GuestOrExternalUserType;
+
+    fn to_wire(self) -> GuestOrExternalUserType {
+        match self {
+            SpecGuestType::InternalGuest => GuestOrExternalUserType::InternalGuest,
+            SpecGuestType::B2bCollaborationGuest => GuestOrExternalUserType::B2bCollaborationGuest,
+            SpecGuestType::B2bCollaborationMember => {
+                GuestOrExternalUserType::B2bCollaborationMember
+            }
+            SpecGuestType::B2bDirectConnectUser => GuestOrExternalUserType::B2bDirectConnectUser,
+            SpecGuestType::OtherExternalUser => GuestOrExternalUserType::OtherExternalUser,
+            SpecGuestType::ServiceProvider => GuestOrExternalUserType::ServiceProvider,
+        }
+    }
+}
+
+impl ToWire for SpecInsiderRisk {
+    type Wire = InsiderRiskLevel;
+
+    fn to_wire(self) -> InsiderRiskLevel {
+        match self {
+            SpecInsiderRisk::Minor => InsiderRiskLevel::Minor,
+            SpecInsiderRisk::Moderate => InsiderRiskLevel::Moderate,
+            SpecInsiderRisk::Elevated => InsiderRiskLevel::Elevated,
+        }
+    }
+}
+
+impl ToWire for SpecAgentRisk {
+    type Wire = AgentIdRiskLevel;
+
+    fn to_wire(self) -> AgentIdRiskLevel {
+        match self {
+            SpecAgentRisk::Low => AgentIdRiskLevel::Low,
+            SpecAgentRisk::Medium => AgentIdRiskLevel::Medium,
+            SpecAgentRisk::High => AgentIdRiskLevel::High,
+        }
+    }
+}
+
+impl ToWire for SpecTransferMethod {
+    type Wire = TransferMethod;
+
+    fn to_wire(self) -> TransferMethod {
+        match self {
+            SpecTransferMethod::DeviceCodeFlow => TransferMethod::DeviceCodeFlow,
+            SpecTransferMethod::AuthenticationTransfer => TransferMethod::AuthenticationTransfer,
+        }
+    }
+}
+
+/// User actions as `includeUserActions` carries them (`conditionalaccessapplications.md`: "Supported
+/// values are `urn:user:registersecurityinfo` and `urn:user:registerdevice`"). Graph compares them
+/// case-insensitively in practice; the diff lowercases both sides.
+impl ToWire for UserAction {
+    type Wire = &'static str;
+
+    fn to_wire(self) -> &'static str {
+        match self {
+            UserAction::RegisterSecurityInfo => "urn:user:registersecurityinfo",
+            UserAction::RegisterOrJoinDevices => "urn:user:registerdevice",
         }
     }
 }
