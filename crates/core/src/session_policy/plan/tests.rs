@@ -84,11 +84,13 @@ fn builds_the_graph_body_with_ids_and_protected_principals() {
                     "includeUsers": ["All"], "excludeUsers": ["u-contractor", "u-breakglass1"],
                     "includeGroups": [], "excludeGroups": ["g-kiosks", "g-emergency"],
                     "includeRoles": [], "excludeRoles": [],
+                    "includeGuestsOrExternalUsers": null, "excludeGuestsOrExternalUsers": null,
                 },
-                "applications": {"includeApplications": ["All"], "excludeApplications": [], "includeUserActions": [], "includeAuthenticationContextClassReferences": []},
+                "applications": {"includeApplications": ["All"], "excludeApplications": [], "includeUserActions": [], "includeAuthenticationContextClassReferences": [], "applicationFilter": null},
                 "clientAppTypes": ["all"],
                 "platforms": null, "locations": null, "devices": null,
-                "signInRiskLevels": [], "userRiskLevels": [],
+                "signInRiskLevels": [], "userRiskLevels": [], "servicePrincipalRiskLevels": [],
+                "insiderRiskLevels": null, "clientApplications": null, "authenticationFlows": null,
             },
             "grantControls": null,
             "sessionControls": {
@@ -260,7 +262,7 @@ fn representation_differences_are_not_drift() {
         .as_mut()
         .unwrap()
         .extra
-        .insert("includeGuestsOrExternalUsers".into(), json!(null));
+        .insert("someFutureUsersProperty".into(), json!(null));
     let session = observed.session_controls.as_mut().unwrap();
     session.persistent_browser =
         Some(serde_json::from_value(json!({"isEnabled": false, "mode": null})).unwrap());
@@ -268,13 +270,13 @@ fn representation_differences_are_not_drift() {
     observed
         .extra
         .insert("partialEnablementStrategy".into(), json!(null));
-    let mut grant: sessionops_graph::models::GrantControls = serde_json::from_value(
-        json!({"operator": "AND", "builtInControls": [], "termsOfUse": ["tou-1"]}),
-    )
+    let mut grant: sessionops_graph::models::GrantControls = serde_json::from_value(json!({
+        "operator": "AND", "builtInControls": [], "termsOfUse": [],
+        "authenticationStrength@odata.context": "x", "someFutureRequirement": null
+    }))
     .unwrap();
     observed.grant_controls = Some(grant.clone());
-    // termsOfUse is not modelled: kept, not compared... but it is a requirement, so the
-    // grant's managed fields alone decide: desired has no grant, tenant has none modelled.
+    // An empty grant (annotations and a property newer than this build aside) is no grant.
     assert_eq!(
         diff(&desired.body, &observed, false),
         vec![],
@@ -397,8 +399,8 @@ fn patches_send_complete_managed_sub_objects_and_nothing_unmodelled() {
     merge(
         &mut observed,
         &json!({
-            "conditions": {"users": {"excludeUsers": []}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}, "authenticationFlows": {"transferMethods": "deviceCodeFlow"}},
-            "grantControls": {"operator": "OR", "builtInControls": ["mfa"], "termsOfUse": ["tou-1"], "customAuthenticationFactors": []},
+            "conditions": {"users": {"excludeUsers": []}, "applications": {"someFutureFilter": {"mode": "include"}}, "someFutureCondition": {"levels": "high"}},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"], "someFutureRequirement": ["r-1"], "customAuthenticationFactors": []},
         }),
     );
     let observed: ConditionalAccessPolicy = serde_json::from_value(observed).unwrap();
@@ -421,19 +423,19 @@ fn patches_send_complete_managed_sub_objects_and_nothing_unmodelled() {
     );
     assert_eq!(
         patch["conditions"]["users"],
-        json!({"includeUsers": ["All"], "excludeUsers": ["u-contractor", "u-breakglass1"], "includeGroups": [], "excludeGroups": ["g-kiosks", "g-emergency"], "includeRoles": [], "excludeRoles": []}),
+        json!({"includeUsers": ["All"], "excludeUsers": ["u-contractor", "u-breakglass1"], "includeGroups": [], "excludeGroups": ["g-kiosks", "g-emergency"], "includeRoles": [], "excludeRoles": [], "includeGuestsOrExternalUsers": null, "excludeGuestsOrExternalUsers": null}),
         "complete sub-object with explicit empty lists"
     );
     assert_eq!(
         patch["conditions"]["applications"],
-        json!({"includeApplications": ["All"], "excludeApplications": []}),
-        "includeUserActions is not named"
+        json!({"includeApplications": ["All"], "excludeApplications": [], "includeUserActions": [], "includeAuthenticationContextClassReferences": [], "applicationFilter": null}),
+        "the unknown filter is not named; no beta-only key goes to v1.0"
     );
-    assert!(patch["conditions"].get("authenticationFlows").is_none());
+    assert!(patch["conditions"].get("someFutureCondition").is_none());
     assert_eq!(
         patch["grantControls"],
-        json!({"operator": "OR", "builtInControls": [], "authenticationStrength": null}),
-        "not nulled: the tenant's terms of use stay"
+        json!({"operator": "OR", "builtInControls": [], "customAuthenticationFactors": [], "termsOfUse": [], "authenticationStrength": null}),
+        "not nulled: the tenant's unknown requirement stays"
     );
     assert!(
         patch.get("sessionControls").is_none() && patch.get("state").is_none(),
@@ -444,10 +446,13 @@ fn patches_send_complete_managed_sub_objects_and_nothing_unmodelled() {
     merge(&mut after, &patch);
     let after: ConditionalAccessPolicy = serde_json::from_value(after).unwrap();
     assert_eq!(diff(&desired.body, &after, false), vec![]);
-    assert_eq!(after.grant_controls.unwrap().terms_of_use, ["tou-1"]);
     assert_eq!(
-        after.conditions.applications.unwrap().include_user_actions,
-        ["urn:user:registersecurityinfo"]
+        after.grant_controls.unwrap().extra["someFutureRequirement"],
+        json!(["r-1"])
+    );
+    assert_eq!(
+        after.conditions.applications.unwrap().extra["someFutureFilter"],
+        json!({"mode": "include"})
     );
 }
 

@@ -4,8 +4,10 @@
 //! collections, `null` otherwise), merging a PATCH into nested objects, and rendering for a
 //! version and a `Prefer` header.
 //!
-//! Properties the simulator does not interpret (device and application filters, external
-//! tenants, authentication flows, …) are `Opaque`: accepted as any JSON and returned untouched.
+//! Every property of the v1.0 CSDL (`msgraph-metadata` `clean_v10_metadata/cleanMetadata.xml`)
+//! and of the beta type mappings (`schemas/type-mappings/beta-complex-types.json`) is typed.
+//! `Opaque` is left for the two beta keys that real responses carry but no metadata describes
+//! (`times`, `partialEnablementStrategy`): accepted as any JSON and returned untouched.
 
 use serde_json::{Map, Value};
 
@@ -34,6 +36,10 @@ pub(crate) enum Kind {
     Opaque,
     /// A navigation property written as `{"id": "…"}` (`authenticationStrength`).
     Navigation,
+    /// A value of an abstract type: its `@odata.type` names one of the derived types, whose
+    /// properties it then has (`conditionalAccessExternalTenants`, `Abstract="true"` in the
+    /// v1.0 CSDL).
+    Derived(&'static [(&'static str, &'static ObjectType)]),
 }
 
 pub(crate) struct Prop {
@@ -206,17 +212,74 @@ const PERSISTENT_BROWSER_MODE: EnumType = EnumType {
     members: &["always", "never"],
     evolvable: &[],
 };
+const FILTER_MODE: EnumType = EnumType {
+    name: "filterMode",
+    members: &["include", "exclude"],
+    evolvable: &[],
+};
+const MEMBERSHIP_KIND: EnumType = EnumType {
+    name: "conditionalAccessExternalTenantsMembershipKind",
+    members: &["all", "enumerated", "unknownFutureValue"],
+    evolvable: &[],
+};
+const TRANSFER_METHODS: EnumType = EnumType {
+    name: "conditionalAccessTransferMethods",
+    members: &[
+        "none",
+        "deviceCodeFlow",
+        "authenticationTransfer",
+        "unknownFutureValue",
+    ],
+    evolvable: &[],
+};
+/// Beta only; a flags type (`conditionalaccessconditionset.md` beta: "This enumeration is
+/// multivalued").
+const AGENT_ID_RISK_LEVELS: EnumType = EnumType {
+    name: "conditionalAccessAgentIdRiskLevels",
+    members: &["low", "medium", "high", "unknownFutureValue"],
+    evolvable: &[],
+};
 const CAE_MODE: EnumType = EnumType {
     name: "continuousAccessEvaluationMode",
     members: &["disabled", "strictEnforcement", "unknownFutureValue"],
     evolvable: &["strictLocation"],
 };
 
+const FILTER: ObjectType = ObjectType {
+    name: "conditionalAccessFilter",
+    props: &[
+        Prop::new("mode", Kind::Enum(&FILTER_MODE)),
+        Prop::new("rule", Kind::Str),
+    ],
+};
+const ALL_EXTERNAL_TENANTS: ObjectType = ObjectType {
+    name: "conditionalAccessAllExternalTenants",
+    props: &[Prop::new("membershipKind", Kind::Enum(&MEMBERSHIP_KIND))],
+};
+const ENUMERATED_EXTERNAL_TENANTS: ObjectType = ObjectType {
+    name: "conditionalAccessEnumeratedExternalTenants",
+    props: &[
+        Prop::new("membershipKind", Kind::Enum(&MEMBERSHIP_KIND)),
+        Prop::new("members", Kind::Strings),
+    ],
+};
 const GUESTS_OR_EXTERNAL_USERS: ObjectType = ObjectType {
     name: "conditionalAccessGuestsOrExternalUsers",
     props: &[
         Prop::new("guestOrExternalUserTypes", Kind::Flags(&GUEST_TYPES)),
-        Prop::new("externalTenants", Kind::Opaque),
+        Prop::new(
+            "externalTenants",
+            Kind::Derived(&[
+                (
+                    "#microsoft.graph.conditionalAccessAllExternalTenants",
+                    &ALL_EXTERNAL_TENANTS,
+                ),
+                (
+                    "#microsoft.graph.conditionalAccessEnumeratedExternalTenants",
+                    &ENUMERATED_EXTERNAL_TENANTS,
+                ),
+            ]),
+        ),
     ],
 };
 const USERS: ObjectType = ObjectType {
@@ -245,10 +308,55 @@ const APPLICATIONS: ObjectType = ObjectType {
         Prop::new("excludeApplications", Kind::Strings),
         Prop::new("includeUserActions", Kind::Strings),
         Prop::new("includeAuthenticationContextClassReferences", Kind::Strings),
-        Prop::new("applicationFilter", Kind::Opaque),
-        Prop::new("globalSecureAccess", Kind::Opaque).beta(),
-        Prop::new("networkAccess", Kind::Opaque).beta(),
+        Prop::new("applicationFilter", Kind::Object(&FILTER)),
+        Prop::new("globalSecureAccess", Kind::Object(&GLOBAL_SECURE_ACCESS)).beta(),
+        Prop::new("networkAccess", Kind::Object(&NETWORK_ACCESS)).beta(),
     ],
+};
+/// Beta types without properties (`conditionalaccessglobalsecureaccess.md`,
+/// `conditionalaccessnetworkaccess.md`).
+const GLOBAL_SECURE_ACCESS: ObjectType = ObjectType {
+    name: "conditionalAccessGlobalSecureAccess",
+    props: &[],
+};
+const NETWORK_ACCESS: ObjectType = ObjectType {
+    name: "conditionalAccessNetworkAccess",
+    props: &[],
+};
+const CLIENT_APPLICATIONS: ObjectType = ObjectType {
+    name: "conditionalAccessClientApplications",
+    props: &[
+        Prop::new("includeServicePrincipals", Kind::Strings),
+        Prop::new("excludeServicePrincipals", Kind::Strings),
+        Prop::new("servicePrincipalFilter", Kind::Object(&FILTER)),
+        Prop::new("includeAgentIdServicePrincipals", Kind::Strings).beta(),
+        Prop::new("excludeAgentIdServicePrincipals", Kind::Strings).beta(),
+        Prop::new("agentIdServicePrincipalFilter", Kind::Object(&FILTER)).beta(),
+    ],
+};
+const DEVICES: ObjectType = ObjectType {
+    name: "conditionalAccessDevices",
+    props: &[
+        Prop::new("deviceFilter", Kind::Object(&FILTER)),
+        Prop::new("includeDevices", Kind::Strings).beta(),
+        Prop::new("excludeDevices", Kind::Strings).beta(),
+        Prop::new("includeDeviceStates", Kind::Strings).beta(),
+        Prop::new("excludeDeviceStates", Kind::Strings).beta(),
+    ],
+};
+const DEVICE_STATES: ObjectType = ObjectType {
+    name: "conditionalAccessDeviceStates",
+    props: &[
+        Prop::new("includeStates", Kind::Strings),
+        Prop::new("excludeStates", Kind::Strings),
+    ],
+};
+const AUTHENTICATION_FLOWS: ObjectType = ObjectType {
+    name: "conditionalAccessAuthenticationFlows",
+    props: &[Prop::new(
+        "transferMethods",
+        Kind::Flags(&TRANSFER_METHODS),
+    )],
 };
 const PLATFORMS: ObjectType = ObjectType {
     name: "conditionalAccessPlatforms",
@@ -269,11 +377,11 @@ const CONDITIONS: ObjectType = ObjectType {
     props: &[
         Prop::new("applications", Kind::Object(&APPLICATIONS)),
         Prop::new("users", Kind::Object(&USERS)),
-        Prop::new("clientApplications", Kind::Opaque),
+        Prop::new("clientApplications", Kind::Object(&CLIENT_APPLICATIONS)),
         Prop::new("clientAppTypes", Kind::Enums(&CLIENT_APP)),
         Prop::new("platforms", Kind::Object(&PLATFORMS)),
         Prop::new("locations", Kind::Object(&LOCATIONS)),
-        Prop::new("devices", Kind::Opaque),
+        Prop::new("devices", Kind::Object(&DEVICES)),
         Prop::new("signInRiskLevels", Kind::Enums(&RISK_LEVEL)),
         Prop::new("userRiskLevels", Kind::Enums(&RISK_LEVEL)),
         Prop::new(
@@ -281,11 +389,12 @@ const CONDITIONS: ObjectType = ObjectType {
             Kind::Enums(&SERVICE_PRINCIPAL_RISK_LEVEL),
         ),
         Prop::new("insiderRiskLevels", Kind::Flags(&INSIDER_RISK_LEVELS)),
-        Prop::new("authenticationFlows", Kind::Opaque),
-        Prop::new("deviceStates", Kind::Opaque).beta(),
-        // Beta condition sets carry `times` (beta `policydeletableitem-list.md` example 3).
+        Prop::new("authenticationFlows", Kind::Object(&AUTHENTICATION_FLOWS)),
+        Prop::new("deviceStates", Kind::Object(&DEVICE_STATES)).beta(),
+        // Beta condition sets carry `times` (beta `policydeletableitem-list.md` example 3),
+        // which no metadata describes.
         Prop::new("times", Kind::Opaque).beta(),
-        Prop::new("agentIdRiskLevels", Kind::Opaque).beta(),
+        Prop::new("agentIdRiskLevels", Kind::Flags(&AGENT_ID_RISK_LEVELS)).beta(),
     ],
 };
 const GRANT_CONTROLS: ObjectType = ObjectType {
@@ -337,6 +446,15 @@ const CONTINUOUS_ACCESS_EVALUATION: ObjectType = ObjectType {
     name: "continuousAccessEvaluationSessionControl",
     props: &[Prop::new("mode", Kind::Enum(&CAE_MODE))],
 };
+/// `globalSecureAccessFilteringProfileSessionControl` (beta): `profileId` and the inherited
+/// `isEnabled`.
+const FILTERING_PROFILE: ObjectType = ObjectType {
+    name: "globalSecureAccessFilteringProfileSessionControl",
+    props: &[
+        Prop::new("isEnabled", Kind::Bool),
+        Prop::new("profileId", Kind::Str),
+    ],
+};
 const SESSION_CONTROLS: ObjectType = ObjectType {
     name: "conditionalAccessSessionControls",
     props: &[
@@ -354,7 +472,11 @@ const SESSION_CONTROLS: ObjectType = ObjectType {
             Kind::Object(&CONTINUOUS_ACCESS_EVALUATION),
         )
         .beta(),
-        Prop::new("globalSecureAccessFilteringProfile", Kind::Opaque).beta(),
+        Prop::new(
+            "globalSecureAccessFilteringProfile",
+            Kind::Object(&FILTERING_PROFILE),
+        )
+        .beta(),
     ],
 };
 
@@ -559,6 +681,24 @@ fn check_value(
                 },
             )?;
         }
+        Kind::Derived(types) => {
+            let object_type = derived_type(types, value).ok_or_else(|| {
+                let names: Vec<&str> = types.iter().map(|(name, _)| *name).collect();
+                bad(format!(
+                    "The property '{path}' is of an abstract type: its '@odata.type' must be one of {}.",
+                    names.join(", ")
+                ))
+            })?;
+            check(
+                value,
+                object_type,
+                path,
+                CheckOptions {
+                    creating: false,
+                    ..options
+                },
+            )?;
+        }
         Kind::Opaque => {}
         Kind::Navigation => {
             if !value.get("id").is_some_and(Value::is_string) {
@@ -569,6 +709,19 @@ fn check_value(
         }
     }
     Ok(())
+}
+
+/// The derived type a value's `@odata.type` names (with or without the leading `#`).
+fn derived_type(
+    types: &[(&'static str, &'static ObjectType)],
+    value: &Value,
+) -> Option<&'static ObjectType> {
+    let named = value.get("@odata.type")?.as_str()?;
+    let named = named.strip_prefix('#').unwrap_or(named);
+    types
+        .iter()
+        .find(|(name, _)| name.strip_prefix('#') == Some(named))
+        .map(|(_, object_type)| *object_type)
 }
 
 fn collection_type_name(prop: &Prop) -> String {
@@ -599,6 +752,21 @@ pub(crate) fn normalize(fields: &mut Map<String, Value>, object_type: &ObjectTyp
             (Kind::Object(nested), Value::Object(nested_fields)) => {
                 normalize(nested_fields, nested)
             }
+            (Kind::Derived(types), Value::Object(derived)) => {
+                // Stored as Graph returns it: the derived type's properties filled and its
+                // `@odata.type` kept, with the `#` of a payload annotation.
+                let named = derived
+                    .get("@odata.type")
+                    .and_then(Value::as_str)
+                    .map(|n| n.strip_prefix('#').unwrap_or(n).to_owned());
+                if let Some((name, nested)) = types
+                    .iter()
+                    .find(|(name, _)| named.as_deref() == name.strip_prefix('#'))
+                {
+                    normalize(derived, nested);
+                    derived.insert("@odata.type".into(), Value::String((*name).to_owned()));
+                }
+            }
             (Kind::Navigation, Value::Object(navigation)) => {
                 navigation.retain(|key, _| key == "id");
             }
@@ -626,7 +794,11 @@ pub(crate) fn merge(
                 merge(existing, update, nested);
                 true
             }
-            (Kind::Opaque, Some(existing @ Value::Object(_)), Value::Object(_)) => {
+            (
+                Kind::Opaque | Kind::Derived(_),
+                Some(existing @ Value::Object(_)),
+                Value::Object(_),
+            ) => {
                 merge_opaque(existing, value);
                 true
             }
@@ -774,9 +946,13 @@ mod tests {
             Value::Null
         );
         assert_eq!(
-            fields["conditions"]["devices"],
-            json!({"deviceFilter": {"mode": "exclude", "rule": "device.isCompliant -eq True"}})
+            fields["conditions"]["devices"]["deviceFilter"],
+            json!({"mode": "exclude", "rule": "device.isCompliant -eq True"})
         );
+        // Filled like every collection; a v1.0 reader never sees these beta-only ones.
+        assert_eq!(fields["conditions"]["devices"]["includeDevices"], json!([]));
+        let v1 = render(&fields, &POLICY, ApiVersion::V1, true, &|v| v.clone());
+        assert!(v1["conditions"]["devices"].get("includeDevices").is_none());
     }
 
     #[test]
