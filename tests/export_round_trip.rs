@@ -57,7 +57,7 @@ fn grant(operator: &str, controls: &[&str], strength: Option<&str>) -> Value {
     json!({"operator": operator, "builtInControls": controls, "authenticationStrength": strength.map(|id| json!({"id": id}))})
 }
 
-/// 34 exportable policies covering every session control and grant option, and two that
+/// 36 exportable policies covering every session control and grant option, and two that
 /// are not exportable.
 fn varied_policies(jdoe: &str, asmith: &str, kiosks: &str, emergency: &str) -> Vec<Value> {
     let all_users = json!({"includeUsers": ["All"], "excludeGroups": [emergency]});
@@ -353,9 +353,8 @@ fn varied_policies(jdoe: &str, asmith: &str, kiosks: &str, emergency: &str) -> V
     ];
     policies[4]["state"] = json!("disabled");
     policies[5]["state"] = json!("enabledForReportingButNotEnforced");
-    // Not representable: the export must name them.
     let mut terms = policy(
-        "x-terms-of-use",
+        "g-terms-of-use",
         all_users.clone(),
         all_apps.clone(),
         none.clone(),
@@ -364,15 +363,35 @@ fn varied_policies(jdoe: &str, asmith: &str, kiosks: &str, emergency: &str) -> V
     );
     terms["grantControls"]["termsOfUse"] = json!(["0ec9f6a6-e8b5-4c26-9c8e-2f4d5e6a7b8c"]);
     let actions = policy(
-        "x-user-actions",
-        all_users,
+        "c-user-actions",
+        all_users.clone(),
         json!({"includeApplications": [], "includeUserActions": ["urn:user:registersecurityinfo"]}),
-        none,
+        none.clone(),
         grant("OR", &["mfa"], None),
         Value::Null,
     );
     policies.push(terms);
     policies.push(actions);
+    // Not representable: the export must name them. `times` is a beta key that responses carry
+    // and no metadata describes; the user action is none Microsoft documents.
+    let times = policy(
+        "x-times",
+        all_users.clone(),
+        all_apps.clone(),
+        json!({"times": {"included": {"@odata.type": "#microsoft.graph.conditionalAccessAllTimes"}}}),
+        grant("OR", &["mfa"], None),
+        Value::Null,
+    );
+    let action = policy(
+        "x-unknown-user-action",
+        all_users,
+        json!({"includeApplications": [], "includeUserActions": ["urn:user:registerphone"]}),
+        none,
+        grant("OR", &["mfa"], None),
+        Value::Null,
+    );
+    policies.push(times);
+    policies.push(action);
     policies
 }
 
@@ -461,8 +480,9 @@ async fn export_then_plan_changes_nothing() {
 
     assert_eq!(
         result.exported.len(),
-        34,
-        "every representable policy exported"
+        36,
+        "every representable policy exported; skipped: {:?}",
+        result.skipped
     );
     let mut skipped: Vec<(String, String)> = result
         .skipped
@@ -473,13 +493,10 @@ async fn export_then_plan_changes_nothing() {
     assert_eq!(
         skipped,
         [
+            ("x-times".to_owned(), "conditions.times".to_owned()),
             (
-                "x-terms-of-use".to_owned(),
-                "grantControls.termsOfUse".to_owned()
-            ),
-            (
-                "x-user-actions".to_owned(),
-                "conditions.applications.includeUserActions".to_owned()
+                "x-unknown-user-action".to_owned(),
+                "conditions.applications.includeUserActions urn:user:registerphone".to_owned()
             )
         ]
     );
@@ -533,7 +550,7 @@ async fn export_then_plan_changes_nothing() {
     )]
     .into();
     let reports = policies::run(&set, &env, false, &|c| c.ca_requests_per_second = 50.0).await;
-    assert_eq!(reports.len(), 34);
+    assert_eq!(reports.len(), 36);
     for report in &reports {
         match &report.plan {
             Ok(PolicyPlan::NoOp { .. }) => {}

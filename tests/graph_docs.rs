@@ -755,26 +755,139 @@ fn undocumented_keys(
             format!("{prefix}.{key}")
         };
         let documented = representation.and_then(|r| r.get(key));
-        let in_csdl = ty.is_some_and(|t| CSDL_PROPERTIES.contains(&(t, key.as_str())));
-        if documented.is_none() && !in_csdl && !example_keys.contains(&path) {
+        let in_metadata = ty.and_then(|t| metadata_property(t, key));
+        if documented.is_none() && in_metadata.is_none() && !example_keys.contains(&path) {
             out.push(path.clone());
             continue;
         }
-        let nested = documented.and_then(nested_type);
+        let nested = documented
+            .and_then(nested_type)
+            .or_else(|| in_metadata.flatten().map(str::to_owned));
         undocumented_keys(value, nested.as_deref(), types, example_keys, &path, out);
     }
 }
 
-/// Properties the v1.0 CSDL declares (`microsoftgraph/msgraph-metadata`
-/// `clean_v10_metadata/cleanMetadata.xml`, commit f54f11b) that the stored revisions of their
-/// types' resource pages are too old to show.
-const CSDL_PROPERTIES: &[(&str, &str)] = &[
-    ("conditionalAccessSessionControls", "secureSignInSession"),
+/// Properties the metadata declares (`microsoftgraph/msgraph-metadata` commit f54f11b: the v1.0
+/// CSDL `clean_v10_metadata/cleanMetadata.xml` and, for beta-only ones, the beta type mappings
+/// `schemas/type-mappings/beta-complex-types.json`) that the stored revisions of their types'
+/// resource pages are too old to show: (type, property, the property's own type when it is a
+/// complex one).
+const METADATA_PROPERTIES: &[(&str, &str, Option<&str>)] = &[
+    (
+        "conditionalAccessSessionControls",
+        "secureSignInSession",
+        Some("secureSignInSessionControl"),
+    ),
+    (
+        "conditionalAccessSessionControls",
+        "globalSecureAccessFilteringProfile",
+        Some("globalSecureAccessFilteringProfileSessionControl"),
+    ),
+    (
+        "globalSecureAccessFilteringProfileSessionControl",
+        "profileId",
+        None,
+    ),
+    (
+        "globalSecureAccessFilteringProfileSessionControl",
+        "isEnabled",
+        None,
+    ),
     (
         "conditionalAccessApplications",
         "includeAuthenticationContextClassReferences",
+        None,
     ),
+    (
+        "conditionalAccessApplications",
+        "applicationFilter",
+        Some("conditionalAccessFilter"),
+    ),
+    (
+        "conditionalAccessApplications",
+        "globalSecureAccess",
+        Some("conditionalAccessGlobalSecureAccess"),
+    ),
+    (
+        "conditionalAccessApplications",
+        "networkAccess",
+        Some("conditionalAccessNetworkAccess"),
+    ),
+    (
+        "conditionalAccessConditionSet",
+        "authenticationFlows",
+        Some("conditionalAccessAuthenticationFlows"),
+    ),
+    ("conditionalAccessConditionSet", "insiderRiskLevels", None),
+    ("conditionalAccessConditionSet", "agentIdRiskLevels", None),
+    (
+        "conditionalAccessConditionSet",
+        "deviceStates",
+        Some("conditionalAccessDeviceStates"),
+    ),
+    (
+        "conditionalAccessAuthenticationFlows",
+        "transferMethods",
+        None,
+    ),
+    (
+        "conditionalAccessClientApplications",
+        "includeServicePrincipals",
+        None,
+    ),
+    (
+        "conditionalAccessClientApplications",
+        "excludeServicePrincipals",
+        None,
+    ),
+    (
+        "conditionalAccessClientApplications",
+        "servicePrincipalFilter",
+        Some("conditionalAccessFilter"),
+    ),
+    (
+        "conditionalAccessClientApplications",
+        "includeAgentIdServicePrincipals",
+        None,
+    ),
+    (
+        "conditionalAccessClientApplications",
+        "excludeAgentIdServicePrincipals",
+        None,
+    ),
+    (
+        "conditionalAccessClientApplications",
+        "agentIdServicePrincipalFilter",
+        Some("conditionalAccessFilter"),
+    ),
+    ("conditionalAccessDevices", "includeDeviceStates", None),
+    ("conditionalAccessDevices", "excludeDeviceStates", None),
+    ("conditionalAccessDeviceStates", "includeStates", None),
+    ("conditionalAccessDeviceStates", "excludeStates", None),
+    (
+        "conditionalAccessGuestsOrExternalUsers",
+        "guestOrExternalUserTypes",
+        None,
+    ),
+    (
+        "conditionalAccessGuestsOrExternalUsers",
+        "externalTenants",
+        Some("conditionalAccessExternalTenants"),
+    ),
+    // An abstract type (`Abstract="true"`): a value names its derived type
+    // (conditionalAccessAllExternalTenants or conditionalAccessEnumeratedExternalTenants, whose
+    // only own property is `members`).
+    ("conditionalAccessExternalTenants", "@odata.type", None),
+    ("conditionalAccessExternalTenants", "membershipKind", None),
+    ("conditionalAccessExternalTenants", "members", None),
 ];
+
+fn metadata_property(ty: &str, key: &str) -> Option<Option<&'static str>> {
+    METADATA_PROPERTIES
+        .iter()
+        .find(|(t, k, _)| *t == ty && *k == key)
+        .map(|(_, _, nested)| *nested)
+}
 
 /// The resource type a write of `operation` sends.
 fn written_type(operation: &str) -> Option<&'static str> {

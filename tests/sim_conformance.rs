@@ -1552,7 +1552,7 @@ async fn ca_evolvable_enums_need_include_unknown_enum_members() {
 }
 
 #[tokio::test]
-async fn ca_uninterpreted_properties_round_trip_untouched() {
+async fn ca_typed_properties_round_trip_with_graphs_defaults() {
     let h = Harness::start(config()).await;
     let mut body = policy_body("round trip");
     body["description"] = json!("kept as is");
@@ -1560,7 +1560,9 @@ async fn ca_uninterpreted_properties_round_trip_untouched() {
     body["conditions"]["applications"]["applicationFilter"] = json!({"mode": "exclude", "rule": "CustomSecurityAttribute.Engineering_Project -eq \"Baker\""});
     body["conditions"]["authenticationFlows"] =
         json!({"transferMethods": "deviceCodeFlow,authenticationTransfer"});
-    body["conditions"]["clientApplications"] = json!({"includeServicePrincipals": ["ServicePrincipalsInMyTenant"], "excludeServicePrincipals": []});
+    // Graph returns every property of a complex value, null when not set (v1.0 has no agent
+    // identity properties).
+    body["conditions"]["clientApplications"] = json!({"includeServicePrincipals": ["ServicePrincipalsInMyTenant"], "excludeServicePrincipals": [], "servicePrincipalFilter": null});
     body["conditions"]["users"]["includeGuestsOrExternalUsers"] = json!({
         "guestOrExternalUserTypes": "internalGuest,b2bCollaborationGuest",
         "externalTenants": {"@odata.type": "#microsoft.graph.conditionalAccessEnumeratedExternalTenants", "membershipKind": "enumerated", "members": ["9a3a7d4e-1c2b-4f3a-8e6d-5b4c3a2f1e0d"]}

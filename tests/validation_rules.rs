@@ -334,10 +334,44 @@ fn grant_controls() {
         grant(json!({"controls": ["mfa", "passwordChange"], "operator": "AND"})),
     );
     rejected_at(policy(), grant(json!({})), "spec.grant");
+    // A custom strength by display name (resolved at plan time), but never a blank one.
+    accepted(
+        policy(),
+        grant(json!({"authenticationStrength": "FIDO2 only"})),
+    );
     rejected_at(
         policy(),
-        grant(json!({"authenticationStrength": "strong"})),
+        grant(json!({"authenticationStrength": " "})),
         "spec.grant.authenticationStrength",
+    );
+    accepted(
+        policy(),
+        grant(json!({"termsOfUse": ["ce580154-086a-40fd-91df-8a60abac81a0"]})),
+    );
+    rejected_at(
+        policy(),
+        grant(json!({"termsOfUse": ["Contoso terms"]})),
+        "spec.grant.termsOfUse",
+    );
+    // grant-controls.md: riskRemediation with an authentication strength using AND, never with
+    // passwordChange.
+    accepted(
+        policy(),
+        grant(
+            json!({"controls": ["riskRemediation"], "authenticationStrength": "mfa", "operator": "AND"}),
+        ),
+    );
+    rejected_at(
+        policy(),
+        grant(json!({"controls": ["riskRemediation"], "operator": "AND"})),
+        "spec.grant.controls",
+    );
+    rejected_at(
+        policy(),
+        grant(
+            json!({"controls": ["riskRemediation", "passwordChange", "mfa"], "authenticationStrength": "mfa", "operator": "AND"}),
+        ),
+        "spec.grant.controls",
     );
     rejected_at(
         policy(),
@@ -658,5 +692,111 @@ fn every_rule_compiles_stays_in_scope_and_within_the_cost_budget() {
     assert!(
         rules >= 40,
         "only {rules} rules found: the walk missed some"
+    );
+}
+
+#[test]
+fn the_rest_of_conditional_access() {
+    let assignments = |v: Value| json!({"spec": {"assignments": v}});
+    let conditions = |v: Value| json!({"spec": {"conditions": v}});
+    accepted(
+        policy(),
+        assignments(json!({"guestsOrExternalUsers": {
+            "include": {"types": ["internalGuest", "b2bCollaborationGuest"], "externalTenants": ["All"]},
+            "exclude": {"types": ["serviceProvider"], "externalTenants": ["9a3a7d4e-1c2b-4f3a-8e6d-5b4c3a2f1e0d"]}
+        }})),
+    );
+    rejected_at(
+        policy(),
+        assignments(json!({"guestsOrExternalUsers": {"include": {"types": []}}})),
+        "spec.assignments.guestsOrExternalUsers.include.types",
+    );
+    rejected_at(
+        policy(),
+        assignments(
+            json!({"guestsOrExternalUsers": {"include": {"types": ["internalGuest"], "externalTenants": ["All", "9a3a7d4e-1c2b-4f3a-8e6d-5b4c3a2f1e0d"]}}}),
+        ),
+        "spec.assignments.guestsOrExternalUsers.include.externalTenants",
+    );
+    rejected_at(
+        policy(),
+        assignments(json!({"guestsOrExternalUsers": {"include": {"types": ["everyone"]}}})),
+        "spec.assignments.guestsOrExternalUsers.include.types[0]",
+    );
+    // Workload identities stand alone: no users beside them.
+    accepted(
+        policy(),
+        assignments(
+            json!({"users": null, "servicePrincipals": {"include": ["ServicePrincipalsInMyTenant"], "filter": {"mode": "exclude", "rule": "CustomSecurityAttribute.Dept -eq \"Ops\""}}}),
+        ),
+    );
+    rejected_at(
+        policy(),
+        assignments(json!({"servicePrincipals": {"include": ["ServicePrincipalsInMyTenant"]}})),
+        "spec.assignments.servicePrincipals",
+    );
+    rejected_at(
+        policy(),
+        assignments(json!({"users": null, "servicePrincipals": {"include": ["billing-bot"]}})),
+        "spec.assignments.servicePrincipals.include",
+    );
+    accepted(
+        policy(),
+        assignments(json!({"agents": {"include": ["All"]}})),
+    );
+    // Apps, user actions and authentication contexts are alternatives.
+    accepted(
+        policy(),
+        assignments(
+            json!({"applications": {"include": null, "userActions": ["registerSecurityInfo"]}}),
+        ),
+    );
+    accepted(
+        policy(),
+        assignments(
+            json!({"applications": {"include": null, "authenticationContexts": ["c1", "c99"]}}),
+        ),
+    );
+    rejected_at(
+        policy(),
+        assignments(json!({"applications": {"userActions": ["registerSecurityInfo"]}})),
+        "spec.assignments.applications",
+    );
+    rejected_at(
+        policy(),
+        assignments(json!({"applications": {"include": null, "authenticationContexts": ["c100"]}})),
+        "spec.assignments.applications.authenticationContexts",
+    );
+    rejected_at(
+        policy(),
+        assignments(json!({"applications": {"include": null, "userActions": ["registerPhone"]}})),
+        "spec.assignments.applications.userActions[0]",
+    );
+    accepted(
+        policy(),
+        conditions(json!({
+            "servicePrincipalRiskLevels": ["high"], "insiderRiskLevels": ["elevated", "moderate"],
+            "agentIdRiskLevels": ["high"], "authenticationFlows": ["deviceCodeFlow", "authenticationTransfer"],
+            "userRiskLevels": ["hidden"], "locations": {"include": ["All"], "exclude": ["AllCompliantNetworks"]}
+        })),
+    );
+    rejected_at(
+        policy(),
+        conditions(json!({"servicePrincipalRiskLevels": ["hidden"]})),
+        "spec.conditions.servicePrincipalRiskLevels",
+    );
+    rejected_at(
+        policy(),
+        conditions(json!({"authenticationFlows": ["deviceCodeFlow", "deviceCodeFlow"]})),
+        "spec.conditions.authenticationFlows",
+    );
+    rejected_at(
+        policy(),
+        conditions(json!({"devices": {"exclude": ["Unmanaged"]}})),
+        "spec.conditions.devices.exclude",
+    );
+    accepted(
+        policy(),
+        json!({"spec": {"session": {"globalSecureAccessFilteringProfile": "5e9a1b2c-3d4e-4f5a-8b6c-7d8e9f0a1b2c"}}}),
     );
 }

@@ -25,13 +25,12 @@ pub use revocation::{
 };
 pub use session_policy::{
     AgentAssignment, AgentIdRiskLevel, ApplicationAssignment, Assignments, ClientAppType,
-    CloudAppSecurity, ContinuousAccessEvaluation, DeletionPolicy, DeviceStates, Filter,
-    FilterMode, GrantControl, GrantControls, GrantOperator, GuestAssignment,
-    GuestOrExternalUserType, GuestSelection, InsiderRiskLevel, LegacyDevices, LocationCondition,
-    PersistentBrowser, Platform, PlatformCondition, PolicyConditions, PolicyState, RiskLevel,
+    CloudAppSecurity, ContinuousAccessEvaluation, DeletionPolicy, DeviceStates, Filter, FilterMode,
+    GrantControl, GrantControls, GrantOperator, GuestAssignment, GuestOrExternalUserType,
+    GuestSelection, InsiderRiskLevel, LegacyDevices, LocationCondition, PersistentBrowser,
+    Platform, PlatformCondition, PolicyConditions, PolicyState, RiskLevel,
     ServicePrincipalAssignment, SessionControls, SessionPolicy, SessionPolicySpec,
-    SessionPolicyStatus, SignInFrequencyAuthentication, TransferMethod, UserAction,
-    UserAssignment,
+    SessionPolicyStatus, SignInFrequencyAuthentication, TransferMethod, UserAction, UserAssignment,
 };
 pub use tenant::{
     Cloud, ClusterTenantConnection, ClusterTenantConnectionSpec, ConnectionSettings, Credentials,

@@ -182,7 +182,10 @@ impl GuestAssignment {
 pub struct GuestSelection {
     /// The kinds (Graph `guestOrExternalUserTypes`, sent as one comma-separated value).
     #[schemars(length(min = 1, max = 8))]
-    #[x_kube(validation = rules::unique_items("types must not repeat"))]
+    #[x_kube(
+        validation = rules::rule("size(self) > 0", "types must name at least one kind of guest or external user"),
+        validation = rules::unique_items("types must not repeat"),
+    )]
     pub types: Vec<GuestOrExternalUserType>,
     /// `[All]` for every external tenant, or tenant ids. Unset: Graph's default (no tenant
     /// restriction recorded).

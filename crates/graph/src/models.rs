@@ -564,7 +564,11 @@ pub struct GuestsOrExternalUsers {
 pub struct ExternalTenants {
     /// `#microsoft.graph.conditionalAccessAllExternalTenants` or
     /// `#microsoft.graph.conditionalAccessEnumeratedExternalTenants`.
-    #[serde(rename = "@odata.type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@odata.type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub odata_type: Option<String>,
     /// `all` or `enumerated`.
     #[serde(default)]

@@ -105,7 +105,11 @@ mod tests {
             (Method::GET, transitive_user_members("g"), None),
             (Method::GET, ROLE_TEMPLATES.to_owned(), None),
             (Method::GET, NAMED_LOCATIONS.to_owned(), None),
-            (Method::GET, AUTHENTICATION_STRENGTH_POLICIES.to_owned(), None),
+            (
+                Method::GET,
+                AUTHENTICATION_STRENGTH_POLICIES.to_owned(),
+                None,
+            ),
             (Method::GET, CONDITIONAL_ACCESS_POLICIES.to_owned(), None),
             (
                 Method::POST,

@@ -125,9 +125,11 @@ fn is_empty(value: &Value) -> bool {
     match value {
         Value::Null => true,
         Value::Array(items) => items.is_empty(),
+        // A derived type's name alone is content (`{"@odata.type": "#…AllTimes"}` says
+        // "all times"); other annotations are not.
         Value::Object(map) => map
             .iter()
-            .all(|(key, value)| is_annotation(key) || is_empty(value)),
+            .all(|(key, value)| key != "@odata.type" && (is_annotation(key) || is_empty(value))),
         Value::String(s) => s.is_empty() || s == "none",
         _ => false,
     }
@@ -156,7 +158,12 @@ pub fn object_name(display_name: &str) -> String {
 /// The members of a flags value the API names (`none` is no member).
 fn flag_members<T: std::fmt::Display>(flags: Option<&Flags<T>>) -> Vec<String> {
     flags
-        .map(|f| f.members().iter().map(ToString::to_string).collect::<Vec<_>>())
+        .map(|f| {
+            f.members()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default()
         .into_iter()
         .filter(|m: &String| m != "none")
@@ -164,7 +171,10 @@ fn flag_members<T: std::fmt::Display>(flags: Option<&Flags<T>>) -> Vec<String> {
 }
 
 fn filter_json(filter: Option<&Filter>) -> Value {
-    filter.map_or(Value::Null, |f| json!({"mode": f.mode.as_str(), "rule": f.rule}))
+    filter.map_or(
+        Value::Null,
+        |f| json!({"mode": f.mode.as_str(), "rule": f.rule}),
+    )
 }
 
 fn guests_json(guests: Option<&GuestsOrExternalUsers>) -> Value {
@@ -222,16 +232,19 @@ pub fn spec_from_policy(
         .include_user_actions
         .iter()
         .map(|urn| {
-            [UserAction::RegisterSecurityInfo, UserAction::RegisterOrJoinDevices]
-                .into_iter()
-                .find(|action| action.to_wire().eq_ignore_ascii_case(urn))
-                .map_or_else(
-                    || {
-                        reasons.push(format!("conditions.applications.includeUserActions {urn}"));
-                        Value::Null
-                    },
-                    |action| json!(action),
-                )
+            [
+                UserAction::RegisterSecurityInfo,
+                UserAction::RegisterOrJoinDevices,
+            ]
+            .into_iter()
+            .find(|action| action.to_wire().eq_ignore_ascii_case(urn))
+            .map_or_else(
+                || {
+                    reasons.push(format!("conditions.applications.includeUserActions {urn}"));
+                    Value::Null
+                },
+                |action| json!(action),
+            )
         })
         .collect();
     let grant = policy.grant_controls.as_ref().filter(|g| {

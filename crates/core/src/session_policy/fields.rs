@@ -174,9 +174,11 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
         Conditions,
         |p| set(&applications(p).include_authentication_context_class_references),
     ),
-    field("conditions.applications.applicationFilter", Conditions, |p| {
-        filter(applications(p).application_filter.as_ref())
-    }),
+    field(
+        "conditions.applications.applicationFilter",
+        Conditions,
+        |p| filter(applications(p).application_filter.as_ref()),
+    ),
     beta_field(
         "conditions.applications.globalSecureAccess",
         Conditions,
@@ -213,7 +215,13 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
     beta_field(
         "conditions.clientApplications.agentIdServicePrincipalFilter",
         Conditions,
-        |p| filter(client_applications(p).agent_id_service_principal_filter.as_ref()),
+        |p| {
+            filter(
+                client_applications(p)
+                    .agent_id_service_principal_filter
+                    .as_ref(),
+            )
+        },
     ),
     field("conditions.clientAppTypes", Conditions, |p| {
         // Absent means all (Graph's default).

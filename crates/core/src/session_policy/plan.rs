@@ -21,8 +21,8 @@ use sessionops_graph::ApiVersion;
 use sessionops_graph::models::{
     ALL_EXTERNAL_TENANTS_TYPE, AuthenticationStrengthRef, ClientAppType, CloudAppSecurityControl,
     ConditionApplications, ConditionAuthenticationFlows, ConditionClientApplications,
-    ConditionDeviceStates, ConditionDevices, ConditionLocations, ConditionPlatforms,
-    ConditionSet, ConditionUsers, ConditionalAccessPolicy, ContinuousAccessEvaluationControl,
+    ConditionDeviceStates, ConditionDevices, ConditionLocations, ConditionPlatforms, ConditionSet,
+    ConditionUsers, ConditionalAccessPolicy, ContinuousAccessEvaluationControl,
     ENUMERATED_EXTERNAL_TENANTS_TYPE, EnabledControl, ExternalTenants, Extra, Filter,
     FilteringProfileControl, Flags, FrequencyInterval, FrequencyUnit, GrantControls,
     GuestsOrExternalUsers, MembershipKind, PersistentBrowserControl, PolicyState, SessionControls,
@@ -224,7 +224,11 @@ pub fn desired_policy(
             operator: Some(wire::grant_operator(grant.operator).to_owned()),
             built_in_controls: grant.controls.iter().map(|c| c.to_wire()).collect(),
             custom_authentication_factors: grant.custom_authentication_factors.clone(),
-            terms_of_use: grant.terms_of_use.iter().map(|t| t.to_lowercase()).collect(),
+            terms_of_use: grant
+                .terms_of_use
+                .iter()
+                .map(|t| t.to_lowercase())
+                .collect(),
             authentication_strength: strength.map(|id| AuthenticationStrengthRef {
                 id: Some(id),
                 ..Default::default()
@@ -258,19 +262,37 @@ pub fn desired_policy(
         mode: f.mode.to_wire(),
         rule: f.rule.clone(),
     };
-    let client_applications = (!a.service_principals.is_empty() || !a.agents.is_empty()).then(|| {
-        let agents = (!a.agents.is_empty()).then_some(&a.agents);
-        beta.mark_if(agents.is_some(), "assignments.agents");
-        ConditionClientApplications {
-            include_service_principals: a.service_principals.include.iter().map(|id| keyword_or_id(id, &[SERVICE_PRINCIPALS_IN_MY_TENANT])).collect(),
-            exclude_service_principals: a.service_principals.exclude.iter().map(|id| id.to_lowercase()).collect(),
-            service_principal_filter: a.service_principals.filter.as_ref().map(wire_filter),
-            include_agent_id_service_principals: agents.map(|g| g.include.iter().map(|id| keyword_or_id(id, &["All"])).collect()),
-            exclude_agent_id_service_principals: agents.map(|g| g.exclude.iter().map(|id| id.to_lowercase()).collect()),
-            agent_id_service_principal_filter: agents.and_then(|g| g.filter.as_ref().map(wire_filter)),
-            ..Default::default()
-        }
-    });
+    let client_applications =
+        (!a.service_principals.is_empty() || !a.agents.is_empty()).then(|| {
+            let agents = (!a.agents.is_empty()).then_some(&a.agents);
+            beta.mark_if(agents.is_some(), "assignments.agents");
+            ConditionClientApplications {
+                include_service_principals: a
+                    .service_principals
+                    .include
+                    .iter()
+                    .map(|id| keyword_or_id(id, &[SERVICE_PRINCIPALS_IN_MY_TENANT]))
+                    .collect(),
+                exclude_service_principals: a
+                    .service_principals
+                    .exclude
+                    .iter()
+                    .map(|id| id.to_lowercase())
+                    .collect(),
+                service_principal_filter: a.service_principals.filter.as_ref().map(wire_filter),
+                include_agent_id_service_principals: agents.map(|g| {
+                    g.include
+                        .iter()
+                        .map(|id| keyword_or_id(id, &["All"]))
+                        .collect()
+                }),
+                exclude_agent_id_service_principals: agents
+                    .map(|g| g.exclude.iter().map(|id| id.to_lowercase()).collect()),
+                agent_id_service_principal_filter: agents
+                    .and_then(|g| g.filter.as_ref().map(wire_filter)),
+                ..Default::default()
+            }
+        });
     let legacy_devices = (!conditions.devices.is_empty()).then_some(&conditions.devices);
     beta.mark_if(legacy_devices.is_some(), "conditions.devices");
     let devices = (conditions.device_filter.is_some() || legacy_devices.is_some()).then(|| {
@@ -290,9 +312,19 @@ pub fn desired_policy(
         ..Default::default()
     });
     beta.mark_if(device_states.is_some(), "conditions.deviceStates");
-    let agent_id_risk_levels = (!conditions.agent_id_risk_levels.is_empty())
-        .then(|| Flags(conditions.agent_id_risk_levels.iter().map(|r| r.to_wire()).collect()));
-    beta.mark_if(agent_id_risk_levels.is_some(), "conditions.agentIdRiskLevels");
+    let agent_id_risk_levels = (!conditions.agent_id_risk_levels.is_empty()).then(|| {
+        Flags(
+            conditions
+                .agent_id_risk_levels
+                .iter()
+                .map(|r| r.to_wire())
+                .collect(),
+        )
+    });
+    beta.mark_if(
+        agent_id_risk_levels.is_some(),
+        "conditions.agentIdRiskLevels",
+    );
     let applications = &a.applications;
     let marker = |on: bool, field: &'static str, beta: &mut BetaFields| {
         beta.mark_if(on, field);
@@ -452,7 +484,10 @@ impl BetaFields {
     }
 }
 
-fn session_controls(session: &sessionops_api::SessionControls, beta: &mut BetaFields) -> SessionControls {
+fn session_controls(
+    session: &sessionops_api::SessionControls,
+    beta: &mut BetaFields,
+) -> SessionControls {
     let frequency = session.sign_in_frequency.as_deref().map(|frequency| {
         let authentication_type = Some(
             session
@@ -612,7 +647,10 @@ impl Resolver<'_> {
 impl Resolver<'_> {
     /// A built-in strength by its API name, else a custom one by display name or id.
     fn strength(&mut self, strength: &str) -> Option<String> {
-        if let Some((_, id)) = BUILT_IN_STRENGTHS.iter().find(|(name, _)| *name == strength) {
+        if let Some((_, id)) = BUILT_IN_STRENGTHS
+            .iter()
+            .find(|(name, _)| *name == strength)
+        {
             self.resolved.insert(
                 format!("{}:{strength}", NameKind::AuthenticationStrength.prefix()),
                 (*id).to_owned(),

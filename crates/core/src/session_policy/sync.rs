@@ -571,7 +571,11 @@ pub fn status_after(
                 ),
                 (_, true) => (
                     Reason::DriftCorrected,
-                    describe(applied, beta_fields, "reverted a change made outside sessionops"),
+                    describe(
+                        applied,
+                        beta_fields,
+                        "reverted a change made outside sessionops",
+                    ),
                 ),
                 (_, false) => (Reason::Synced, describe(applied, beta_fields, "applied")),
             };
@@ -589,7 +593,11 @@ pub fn status_after(
             );
             if let Some(desired) = desired {
                 status.resolved = desired.resolved.clone();
-                status.beta_fields = desired.beta_fields.iter().map(|f| (*f).to_owned()).collect();
+                status.beta_fields = desired
+                    .beta_fields
+                    .iter()
+                    .map(|f| (*f).to_owned())
+                    .collect();
             }
             status::set(
                 &mut status.conditions,
@@ -646,9 +654,14 @@ fn describe(applied: &Applied, beta_fields: &[&str], verb: &str) -> String {
     };
     let beta = match (applied.version, beta_fields) {
         (ApiVersion::V1, _) => String::new(),
-        (ApiVersion::Beta, []) => " (through Graph beta, to clear a field only beta has)".to_owned(),
+        (ApiVersion::Beta, []) => {
+            " (through Graph beta, to clear a field only beta has)".to_owned()
+        }
         (ApiVersion::Beta, fields) => {
-            format!(" (through Graph beta, which alone has {})", fields.join(", "))
+            format!(
+                " (through Graph beta, which alone has {})",
+                fields.join(", ")
+            )
         }
     };
     format!("{verb}: {what}{beta}")

@@ -353,10 +353,7 @@ const DEVICE_STATES: ObjectType = ObjectType {
 };
 const AUTHENTICATION_FLOWS: ObjectType = ObjectType {
     name: "conditionalAccessAuthenticationFlows",
-    props: &[Prop::new(
-        "transferMethods",
-        Kind::Flags(&TRANSFER_METHODS),
-    )],
+    props: &[Prop::new("transferMethods", Kind::Flags(&TRANSFER_METHODS))],
 };
 const PLATFORMS: ObjectType = ObjectType {
     name: "conditionalAccessPlatforms",
