@@ -121,8 +121,8 @@ pub enum DeletionPolicy {
     "at least one of users.include, groups.include, roles.include, guestsOrExternalUsers.include, servicePrincipals.include or agents.include must name someone (use users.include: [None] for a policy that applies to nobody yet)",
 ))]
 #[x_kube(validation = rules::rule(
-    "has(self.applications) && (has(self.applications.include) || has(self.applications.userActions) || has(self.applications.authenticationContexts))",
-    "applications must name what the policy protects: include (All, Office365, MicrosoftAdminPortals or an appId), userActions or authenticationContexts",
+    "has(self.applications) && (has(self.applications.include) || has(self.applications.userActions) || has(self.applications.authenticationContexts) || (has(self.applications.globalSecureAccess) && self.applications.globalSecureAccess) || (has(self.applications.networkAccess) && self.applications.networkAccess))",
+    "applications must name what the policy protects: include (All, Office365, MicrosoftAdminPortals or an appId), userActions, authenticationContexts or a Global Secure Access traffic profile",
 ))]
 #[x_kube(validation = rules::rule_at(
     "!has(self.servicePrincipals) || !has(self.servicePrincipals.include) || !((has(self.users) && has(self.users.include) && self.users.include != ['None']) || (has(self.groups) && has(self.groups.include)) || (has(self.roles) && has(self.roles.include)) || (has(self.guestsOrExternalUsers) && has(self.guestsOrExternalUsers.include)))",

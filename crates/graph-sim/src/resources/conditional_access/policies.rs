@@ -293,8 +293,9 @@ const ADMIN: CheckOptions = CheckOptions {
     creating: true,
 };
 
-/// Builds a policy record from raw Graph JSON (seed files, portal creations). `id`,
-/// `createdDateTime` and `modifiedDateTime` are taken when present.
+/// Builds a policy record from raw Graph JSON (seed files, portal creations), as a POST would
+/// carry it or a GET returned it. `id`, `createdDateTime` and `modifiedDateTime` are taken
+/// when present.
 pub(crate) fn record_from_raw(
     raw: &Value,
     tenant: &mut Tenant,
@@ -326,6 +327,9 @@ pub(crate) fn record_from_raw(
         .unwrap_or(created);
     let template = fields.get("templateId").cloned();
     fields.retain(|key, _| !READ_ONLY.contains(&key.as_str()));
+    // A seed may hold a policy as a GET returned it: its property annotations
+    // (`authenticationStrength@odata.context`) are response metadata, not properties.
+    strip_property_annotations(&mut fields);
     schema::check(&Value::Object(fields.clone()), &POLICY, "", ADMIN)?;
     schema::normalize(&mut fields, &POLICY);
     if let Some(template) = template {
@@ -336,6 +340,15 @@ pub(crate) fn record_from_raw(
     let mut record = Record::new(id, fields, created, at);
     record.modified = modified;
     Ok(record)
+}
+
+fn strip_property_annotations(fields: &mut Map<String, Value>) {
+    fields.retain(|key, _| !key.contains('@') || key.starts_with("@odata.type"));
+    for value in fields.values_mut() {
+        if let Value::Object(nested) = value {
+            strip_property_annotations(nested);
+        }
+    }
 }
 
 /// A portal edit: a merge patch as an admin would make it in the Entra admin center, outside
