@@ -213,6 +213,11 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
         yaml("CA044: Custom strength for finance").contains("authenticationStrength: FIDO2 only")
     );
     assert!(yaml("CA029: Block outside the compliant network").contains("AllCompliantNetworks"));
+    assert!(
+        yaml("CA001: Require MFA for all users")
+            .contains("Created from the Microsoft template \"c7503427-338e-4c5e-902d-abe252abfb43\""),
+        "templateId is named, read-only"
+    );
     assert!(yaml("CA030: MFA outside trusted locations for Exchange").contains("Head office"));
     for exported in &result.exported {
         let loaded = manifest::load_str(Path::new(&exported.file_name), &exported.yaml)

@@ -127,8 +127,13 @@ pub async fn export(
                     "spec": spec,
                 });
                 let id = policy.id.clone().unwrap_or_default();
+                let template = policy
+                    .template_id
+                    .as_deref()
+                    .map(|t| format!("# Created from the Microsoft template {t:?} (templateId is read-only and not managed).\n"))
+                    .unwrap_or_default();
                 let header = format!(
-                    "# Exported by `sessionops export` on {exported_at} from Conditional Access policy\n# {id} ({:?}, last modified {}).\n# Applying it unchanged changes nothing in the tenant.\n",
+                    "# Exported by `sessionops export` on {exported_at} from Conditional Access policy\n# {id} ({:?}, last modified {}).\n{template}# Applying it unchanged changes nothing in the tenant.\n",
                     policy.display_name,
                     policy.modified_date_time.as_deref().unwrap_or("unknown")
                 );

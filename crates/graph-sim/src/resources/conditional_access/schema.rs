@@ -1029,6 +1029,37 @@ mod tests {
         );
     }
 
+    /// `externalTenants` is of an abstract type: a write names the derived type, and has only
+    /// that type's properties.
+    #[test]
+    fn external_tenants_name_their_derived_type() {
+        let mut body = policy();
+        let guests = |tenants: Value| {
+            json!({"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest", "externalTenants": tenants}})
+        };
+        body["conditions"]["users"] = guests(json!({"membershipKind": "all"}));
+        let message = check(&body, &POLICY, "", V1).unwrap_err().message;
+        assert!(message.contains("abstract type"), "{message}");
+        body["conditions"]["users"] = guests(json!({
+            "@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants",
+            "membershipKind": "all", "members": ["t1"]
+        }));
+        let message = check(&body, &POLICY, "", V1).unwrap_err().message;
+        assert!(message.contains("'members' does not exist on type 'microsoft.graph.conditionalAccessAllExternalTenants'"), "{message}");
+        body["conditions"]["users"] = guests(json!({
+            "@odata.type": "microsoft.graph.conditionalAccessEnumeratedExternalTenants",
+            "membershipKind": "enumerated", "members": ["t1"]
+        }));
+        check(&body, &POLICY, "", V1).unwrap();
+        let mut fields = body.as_object().unwrap().clone();
+        normalize(&mut fields, &POLICY);
+        assert_eq!(
+            fields["conditions"]["users"]["includeGuestsOrExternalUsers"]["externalTenants"]["@odata.type"],
+            "#microsoft.graph.conditionalAccessEnumeratedExternalTenants",
+            "kept, as Graph returns it"
+        );
+    }
+
     #[test]
     fn every_time_is_refused_on_v1_only() {
         let mut body = policy();
