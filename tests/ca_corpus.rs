@@ -214,8 +214,9 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
     );
     assert!(yaml("CA029: Block outside the compliant network").contains("AllCompliantNetworks"));
     assert!(
-        yaml("CA001: Require MFA for all users")
-            .contains("Created from the Microsoft template \"c7503427-338e-4c5e-902d-abe252abfb43\""),
+        yaml("CA001: Require MFA for all users").contains(
+            "Created from the Microsoft template \"c7503427-338e-4c5e-902d-abe252abfb43\""
+        ),
         "templateId is named, read-only"
     );
     assert!(yaml("CA030: MFA outside trusted locations for Exchange").contains("Head office"));
@@ -380,4 +381,64 @@ fn beta_only_keys(body: &Value) -> Vec<String> {
     }
     visit("sessionControls", &body["sessionControls"]);
     found
+}
+
+/// Every SessionPolicy in `examples/` applies to a tenant that has the names it uses, and then
+/// plans no change: the examples are policies Graph (as the simulator reproduces it) takes.
+#[tokio::test]
+async fn every_example_policy_applies_and_then_plans_no_change() {
+    let mut seed = common::fixtures::demo_seed();
+    let extra = Seed::from_yaml(
+        "groups:\n  - {displayName: sg-meeting-room-devices}\nnamedLocations:\n  - {'@odata.type': '#microsoft.graph.ipNamedLocation', displayName: Head office, isTrusted: true, ipRanges: [{'@odata.type': '#microsoft.graph.iPv4CidrRange', cidrAddress: 203.0.113.0/24}]}\n",
+    )
+    .unwrap();
+    seed.groups.extend(extra.groups);
+    seed.named_locations.extend(extra.named_locations);
+    let sim = common::start(SimConfig {
+        seed: Some(seed),
+        ca_rps: 1000.0,
+        throttle: false,
+        ..SimConfig::default()
+    })
+    .await;
+    let mut paths: Vec<_> = std::fs::read_dir(common::fixtures::repo().join("examples"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("policy-") && n.ends_with(".yaml"))
+        })
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 10, "{paths:?}");
+    let mut set = manifest::load(&paths, false).unwrap();
+    let mut connection = common::fixtures::example_connection(&sim);
+    connection.spec.allowed_namespaces = vec!["identity".into()];
+    set.objects.insert(
+        0,
+        manifest::Loaded {
+            object: Object::ClusterTenantConnection(Box::new(connection)),
+            ..set.objects[0].clone()
+        },
+    );
+    let applied = policies::run(&set, &env(&sim), true, &fast).await;
+    assert_eq!(applied.len(), paths.len());
+    for report in &applied {
+        assert!(
+            report.is_ready(),
+            "{}: {:?} {:?}",
+            report.key,
+            report.plan,
+            report.status
+        );
+    }
+    for report in policies::run(&set, &env(&sim), false, &fast).await {
+        assert!(
+            matches!(report.plan, Ok(PolicyPlan::NoOp { .. })),
+            "{}: {:?}",
+            report.key,
+            report.plan
+        );
+    }
 }

@@ -1063,6 +1063,7 @@ mod flows {
             policies: true,
             revocation_actions: [sessionops_api::RevocationAction::DisableDevices].into(),
             group_targets: true,
+            ..Features::default()
         };
         let check = connection::check_token(&super::common::client(sim), &features)
             .await

@@ -37,6 +37,7 @@ async fn a_token_check_reports_granted_and_missing_permissions() {
         ]
         .into(),
         group_targets: true,
+        ..Features::default()
     };
     let check = check_token(&client, &features).await;
     let status = connection_status(
@@ -119,6 +120,7 @@ async fn a_token_check_names_the_directory_roles_the_actions_need() {
         ]
         .into(),
         group_targets: false,
+        ..Features::default()
     };
     let without = common::start(SimConfig {
         directory_roles: vec!["Cloud Device Administrator".into()],

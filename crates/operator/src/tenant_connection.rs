@@ -18,6 +18,7 @@ use sessionops_api::{
     ClusterTenantConnection, Kind, TenantConnection, TenantConnectionStatus, TenantRef,
 };
 use sessionops_core::connection::{self, Features};
+use sessionops_core::session_policy::plan;
 use sessionops_core::status::{self, Reason};
 
 /// Reconciles a ClusterTenantConnection.
@@ -176,6 +177,7 @@ fn features(ctx: &Context, connection: &Connection) -> Features {
             )
         {
             features.policies = true;
+            features.strength_names |= plan::names_a_custom_strength(&policy.spec);
         }
     }
     for request in ctx.stores.revocations.state() {

@@ -329,6 +329,10 @@ mod tests {
 pub struct Features {
     /// SessionPolicies use it (and may write).
     pub policies: bool,
+    /// A SessionPolicy names a custom authentication strength by display name (listing the
+    /// strengths needs `Policy.Read.AuthenticationMethod`,
+    /// `authenticationstrengthroot-list-policies.md`).
+    pub strength_names: bool,
     /// Revocation actions used by its RevocationRequests.
     pub revocation_actions: std::collections::BTreeSet<sessionops_api::RevocationAction>,
     /// Some RevocationRequest targets groups.
@@ -349,6 +353,9 @@ pub fn required_roles(features: &Features) -> std::collections::BTreeSet<&'stati
             "GroupMember.Read.All",
             "RoleManagement.Read.Directory",
         ]);
+    }
+    if features.strength_names {
+        roles.insert("Policy.Read.AuthenticationMethod");
     }
     if !features.revocation_actions.is_empty() {
         roles.insert("User.Read.All");
@@ -522,7 +529,21 @@ mod permission_tests {
             ]
             .into(),
             group_targets: true,
+            ..Features::default()
         };
+        let strengths = Features {
+            policies: true,
+            strength_names: true,
+            ..Features::default()
+        };
+        assert!(required_roles(&strengths).contains("Policy.Read.AuthenticationMethod"));
+        assert!(
+            !required_roles(&Features {
+                strength_names: false,
+                ..strengths
+            })
+            .contains("Policy.Read.AuthenticationMethod")
+        );
         let required = required_roles(&features);
         assert_eq!(
             required.iter().copied().collect::<Vec<_>>(),

@@ -167,6 +167,17 @@ pub fn name_requests(spec: &SessionPolicySpec, requests: &mut NameRequests) {
     }
 }
 
+/// Whether `spec` names a custom authentication strength by display name (so planning lists
+/// the tenant's strengths).
+pub fn names_a_custom_strength(spec: &SessionPolicySpec) -> bool {
+    let mut requests = NameRequests::default();
+    name_requests(spec, &mut requests);
+    requests
+        .of(NameKind::AuthenticationStrength)
+        .next()
+        .is_some()
+}
+
 /// Builds the desired Graph policy. Fails with every unresolved name at once.
 pub fn desired_policy(
     spec: &SessionPolicySpec,

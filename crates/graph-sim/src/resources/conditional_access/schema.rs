@@ -1034,9 +1034,7 @@ mod tests {
     #[test]
     fn external_tenants_name_their_derived_type() {
         let mut body = policy();
-        let guests = |tenants: Value| {
-            json!({"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest", "externalTenants": tenants}})
-        };
+        let guests = |tenants: Value| json!({"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest", "externalTenants": tenants}});
         body["conditions"]["users"] = guests(json!({"membershipKind": "all"}));
         let message = check(&body, &POLICY, "", V1).unwrap_err().message;
         assert!(message.contains("abstract type"), "{message}");
