@@ -383,19 +383,13 @@ fn beta_only_keys(body: &Value) -> Vec<String> {
     found
 }
 
-/// Every SessionPolicy in `examples/` applies to a tenant that has the names it uses, and then
-/// plans no change: the examples are policies Graph (as the simulator reproduces it) takes.
+/// Every SessionPolicy in `examples/` applies to the demo tenant (which has the names they use),
+/// and then plans no change: the examples are policies Graph (as the simulator reproduces it)
+/// takes.
 #[tokio::test]
 async fn every_example_policy_applies_and_then_plans_no_change() {
-    let mut seed = common::fixtures::demo_seed();
-    let extra = Seed::from_yaml(
-        "groups:\n  - {displayName: sg-meeting-room-devices}\nnamedLocations:\n  - {'@odata.type': '#microsoft.graph.ipNamedLocation', displayName: Head office, isTrusted: true, ipRanges: [{'@odata.type': '#microsoft.graph.iPv4CidrRange', cidrAddress: 203.0.113.0/24}]}\n",
-    )
-    .unwrap();
-    seed.groups.extend(extra.groups);
-    seed.named_locations.extend(extra.named_locations);
     let sim = common::start(SimConfig {
-        seed: Some(seed),
+        seed: Some(common::fixtures::demo_seed()),
         ca_rps: 1000.0,
         throttle: false,
         ..SimConfig::default()

@@ -864,6 +864,18 @@ const METADATA_PROPERTIES: &[(&str, &str, Option<&str>)] = &[
     ("conditionalAccessDevices", "excludeDeviceStates", None),
     ("conditionalAccessDeviceStates", "includeStates", None),
     ("conditionalAccessDeviceStates", "excludeStates", None),
+    // The users page names this type `conditionalAccessGuestOrExternalUsers` (sic); the CSDL
+    // has `conditionalAccessGuestsOrExternalUsers`.
+    (
+        "conditionalAccessGuestOrExternalUsers",
+        "guestOrExternalUserTypes",
+        None,
+    ),
+    (
+        "conditionalAccessGuestOrExternalUsers",
+        "externalTenants",
+        Some("conditionalAccessExternalTenants"),
+    ),
     (
         "conditionalAccessGuestsOrExternalUsers",
         "guestOrExternalUserTypes",
@@ -1004,7 +1016,13 @@ mod flows {
             .iter()
             .filter_map(|r| r.status.as_ref()?.policy_id.clone())
             .collect();
-        assert_eq!(ids.len(), 4, "every example policy created");
+        let policies = set
+            .objects
+            .iter()
+            .filter(|o| matches!(o.object, Object::SessionPolicy(_)))
+            .count();
+        assert!(policies >= 10, "{policies} example policies");
+        assert_eq!(ids.len(), policies, "every example policy created");
         let portal = reqwest::Client::new();
         portal
             .patch(format!(

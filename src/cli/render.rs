@@ -92,7 +92,9 @@ pub fn plan_text(reports: &[PolicyReport]) -> String {
                     "    create a Conditional Access policy (Graph {})\n",
                     version.as_str()
                 ));
-                for line in serde_json::to_string_pretty(body)
+                // What the policy sets: the body sent also names every unset property
+                // (`null`, `[]`) so that nothing is left to Graph's defaults.
+                for line in serde_json::to_string_pretty(&set_properties(body))
                     .unwrap_or_default()
                     .lines()
                 {
@@ -252,4 +254,25 @@ pub fn status_text(reports: &[PolicyReport]) -> String {
         ));
     }
     out
+}
+
+/// `body` without `null`s, empty lists and the objects left empty by removing them (an object
+/// empty to begin with is a setting: `globalSecureAccess: {}`).
+fn set_properties(body: &Value) -> Value {
+    match body {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, value)| {
+                    !(value.is_null() || value.as_array().is_some_and(Vec::is_empty))
+                })
+                .map(|(key, value)| (key, value, set_properties(value)))
+                .filter(|(_, before, after)| {
+                    before.as_object().is_some_and(serde_json::Map::is_empty)
+                        || !after.as_object().is_some_and(serde_json::Map::is_empty)
+                })
+                .map(|(key, _, after)| (key.clone(), after))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
