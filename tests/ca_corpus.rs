@@ -40,6 +40,14 @@ namedLocations:
   - {'@odata.type': '#microsoft.graph.countryNamedLocation', id: 33333333-cccc-4ccc-8ccc-000000000002, displayName: Blocked countries, countriesAndRegions: [KP, IR], includeUnknownCountriesAndRegions: true}
 authenticationStrengthPolicies:
   - {id: 44444444-dddd-4ddd-8ddd-000000000001, displayName: FIDO2 only, allowedCombinations: [fido2]}
+servicePrincipals:
+  - {displayName: Office 365 Exchange Online, appId: 00000002-0000-0ff1-ce00-000000000000}
+  - {displayName: Office 365 SharePoint Online, appId: 00000003-0000-0ff1-ce00-000000000000}
+  - {displayName: Microsoft Teams Services, appId: cc15fd57-2c6c-4117-a88c-83b1d56b4bbe}
+  - {displayName: Windows Azure Service Management API, appId: 797f4846-ba00-4fd7-ba43-dac1f8f63013}
+  - {id: 55555555-eeee-4eee-8eee-000000000001, displayName: billing-export, appId: 5b0e1a2c-3d4f-4a6b-8c7d-9e0f1a2b3c01}
+  - {id: 55555555-eeee-4eee-8eee-000000000002, displayName: inventory-sync, appId: 5b0e1a2c-3d4f-4a6b-8c7d-9e0f1a2b3c02}
+  - {id: 55555555-eeee-4eee-8eee-000000000003, displayName: billing-export, appId: 5b0e1a2c-3d4f-4a6b-8c7d-9e0f1a2b3c03}
 "#;
 
 /// Properties a write cannot set: compared by neither side.
@@ -219,7 +227,16 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
         ),
         "templateId is named, read-only"
     );
-    assert!(yaml("CA030: MFA outside trusted locations for Exchange").contains("Head office"));
+    let exchange = yaml("CA030: MFA outside trusted locations for Exchange");
+    assert!(exchange.contains("Head office") && exchange.contains("Office 365 Exchange Online"));
+    // Two service principals share a name: ids, never a name that would resolve to another.
+    let workloads = yaml("CA019: Block workload identities outside known networks");
+    assert!(
+        workloads.contains("55555555-eeee-4eee-8eee-000000000001")
+            && !workloads.contains("billing-export")
+            && workloads.contains("inventory-sync"),
+        "{workloads}"
+    );
     for exported in &result.exported {
         let loaded = manifest::load_str(Path::new(&exported.file_name), &exported.yaml)
             .unwrap_or_else(|e| panic!("{}: {e}\n{}", exported.file_name, exported.yaml));

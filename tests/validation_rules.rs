@@ -735,10 +735,19 @@ fn the_rest_of_conditional_access() {
         assignments(json!({"servicePrincipals": {"include": ["ServicePrincipalsInMyTenant"]}})),
         "spec.assignments.servicePrincipals",
     );
-    rejected_at(
+    accepted(
         policy(),
         assignments(json!({"users": null, "servicePrincipals": {"include": ["billing-bot"]}})),
+    );
+    rejected_at(
+        policy(),
+        assignments(json!({"users": null, "servicePrincipals": {"include": [" "]}})),
         "spec.assignments.servicePrincipals.include",
+    );
+    rejected_at(
+        policy(),
+        assignments(json!({"applications": {"include": ["All"], "exclude": ["All"]}})),
+        "spec.assignments.applications.exclude",
     );
     accepted(
         policy(),

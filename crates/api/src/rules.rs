@@ -90,3 +90,8 @@ pub fn unique_items(message: &str) -> Rule {
 pub fn not_blank(message: &str) -> Rule {
     rule("self.trim().size() > 0", message)
 }
+
+/// No item of a string list is blank.
+pub fn each_not_blank(message: &str) -> Rule {
+    rule("self.all(x, x.trim().size() > 0)", message)
+}

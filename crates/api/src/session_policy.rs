@@ -222,18 +222,21 @@ pub enum GuestOrExternalUserType {
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServicePrincipalAssignment {
-    /// `ServicePrincipalsInMyTenant` or service principal object ids.
+    /// `ServicePrincipalsInMyTenant`, service principal object ids or display names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
     #[x_kube(
-        validation = rules::each_item(&[GUID], &["ServicePrincipalsInMyTenant"], "each entry must be ServicePrincipalsInMyTenant or a service principal id"),
+        validation = rules::each_not_blank("service principal entries must not be blank"),
         validation = rules::alone("ServicePrincipalsInMyTenant", "ServicePrincipalsInMyTenant cannot be combined with other entries"),
     )]
     pub include: Vec<String>,
-    /// Service principal object ids.
+    /// Service principal object ids or display names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
-    #[x_kube(validation = rules::each_item(&[GUID], &[], "each entry must be a service principal id"))]
+    #[x_kube(
+        validation = rules::each_not_blank("service principal entries must not be blank"),
+        validation = rules::none_of(&["ServicePrincipalsInMyTenant"], "ServicePrincipalsInMyTenant cannot be excluded"),
+    )]
     pub exclude: Vec<String>,
     /// Filter on custom security attributes of service principals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -312,20 +315,25 @@ impl UserAssignment {
     "include, userActions and authenticationContexts are alternatives: a policy targets one of them",
 ))]
 pub struct ApplicationAssignment {
-    /// `All`, `Office365`, `MicrosoftAdminPortals`, `None` or application (client) ids
-    /// (`AllAgentIdResources` routes the policy through Graph beta).
+    /// `All`, `Office365`, `MicrosoftAdminPortals`, `None`, application (client) ids or the
+    /// display names of their service principals (`Office 365 Exchange Online`), resolved at
+    /// plan time (`AllAgentIdResources` routes the policy through Graph beta).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
     #[x_kube(
-        validation = rules::each_item(&[GUID], &["All", "Office365", "MicrosoftAdminPortals", "None", "AllAgentIdResources"], "each entry must be All, Office365, MicrosoftAdminPortals, None, AllAgentIdResources or an application id"),
+        validation = rules::each_not_blank("application entries must not be blank"),
         validation = rules::alone("All", "All cannot be combined with other entries"),
         validation = rules::alone("None", "None cannot be combined with other entries"),
     )]
     pub include: Vec<String>,
-    /// `Office365`, `MicrosoftAdminPortals` or application (client) ids.
+    /// `Office365`, `MicrosoftAdminPortals`, application (client) ids or service principal
+    /// display names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_PRINCIPALS), inner(length(max = MAX_NAME_LENGTH)))]
-    #[x_kube(validation = rules::each_item(&[GUID], &["Office365", "MicrosoftAdminPortals"], "each entry must be Office365, MicrosoftAdminPortals or an application id"))]
+    #[x_kube(
+        validation = rules::each_not_blank("application entries must not be blank"),
+        validation = rules::none_of(&["All", "None"], "All and None cannot be excluded"),
+    )]
     pub exclude: Vec<String>,
     /// Filter on custom security attributes of applications (Graph `applicationFilter`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,8 @@
 //!   transient), condition handling; [`failure`]: why an object is not Ready.
 //! - [`connection`]: which tenant connection an object may use, its Graph config;
 //!   [`directory`]: names ↔ directory ids.
+//! - [`tenant_object`]: the seam of every kind that manages one tenant object (identity,
+//!   managed-field table, diff, PATCH bodies, plan).
 //! - One folder per kind: [`session_policy`], [`revocation`].
 
 pub mod connection;
@@ -14,3 +16,4 @@ pub mod failure;
 pub mod revocation;
 pub mod session_policy;
 pub mod status;
+pub mod tenant_object;

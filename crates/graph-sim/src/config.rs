@@ -30,6 +30,7 @@ pub const DEFAULT_ROLES: &[&str] = &[
     "Policy.Read.AuthenticationMethod",
     "RoleManagement.Read.Directory",
     "IdentityRiskyUser.ReadWrite.All",
+    "Application.Read.All",
 ];
 
 /// Directory roles assigned to the app's service principal unless told otherwise: the ones

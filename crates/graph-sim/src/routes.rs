@@ -33,6 +33,8 @@ pub(crate) enum Route {
     DeletedNamedLocationRestore(String),
     RoleTemplates,
     RoleTemplate(String),
+    /// `/servicePrincipals` (read).
+    ServicePrincipals,
     /// `/roleManagement/directory/roleAssignments` (read, `$filter=principalId eq '…'`).
     RoleAssignments,
     AuthenticationStrengths,
@@ -164,6 +166,12 @@ pub(crate) mod permissions {
         &["Directory.Read.All"],
         &["Directory.ReadWrite.All"],
     ];
+    /// `serviceprincipal-list.md`.
+    pub(crate) const SERVICE_PRINCIPAL_READ: Requirement = &[
+        &["Application.Read.All"],
+        &["Application.ReadWrite.All"],
+        &["Directory.Read.All"],
+    ];
     /// `authenticationstrengthpolicy.md`.
     pub(crate) const AUTH_STRENGTH_READ: Requirement = &[
         &["Policy.Read.AuthenticationMethod"],
@@ -195,7 +203,8 @@ pub(crate) mod permissions {
 impl Route {
     /// Routes a path (after `/v1.0` or `/beta`, query removed) and checks the method.
     pub(crate) fn parse(method: &Method, path: &str) -> Result<Route, GraphError> {
-        let segments = split_segments(path)?;
+        let mut segments = split_segments(path)?;
+        canonical_names(&mut segments);
         let s: Vec<&str> = segments.iter().map(String::as_str).collect();
         let own = |i: usize| segments[i].clone();
         let route = match s.as_slice() {
@@ -274,6 +283,7 @@ impl Route {
             ["policies", "activityBasedTimeoutPolicies"] => Route::TimeoutPolicies,
             ["policies", "activityBasedTimeoutPolicies", _] => Route::TimeoutPolicy(own(2)),
             ["directoryRoleTemplates"] => Route::RoleTemplates,
+            ["servicePrincipals"] => Route::ServicePrincipals,
             ["directoryRoleTemplates", _] => Route::RoleTemplate(own(1)),
             ["roleManagement", "directory", "roleAssignments"] => Route::RoleAssignments,
             ["identityProtection", "riskyUsers"] => Route::RiskyUsers,
@@ -341,7 +351,8 @@ impl Route {
             | DeletedNamedLocations
             | RoleTemplates
             | RoleTemplate(_)
-            | RoleAssignments => GET,
+            | RoleAssignments
+            | ServicePrincipals => GET,
             AuthenticationStrength(_) | RiskyUsers | RiskyUser(_) => GET,
             User(_) | Device(_) => GET_PATCH,
             UserRevokeSignInSessions(_) | CaDeletedPolicyRestore(_) => POST,
@@ -391,6 +402,7 @@ impl Route {
             RoleTemplates => "/directoryRoleTemplates".into(),
             RoleTemplate(_) => "/directoryRoleTemplates/{id}".into(),
             RoleAssignments => "/roleManagement/directory/roleAssignments".into(),
+            ServicePrincipals => "/servicePrincipals".into(),
             AuthenticationStrengths => "/policies/authenticationStrengthPolicies".into(),
             AuthenticationStrength(_) => "/policies/authenticationStrengthPolicies/{id}".into(),
             TimeoutPolicies => "/policies/activityBasedTimeoutPolicies".into(),
@@ -476,6 +488,7 @@ impl Route {
             | DeletedNamedLocation(_)
             | DeletedNamedLocationRestore(_) => CA_WRITE,
             RoleTemplates | RoleTemplate(_) | RoleAssignments => ROLE_TEMPLATES_READ,
+            ServicePrincipals => SERVICE_PRINCIPAL_READ,
             AuthenticationStrengths | AuthenticationStrength(_) => {
                 if write {
                     AUTH_STRENGTH_WRITE
@@ -512,6 +525,7 @@ const ROOTS: &[&str] = &[
     "identity",
     "policies",
     "directoryRoleTemplates",
+    "servicePrincipals",
     "roleManagement",
     "identityProtection",
     "$batch",
@@ -524,6 +538,47 @@ pub(crate) fn unknown_segment(segment: &str) -> GraphError {
 /// Splits a path into percent-decoded segments. Key syntax is unfolded:
 /// `users('a@b.com')` → `users`, `a@b.com`; `devices(deviceId='x')` → `devices`, `deviceId='x'`
 /// (the device resolver understands the alternate key).
+/// The names of the path segments routed below, as the CSDL spells them.
+const SEGMENT_NAMES: &[&str] = &[
+    "users",
+    "revokeSignInSessions",
+    "registeredDevices",
+    "devices",
+    "groups",
+    "transitiveMembers",
+    "identity",
+    "conditionalAccess",
+    "policies",
+    "deletedItems",
+    "namedLocations",
+    "restore",
+    "authenticationStrength",
+    "authenticationStrengthPolicies",
+    "activityBasedTimeoutPolicies",
+    "directoryRoleTemplates",
+    "servicePrincipals",
+    "roleManagement",
+    "directory",
+    "roleAssignments",
+    "identityProtection",
+    "riskyUsers",
+    "confirmCompromised",
+    "dismiss",
+];
+
+/// Segment names are matched whatever their case, as Graph does: `serviceprincipal-list.md`
+/// documents `GET /serviceprincipals` with a 200. Keys (ids, UPNs) are left as they are.
+fn canonical_names(segments: &mut [String]) {
+    for segment in segments {
+        if let Some(name) = SEGMENT_NAMES
+            .iter()
+            .find(|name| name.eq_ignore_ascii_case(segment))
+        {
+            *segment = (*name).to_owned();
+        }
+    }
+}
+
 fn split_segments(path: &str) -> Result<Vec<String>, GraphError> {
     let mut out = Vec::new();
     for raw in path.split('/').filter(|s| !s.is_empty()) {

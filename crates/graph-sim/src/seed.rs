@@ -20,6 +20,9 @@ pub struct Seed {
     /// Raw Graph JSON of `ipNamedLocation` / `countryNamedLocation` objects (`@odata.type` required).
     #[serde(default)]
     pub named_locations: Vec<Value>,
+    /// Service principals (enterprise applications), for names in Conditional Access policies.
+    #[serde(default)]
+    pub service_principals: Vec<SeedServicePrincipal>,
     /// Custom authentication strengths (the three built-ins always exist).
     #[serde(default)]
     pub authentication_strength_policies: Vec<SeedAuthenticationStrength>,
@@ -153,6 +156,20 @@ pub struct SeedGroup {
     /// User principal names, or display names of other seeded groups (nesting).
     #[serde(default)]
     pub members: Vec<String>,
+}
+
+/// A service principal.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedServicePrincipal {
+    /// Its name, e.g. `Office 365 Exchange Online`.
+    pub display_name: String,
+    /// The application (client) id Conditional Access policies name it by.
+    pub app_id: String,
+    /// Object id (the one workload-identity policies name it by); derived from the app id
+    /// when absent.
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 /// A custom authentication strength.

@@ -14,6 +14,7 @@ use super::resources::devices::{Device, Devices};
 use super::resources::groups::{Group, Groups, Member};
 use super::resources::risky_users::{RISK_LEVELS, RISK_STATES};
 use super::resources::role_templates;
+use super::resources::service_principals::ServicePrincipal;
 use super::resources::store::{Record, RecordStore};
 use super::resources::timeout_policies;
 use super::resources::users::{RiskState, User, Users};
@@ -25,6 +26,7 @@ pub(crate) struct Tenant {
     pub users: Users,
     pub devices: Devices,
     pub groups: Groups,
+    pub service_principals: Vec<ServicePrincipal>,
     pub policies: RecordStore,
     pub named_locations: RecordStore,
     pub authentication_strengths: RecordStore,
@@ -49,6 +51,7 @@ impl Tenant {
             users: Users::default(),
             devices: Devices::default(),
             groups: Groups::default(),
+            service_principals: Vec::new(),
             policies: RecordStore::default(),
             named_locations: RecordStore::default(),
             authentication_strengths: RecordStore::default(),
@@ -67,6 +70,28 @@ impl Tenant {
         let seed = config.seed.as_ref().unwrap_or(&empty);
         for user in &seed.users {
             tenant.add_seed_user(user, created, now)?;
+        }
+        for (index, seeded) in seed.service_principals.iter().enumerate() {
+            let id = seeded.id.clone().unwrap_or_else(|| {
+                ids::derive(&format!(
+                    "servicePrincipal:{}",
+                    seeded.app_id.to_lowercase()
+                ))
+            });
+            if tenant
+                .service_principals
+                .iter()
+                .any(|sp| sp.id == id || sp.app_id.eq_ignore_ascii_case(&seeded.app_id))
+            {
+                return Err(seed_error(format!(
+                    "servicePrincipals[{index}]: duplicate id or appId"
+                )));
+            }
+            tenant.service_principals.push(ServicePrincipal {
+                id,
+                app_id: seeded.app_id.clone(),
+                display_name: seeded.display_name.clone(),
+            });
         }
         let mut generated = Vec::new();
         for n in 1..=config.users {

@@ -1052,6 +1052,24 @@ pub struct AuthenticationStrengthPolicy {
     pub extra: Extra,
 }
 
+/// A service principal: an application's identity in the tenant. Conditional Access names
+/// applications by `appId` and workload identities by `id`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePrincipal {
+    /// Object id.
+    pub id: String,
+    /// The application (client) id.
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
 /// A directory role template (roles in CA policies are template ids).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

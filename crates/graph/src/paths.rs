@@ -36,6 +36,10 @@ pub fn transitive_user_members(group: &str) -> String {
     format!("/groups/{group}/transitiveMembers/microsoft.graph.user")
 }
 
+/// Service principals: list, filter (`api-reference/v1.0/api/serviceprincipal-list.md`), to
+/// resolve the applications and workload identities policies name.
+pub const SERVICE_PRINCIPALS: &str = "/servicePrincipals";
+
 /// Directory role templates (`api-reference/v1.0/api/directoryroletemplate-list.md`).
 pub const ROLE_TEMPLATES: &str = "/directoryRoleTemplates";
 
@@ -104,6 +108,7 @@ mod tests {
             (Method::GET, GROUPS.to_owned(), None),
             (Method::GET, transitive_user_members("g"), None),
             (Method::GET, ROLE_TEMPLATES.to_owned(), None),
+            (Method::GET, SERVICE_PRINCIPALS.to_owned(), None),
             (Method::GET, NAMED_LOCATIONS.to_owned(), None),
             (
                 Method::GET,

@@ -68,6 +68,8 @@ pub fn required(
                 &["Policy.Read.All"]
             }
         }
+        // serviceprincipal-list.md.
+        ["servicePrincipals", ..] => &["Application.Read.All"],
         ["directoryRoleTemplates", ..] | ["roleManagement", "directory", ..] => {
             &["RoleManagement.Read.Directory"]
         }

@@ -18,6 +18,7 @@ use sessionops_api::{
     ClusterTenantConnection, Kind, TenantConnection, TenantConnectionStatus, TenantRef,
 };
 use sessionops_core::connection::{self, Features};
+use sessionops_core::directory::resolve::NameKind;
 use sessionops_core::session_policy::plan;
 use sessionops_core::status::{self, Reason};
 
@@ -177,7 +178,15 @@ fn features(ctx: &Context, connection: &Connection) -> Features {
             )
         {
             features.policies = true;
-            features.strength_names |= plan::names_a_custom_strength(&policy.spec);
+            for kind in plan::named_kinds(&policy.spec) {
+                match kind {
+                    NameKind::AuthenticationStrength => features.strength_names = true,
+                    NameKind::Application | NameKind::ServicePrincipal => {
+                        features.principal_names = true;
+                    }
+                    NameKind::User | NameKind::Group | NameKind::Role | NameKind::Location => {}
+                }
+            }
         }
     }
     for request in ctx.stores.revocations.state() {

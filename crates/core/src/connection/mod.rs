@@ -333,6 +333,9 @@ pub struct Features {
     /// strengths needs `Policy.Read.AuthenticationMethod`,
     /// `authenticationstrengthroot-list-policies.md`).
     pub strength_names: bool,
+    /// A SessionPolicy names an application or a workload identity by display name (listing
+    /// service principals needs `Application.Read.All`, `serviceprincipal-list.md`).
+    pub principal_names: bool,
     /// Revocation actions used by its RevocationRequests.
     pub revocation_actions: std::collections::BTreeSet<sessionops_api::RevocationAction>,
     /// Some RevocationRequest targets groups.
@@ -356,6 +359,9 @@ pub fn required_roles(features: &Features) -> std::collections::BTreeSet<&'stati
     }
     if features.strength_names {
         roles.insert("Policy.Read.AuthenticationMethod");
+    }
+    if features.principal_names {
+        roles.insert("Application.Read.All");
     }
     if !features.revocation_actions.is_empty() {
         roles.insert("User.Read.All");
@@ -537,6 +543,12 @@ mod permission_tests {
             ..Features::default()
         };
         assert!(required_roles(&strengths).contains("Policy.Read.AuthenticationMethod"));
+        let principals = Features {
+            policies: true,
+            principal_names: true,
+            ..Features::default()
+        };
+        assert!(required_roles(&principals).contains("Application.Read.All"));
         assert!(
             !required_roles(&Features {
                 strength_names: false,

@@ -15,7 +15,7 @@ use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions,
 use crate::session_policy::plan::BUILT_IN_STRENGTHS;
 use sessionops_graph::models::{
     AuthenticationStrengthPolicy, ConditionalAccessPolicy, DirectoryRoleTemplate, Group,
-    NamedLocation, Page, User,
+    NamedLocation, Page, ServicePrincipal, User,
 };
 use sessionops_graph::{ApiVersion, BatchItem, GraphClient, GraphError, GraphRequest};
 
@@ -78,6 +78,40 @@ pub async fn resolve(
             templates.into_iter().map(|t| (t.display_name, t.id)),
         );
     }
+
+    // One lookup for both: an application is named by its service principal's display name.
+    let mut principals: Vec<&str> = requests
+        .of(NameKind::Application)
+        .chain(requests.of(NameKind::ServicePrincipal))
+        .collect();
+    principals.sort_unstable();
+    principals.dedup();
+    let found = filter_in::<ServicePrincipal>(
+        client,
+        paths::SERVICE_PRINCIPALS,
+        "displayName",
+        &principals,
+        "id,appId,displayName",
+    )
+    .await?;
+    let apps: Vec<&str> = requests.of(NameKind::Application).collect();
+    record(
+        &mut resolutions,
+        NameKind::Application,
+        &apps,
+        found
+            .iter()
+            .filter_map(|sp| Some((sp.display_name.clone()?, sp.app_id.clone()?.to_lowercase()))),
+    );
+    let workloads: Vec<&str> = requests.of(NameKind::ServicePrincipal).collect();
+    record(
+        &mut resolutions,
+        NameKind::ServicePrincipal,
+        &workloads,
+        found
+            .iter()
+            .filter_map(|sp| Some((sp.display_name.clone()?, sp.id.to_lowercase()))),
+    );
 
     let strengths: Vec<&str> = requests.of(NameKind::AuthenticationStrength).collect();
     if !strengths.is_empty() {
@@ -205,6 +239,10 @@ pub struct IdRequests {
     pub locations: std::collections::BTreeSet<String>,
     /// Custom authentication strength ids (the built-ins have names of their own).
     pub strengths: std::collections::BTreeSet<String>,
+    /// Application (client) ids of included and excluded apps.
+    pub applications: std::collections::BTreeSet<String>,
+    /// Service principal object ids of workload-identity conditions.
+    pub service_principals: std::collections::BTreeSet<String>,
 }
 
 impl IdRequests {
@@ -228,6 +266,28 @@ impl IdRequests {
                     .chain(&locations.exclude_locations);
                 ids.locations
                     .extend(location_ids.filter(|l| is_object_id(l)).cloned());
+            }
+            if let Some(apps) = &policy.conditions.applications {
+                let app_ids = apps
+                    .include_applications
+                    .iter()
+                    .chain(&apps.exclude_applications);
+                ids.applications.extend(
+                    app_ids
+                        .filter(|a| is_object_id(a))
+                        .map(|a| a.to_lowercase()),
+                );
+            }
+            if let Some(clients) = &policy.conditions.client_applications {
+                let principal_ids = clients
+                    .include_service_principals
+                    .iter()
+                    .chain(&clients.exclude_service_principals);
+                ids.service_principals.extend(
+                    principal_ids
+                        .filter(|p| is_object_id(p))
+                        .map(|p| p.to_lowercase()),
+                );
             }
             let strength = policy
                 .grant_controls
@@ -284,6 +344,53 @@ pub async fn names_for_ids(
             NameKind::Role,
             templates.into_iter().map(|t| (t.id, t.display_name)),
         );
+    }
+    let app_ids: Vec<&str> = ids.applications.iter().map(String::as_str).collect();
+    let by_app = filter_in::<ServicePrincipal>(
+        client,
+        paths::SERVICE_PRINCIPALS,
+        "appId",
+        &app_ids,
+        "id,appId,displayName",
+    )
+    .await?;
+    let principal_ids: Vec<&str> = ids.service_principals.iter().map(String::as_str).collect();
+    let by_id = filter_in::<ServicePrincipal>(
+        client,
+        paths::SERVICE_PRINCIPALS,
+        "id",
+        &principal_ids,
+        "id,appId,displayName",
+    )
+    .await?;
+    // A name stands for an id only if it resolves back to it (display names are not unique).
+    let mut requests = NameRequests::default();
+    for sp in by_app.iter().chain(&by_id) {
+        if let Some(name) = &sp.display_name {
+            requests.add(NameKind::Application, name, &[]);
+            requests.add(NameKind::ServicePrincipal, name, &[]);
+        }
+    }
+    let back = resolve(client, &requests).await?;
+    for (kind, found, key) in [
+        (
+            NameKind::Application,
+            &by_app,
+            (|sp: &ServicePrincipal| sp.app_id.clone()) as fn(&ServicePrincipal) -> Option<String>,
+        ),
+        (
+            NameKind::ServicePrincipal,
+            &by_id,
+            |sp: &ServicePrincipal| Some(sp.id.clone()),
+        ),
+    ] {
+        for sp in found {
+            if let (Some(name), Some(id)) = (&sp.display_name, key(sp))
+                && back.get(kind, name) == Some(&Resolution::Id(id.to_lowercase()))
+            {
+                names.insert(kind, &id, name);
+            }
+        }
     }
     if !ids.strengths.is_empty() {
         let strengths: Vec<AuthenticationStrengthPolicy> = client

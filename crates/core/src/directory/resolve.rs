@@ -18,6 +18,10 @@ pub enum NameKind {
     Location,
     /// An authentication strength by built-in name.
     AuthenticationStrength,
+    /// An application by its service principal's display name (resolves to the app id).
+    Application,
+    /// A service principal (workload identity) by display name (resolves to its object id).
+    ServicePrincipal,
 }
 
 impl NameKind {
@@ -29,6 +33,8 @@ impl NameKind {
             NameKind::Role => "role",
             NameKind::Location => "location",
             NameKind::AuthenticationStrength => "authenticationStrength",
+            NameKind::Application => "application",
+            NameKind::ServicePrincipal => "servicePrincipal",
         }
     }
 }

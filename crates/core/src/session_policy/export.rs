@@ -313,8 +313,8 @@ pub fn spec_from_policy(
                 "exclude": guests_json(users.exclude_guests_or_external_users.as_ref()),
             },
             "applications": {
-                "include": applications.include_applications,
-                "exclude": applications.exclude_applications,
+                "include": list(NameKind::Application, &applications.include_applications),
+                "exclude": list(NameKind::Application, &applications.exclude_applications),
                 "filter": filter_json(applications.application_filter.as_ref()),
                 "userActions": user_actions,
                 "authenticationContexts": applications.include_authentication_context_class_references,
@@ -322,8 +322,8 @@ pub fn spec_from_policy(
                 "networkAccess": applications.network_access.is_some(),
             },
             "servicePrincipals": {
-                "include": clients.include_service_principals,
-                "exclude": clients.exclude_service_principals,
+                "include": list(NameKind::ServicePrincipal, &clients.include_service_principals),
+                "exclude": list(NameKind::ServicePrincipal, &clients.exclude_service_principals),
                 "filter": filter_json(clients.service_principal_filter.as_ref()),
             },
             "agents": agents,

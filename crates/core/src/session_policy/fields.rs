@@ -1,18 +1,20 @@
 //! The fields of a Conditional Access policy that a SessionPolicy manages, as one declarative
-//! table: each with its path, whether only Graph beta has it, the PATCH group it is sent in,
-//! and the normalizer that puts both sides in one canonical form (sets sorted and lowercased,
-//! absent and empty the same, defaults filled). [`super::plan::diff`] compares through it,
-//! [`super::plan`]'s PATCH bodies send its groups and keys, and export checks with it that an
-//! exported manifest manages its policy exactly.
+//! [`Field`] table: each with its path, whether only Graph beta has it, and the normalizer that
+//! puts both sides in one canonical form (sets sorted and lowercased, absent and empty the
+//! same, defaults filled). The tenant-object seam ([`crate::tenant_object`]) compares and
+//! PATCHes through it, and export checks with it that an exported manifest manages its policy
+//! exactly.
 //!
 //! Paths and shapes: `api-reference/v1.0/resources/conditionalaccesspolicy.md` and the
 //! complex types it links (`conditionalaccessconditionset.md`, `conditionalaccessgrantcontrols.md`,
-//! `conditionalaccesssessioncontrols.md`) in `microsoftgraph/microsoft-graph-docs-contrib`;
-//! `continuousAccessEvaluation` is in the beta CSDL only.
+//! `conditionalaccesssessioncontrols.md`) in `microsoftgraph/microsoft-graph-docs-contrib`; the
+//! v1.0 CSDL and the beta type mappings of `microsoftgraph/msgraph-metadata` for what the pages
+//! lag behind and for what only beta has.
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
+use crate::tenant_object::Field;
 use serde_json::{Value, json};
 use sessionops_graph::models::{
     ALL_EXTERNAL_TENANTS_TYPE, ConditionApplications, ConditionClientApplications,
@@ -21,200 +23,82 @@ use sessionops_graph::models::{
     SessionControls,
 };
 
-/// The part of a PATCH body a field is sent in: a changed field sends its whole group (Graph
-/// merges nested objects, so an omitted list would silently survive).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PatchGroup {
-    /// `displayName`.
-    DisplayName,
-    /// `description`.
-    Description,
-    /// `state`.
-    State,
-    /// `conditions`.
-    Conditions,
-    /// `grantControls`.
-    GrantControls,
-    /// `sessionControls`.
-    SessionControls,
-}
-
-impl PatchGroup {
-    /// Every group, in the order a PATCH body lists them.
-    pub const ALL: [PatchGroup; 6] = [
-        PatchGroup::DisplayName,
-        PatchGroup::Description,
-        PatchGroup::State,
-        PatchGroup::Conditions,
-        PatchGroup::GrantControls,
-        PatchGroup::SessionControls,
-    ];
-
-    /// The top-level property of the group.
-    pub fn property(self) -> &'static str {
-        match self {
-            PatchGroup::DisplayName => "displayName",
-            PatchGroup::Description => "description",
-            PatchGroup::State => "state",
-            PatchGroup::Conditions => "conditions",
-            PatchGroup::GrantControls => "grantControls",
-            PatchGroup::SessionControls => "sessionControls",
-        }
-    }
-}
-
-/// One managed field.
-#[derive(Clone, Copy, Debug)]
-pub struct ManagedField {
-    /// Dotted Graph path, e.g. `sessionControls.signInFrequency`.
-    pub path: &'static str,
-    /// Only Graph beta has it: a policy read through v1.0 does not show it, so it is not
-    /// compared then, and it is sent only when the desired policy sets it.
-    pub beta_only: bool,
-    /// Where a PATCH sends it.
-    pub group: PatchGroup,
-    /// The field of a policy in canonical form.
-    pub normalize: fn(&ConditionalAccessPolicy) -> Value,
-}
-
-impl ManagedField {
-    /// The path below the group's property (`users.includeUsers`), empty for a top-level field.
-    pub fn key_in_group(&self) -> &'static str {
-        self.path
-            .strip_prefix(self.group.property())
-            .map_or("", |rest| rest.trim_start_matches('.'))
-    }
-}
-
-const fn field(
-    path: &'static str,
-    group: PatchGroup,
-    normalize: fn(&ConditionalAccessPolicy) -> Value,
-) -> ManagedField {
-    ManagedField {
-        path,
-        beta_only: false,
-        group,
-        normalize,
-    }
-}
-
-/// A field only Graph beta has (the beta type mappings of `microsoftgraph/msgraph-metadata`,
-/// `schemas/type-mappings/beta-complex-types.json`, list it; the v1.0 CSDL does not).
-const fn beta_field(
-    path: &'static str,
-    group: PatchGroup,
-    normalize: fn(&ConditionalAccessPolicy) -> Value,
-) -> ManagedField {
-    ManagedField {
-        path,
-        beta_only: true,
-        group,
-        normalize,
-    }
-}
-
-use PatchGroup::{Conditions, GrantControls as Grant, SessionControls as Session};
-
 /// Every managed field (plans list changes in path order).
-pub const MANAGED_FIELDS: &[ManagedField] = &[
-    field("displayName", PatchGroup::DisplayName, |p| {
-        json!(p.display_name)
-    }),
-    field("description", PatchGroup::Description, |p| {
+pub const MANAGED_FIELDS: &[Field<ConditionalAccessPolicy>] = &[
+    Field::new("displayName", |p| json!(p.display_name)),
+    Field::new("description", |p| {
         // Graph returns null for a policy created without one; an empty text is the same.
         json!(p.description.as_deref().filter(|d| !d.is_empty()))
     }),
-    field("state", PatchGroup::State, |p| json!(p.state.as_str())),
-    field("conditions.users.includeUsers", Conditions, |p| {
+    Field::new("state", |p| json!(p.state.as_str())),
+    Field::new("conditions.users.includeUsers", |p| {
         set(&users(p).include_users)
     }),
-    field("conditions.users.excludeUsers", Conditions, |p| {
+    Field::new("conditions.users.excludeUsers", |p| {
         set(&users(p).exclude_users)
     }),
-    field("conditions.users.includeGroups", Conditions, |p| {
+    Field::new("conditions.users.includeGroups", |p| {
         set(&users(p).include_groups)
     }),
-    field("conditions.users.excludeGroups", Conditions, |p| {
+    Field::new("conditions.users.excludeGroups", |p| {
         set(&users(p).exclude_groups)
     }),
-    field("conditions.users.includeRoles", Conditions, |p| {
+    Field::new("conditions.users.includeRoles", |p| {
         set(&users(p).include_roles)
     }),
-    field("conditions.users.excludeRoles", Conditions, |p| {
+    Field::new("conditions.users.excludeRoles", |p| {
         set(&users(p).exclude_roles)
     }),
-    field(
-        "conditions.users.includeGuestsOrExternalUsers",
-        Conditions,
-        |p| guests(users(p).include_guests_or_external_users.as_ref()),
-    ),
-    field(
-        "conditions.users.excludeGuestsOrExternalUsers",
-        Conditions,
-        |p| guests(users(p).exclude_guests_or_external_users.as_ref()),
-    ),
-    field(
-        "conditions.applications.includeApplications",
-        Conditions,
-        |p| set(&applications(p).include_applications),
-    ),
-    field(
-        "conditions.applications.excludeApplications",
-        Conditions,
-        |p| set(&applications(p).exclude_applications),
-    ),
-    field(
-        "conditions.applications.includeUserActions",
-        Conditions,
-        |p| set(&applications(p).include_user_actions),
-    ),
-    field(
+    Field::new("conditions.users.includeGuestsOrExternalUsers", |p| {
+        guests(users(p).include_guests_or_external_users.as_ref())
+    }),
+    Field::new("conditions.users.excludeGuestsOrExternalUsers", |p| {
+        guests(users(p).exclude_guests_or_external_users.as_ref())
+    }),
+    Field::new("conditions.applications.includeApplications", |p| {
+        set(&applications(p).include_applications)
+    }),
+    Field::new("conditions.applications.excludeApplications", |p| {
+        set(&applications(p).exclude_applications)
+    }),
+    Field::new("conditions.applications.includeUserActions", |p| {
+        set(&applications(p).include_user_actions)
+    }),
+    Field::new(
         "conditions.applications.includeAuthenticationContextClassReferences",
-        Conditions,
         |p| set(&applications(p).include_authentication_context_class_references),
     ),
-    field(
-        "conditions.applications.applicationFilter",
-        Conditions,
-        |p| filter(applications(p).application_filter.as_ref()),
-    ),
-    beta_field(
-        "conditions.applications.globalSecureAccess",
-        Conditions,
-        |p| json!(applications(p).global_secure_access.is_some()),
-    ),
-    beta_field("conditions.applications.networkAccess", Conditions, |p| {
+    Field::new("conditions.applications.applicationFilter", |p| {
+        filter(applications(p).application_filter.as_ref())
+    }),
+    Field::beta("conditions.applications.globalSecureAccess", |p| {
+        json!(applications(p).global_secure_access.is_some())
+    }),
+    Field::beta("conditions.applications.networkAccess", |p| {
         json!(applications(p).network_access.is_some())
     }),
-    field(
+    Field::new(
         "conditions.clientApplications.includeServicePrincipals",
-        Conditions,
         |p| set(&client_applications(p).include_service_principals),
     ),
-    field(
+    Field::new(
         "conditions.clientApplications.excludeServicePrincipals",
-        Conditions,
         |p| set(&client_applications(p).exclude_service_principals),
     ),
-    field(
+    Field::new(
         "conditions.clientApplications.servicePrincipalFilter",
-        Conditions,
         |p| filter(client_applications(p).service_principal_filter.as_ref()),
     ),
-    beta_field(
+    Field::beta(
         "conditions.clientApplications.includeAgentIdServicePrincipals",
-        Conditions,
         |p| optional_set(&client_applications(p).include_agent_id_service_principals),
     ),
-    beta_field(
+    Field::beta(
         "conditions.clientApplications.excludeAgentIdServicePrincipals",
-        Conditions,
         |p| optional_set(&client_applications(p).exclude_agent_id_service_principals),
     ),
-    beta_field(
+    Field::beta(
         "conditions.clientApplications.agentIdServicePrincipalFilter",
-        Conditions,
         |p| {
             filter(
                 client_applications(p)
@@ -223,7 +107,7 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
             )
         },
     ),
-    field("conditions.clientAppTypes", Conditions, |p| {
+    Field::new("conditions.clientAppTypes", |p| {
         // Absent means all (Graph's default).
         let apps = strings(&p.conditions.client_app_types);
         if apps.is_empty() {
@@ -232,34 +116,34 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
             set(&apps)
         }
     }),
-    field("conditions.platforms.includePlatforms", Conditions, |p| {
+    Field::new("conditions.platforms.includePlatforms", |p| {
         set(&strings(&platforms(p).include_platforms))
     }),
-    field("conditions.platforms.excludePlatforms", Conditions, |p| {
+    Field::new("conditions.platforms.excludePlatforms", |p| {
         set(&strings(&platforms(p).exclude_platforms))
     }),
-    field("conditions.locations.includeLocations", Conditions, |p| {
+    Field::new("conditions.locations.includeLocations", |p| {
         set(&locations(p).include_locations)
     }),
-    field("conditions.locations.excludeLocations", Conditions, |p| {
+    Field::new("conditions.locations.excludeLocations", |p| {
         set(&locations(p).exclude_locations)
     }),
-    field("conditions.devices.deviceFilter", Conditions, |p| {
+    Field::new("conditions.devices.deviceFilter", |p| {
         filter(devices(p).device_filter.as_ref())
     }),
-    beta_field("conditions.devices.includeDevices", Conditions, |p| {
+    Field::beta("conditions.devices.includeDevices", |p| {
         optional_set(&devices(p).include_devices)
     }),
-    beta_field("conditions.devices.excludeDevices", Conditions, |p| {
+    Field::beta("conditions.devices.excludeDevices", |p| {
         optional_set(&devices(p).exclude_devices)
     }),
-    beta_field("conditions.devices.includeDeviceStates", Conditions, |p| {
+    Field::beta("conditions.devices.includeDeviceStates", |p| {
         optional_set(&devices(p).include_device_states)
     }),
-    beta_field("conditions.devices.excludeDeviceStates", Conditions, |p| {
+    Field::beta("conditions.devices.excludeDeviceStates", |p| {
         optional_set(&devices(p).exclude_device_states)
     }),
-    beta_field("conditions.deviceStates", Conditions, |p| {
+    Field::beta("conditions.deviceStates", |p| {
         let states = p.conditions.device_states.as_ref();
         let include = states.map(|s| set(&s.include_states));
         let exclude = states.map(|s| set(&s.exclude_states));
@@ -270,34 +154,30 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
             _ => Value::Null,
         }
     }),
-    field("conditions.signInRiskLevels", Conditions, |p| {
+    Field::new("conditions.signInRiskLevels", |p| {
         set(&strings(&p.conditions.sign_in_risk_levels))
     }),
-    field("conditions.userRiskLevels", Conditions, |p| {
+    Field::new("conditions.userRiskLevels", |p| {
         set(&strings(&p.conditions.user_risk_levels))
     }),
-    field("conditions.servicePrincipalRiskLevels", Conditions, |p| {
+    Field::new("conditions.servicePrincipalRiskLevels", |p| {
         set(&strings(&p.conditions.service_principal_risk_levels))
     }),
-    field("conditions.insiderRiskLevels", Conditions, |p| {
+    Field::new("conditions.insiderRiskLevels", |p| {
         flags(p.conditions.insider_risk_levels.as_ref())
     }),
-    beta_field("conditions.agentIdRiskLevels", Conditions, |p| {
+    Field::beta("conditions.agentIdRiskLevels", |p| {
         flags(p.conditions.agent_id_risk_levels.as_ref())
     }),
-    field(
-        "conditions.authenticationFlows.transferMethods",
-        Conditions,
-        |p| {
-            flags(
-                p.conditions
-                    .authentication_flows
-                    .as_ref()
-                    .and_then(|f| f.transfer_methods.as_ref()),
-            )
-        },
-    ),
-    field("grantControls.operator", Grant, |p| {
+    Field::new("conditions.authenticationFlows.transferMethods", |p| {
+        flags(
+            p.conditions
+                .authentication_flows
+                .as_ref()
+                .and_then(|f| f.transfer_methods.as_ref()),
+        )
+    }),
+    Field::new("grantControls.operator", |p| {
         let grant = grant(p);
         let requirements = grant.built_in_controls.len()
             + usize::from(strength(grant).is_some())
@@ -310,27 +190,21 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
             json!(grant.operator.as_deref().unwrap_or("OR").to_uppercase())
         }
     }),
-    field("grantControls.builtInControls", Grant, |p| {
+    Field::new("grantControls.builtInControls", |p| {
         set(&strings(&grant(p).built_in_controls))
     }),
-    field("grantControls.authenticationStrength", Grant, |p| {
+    Field::new("grantControls.authenticationStrength", |p| {
         json!(strength(grant(p)))
     }),
-    field("grantControls.termsOfUse", Grant, |p| {
-        set(&grant(p).terms_of_use)
-    }),
-    field("grantControls.customAuthenticationFactors", Grant, |p| {
+    Field::new("grantControls.termsOfUse", |p| set(&grant(p).terms_of_use)),
+    Field::new("grantControls.customAuthenticationFactors", |p| {
         set(&grant(p).custom_authentication_factors)
     }),
-    field(
-        "sessionControls.applicationEnforcedRestrictions",
-        Session,
-        |p| {
-            let control = session(p).application_enforced_restrictions.as_ref();
-            json!(control.and_then(|c| c.is_enabled).unwrap_or(false))
-        },
-    ),
-    field("sessionControls.cloudAppSecurity", Session, |p| {
+    Field::new("sessionControls.applicationEnforcedRestrictions", |p| {
+        let control = session(p).application_enforced_restrictions.as_ref();
+        json!(control.and_then(|c| c.is_enabled).unwrap_or(false))
+    }),
+    Field::new("sessionControls.cloudAppSecurity", |p| {
         session(p)
             .cloud_app_security
             .as_ref()
@@ -338,7 +212,7 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
             .map(|c| json!(c.cloud_app_security_type.as_ref().map(|t| t.as_str())))
             .unwrap_or(Value::Null)
     }),
-    field("sessionControls.signInFrequency", Session, |p| {
+    Field::new("sessionControls.signInFrequency", |p| {
         session(p)
             .sign_in_frequency
             .as_ref()
@@ -361,7 +235,7 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
             })
             .unwrap_or(Value::Null)
     }),
-    field("sessionControls.persistentBrowser", Session, |p| {
+    Field::new("sessionControls.persistentBrowser", |p| {
         session(p)
             .persistent_browser
             .as_ref()
@@ -369,14 +243,14 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
             .map(|b| json!(b.mode.as_ref().map(|m| m.as_str())))
             .unwrap_or(Value::Null)
     }),
-    field("sessionControls.disableResilienceDefaults", Session, |p| {
+    Field::new("sessionControls.disableResilienceDefaults", |p| {
         json!(session(p).disable_resilience_defaults.unwrap_or(false))
     }),
-    field("sessionControls.secureSignInSession", Session, |p| {
+    Field::new("sessionControls.secureSignInSession", |p| {
         let control = session(p).secure_sign_in_session.as_ref();
         json!(control.and_then(|c| c.is_enabled).unwrap_or(false))
     }),
-    beta_field("sessionControls.continuousAccessEvaluation", Session, |p| {
+    Field::beta("sessionControls.continuousAccessEvaluation", |p| {
         session(p)
             .continuous_access_evaluation
             .as_ref()
@@ -384,25 +258,16 @@ pub const MANAGED_FIELDS: &[ManagedField] = &[
             .map(|m| json!(m.as_str()))
             .unwrap_or(Value::Null)
     }),
-    beta_field(
-        "sessionControls.globalSecureAccessFilteringProfile",
-        Session,
-        |p| {
-            session(p)
-                .global_secure_access_filtering_profile
-                .as_ref()
-                .filter(|f| f.is_enabled != Some(false))
-                .and_then(|f| f.profile_id.as_ref())
-                .map(|id| json!(id.to_lowercase()))
-                .unwrap_or(Value::Null)
-        },
-    ),
+    Field::beta("sessionControls.globalSecureAccessFilteringProfile", |p| {
+        session(p)
+            .global_secure_access_filtering_profile
+            .as_ref()
+            .filter(|f| f.is_enabled != Some(false))
+            .and_then(|f| f.profile_id.as_ref())
+            .map(|id| json!(id.to_lowercase()))
+            .unwrap_or(Value::Null)
+    }),
 ];
-
-/// The table entry of `path`.
-pub fn managed_field(path: &str) -> Option<&'static ManagedField> {
-    MANAGED_FIELDS.iter().find(|f| f.path == path)
-}
 
 /// The sub-object `get` picks, or its default when the policy has none (read in place: the
 /// table runs for every policy of a tenant at every resync).
@@ -503,28 +368,25 @@ fn guests(value: Option<&GuestsOrExternalUsers>) -> Value {
 mod tests {
     use super::*;
 
-    /// Each field sits in the group its path names, once.
+    /// Each field once, under one of the policy's top-level properties.
     #[test]
-    fn every_field_is_in_the_group_its_path_names() {
+    fn every_field_is_named_once_under_a_policy_property() {
         let mut seen = BTreeSet::new();
         for field in MANAGED_FIELDS {
             assert!(seen.insert(field.path), "{} twice", field.path);
             assert!(
-                field.path == field.group.property()
-                    || field
-                        .path
-                        .starts_with(&format!("{}.", field.group.property())),
+                [
+                    "displayName",
+                    "description",
+                    "state",
+                    "conditions",
+                    "grantControls",
+                    "sessionControls"
+                ]
+                .contains(&field.group()),
                 "{}",
                 field.path
             );
         }
-        assert_eq!(
-            managed_field("conditions.users.includeUsers").map(ManagedField::key_in_group),
-            Some("users.includeUsers")
-        );
-        assert_eq!(
-            managed_field("state").map(ManagedField::key_in_group),
-            Some("")
-        );
     }
 }

@@ -8,14 +8,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
-
-use super::fields::{MANAGED_FIELDS, PatchGroup, managed_field};
+use super::fields::MANAGED_FIELDS;
 use super::wire::{self, ToWire};
 use crate::connection::ProtectedIds;
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions, is_object_id};
 use crate::failure::Failure;
 use crate::status::Reason;
+use crate::tenant_object;
+pub use crate::tenant_object::FieldChange;
 use sessionops_api::{GuestSelection, SessionPolicySpec};
 use sessionops_graph::ApiVersion;
 use sessionops_graph::models::{
@@ -25,8 +25,8 @@ use sessionops_graph::models::{
     ConditionUsers, ConditionalAccessPolicy, ContinuousAccessEvaluationControl,
     ENUMERATED_EXTERNAL_TENANTS_TYPE, EnabledControl, ExternalTenants, Extra, Filter,
     FilteringProfileControl, Flags, FrequencyInterval, FrequencyUnit, GrantControls,
-    GuestsOrExternalUsers, MembershipKind, PersistentBrowserControl, PolicyState, SessionControls,
-    SignInFrequencyControl, has_content,
+    GuestsOrExternalUsers, MembershipKind, PersistentBrowserControl, SessionControls,
+    SignInFrequencyControl,
 };
 
 /// Built-in authentication strengths by the names the API accepts, and their fixed ids.
@@ -40,6 +40,13 @@ const AGENT_USERS: &str = "AllAgentIdUsers";
 const AGENT_RESOURCES: &str = "AllAgentIdResources";
 const SERVICE_PRINCIPALS_IN_MY_TENANT: &str = "ServicePrincipalsInMyTenant";
 const USER_KEYWORDS: &[&str] = &["All", "None", "GuestsOrExternalUsers", AGENT_USERS];
+const APPLICATION_KEYWORDS: &[&str] = &[
+    "All",
+    "None",
+    "Office365",
+    "MicrosoftAdminPortals",
+    AGENT_RESOURCES,
+];
 const LOCATION_KEYWORDS: &[&str] = &["All", "AllTrusted", COMPLIANT_NETWORKS];
 
 /// The spec's keyword for the Global Secure Access compliant network.
@@ -144,6 +151,18 @@ pub fn name_requests(spec: &SessionPolicySpec, requests: &mut NameRequests) {
     {
         requests.add(NameKind::Role, role, &[]);
     }
+    let apps = &assignments.applications;
+    for app in apps.include.iter().chain(&apps.exclude) {
+        requests.add(NameKind::Application, app, APPLICATION_KEYWORDS);
+    }
+    let principals = &assignments.service_principals;
+    for principal in principals.include.iter().chain(&principals.exclude) {
+        requests.add(
+            NameKind::ServicePrincipal,
+            principal,
+            &[SERVICE_PRINCIPALS_IN_MY_TENANT],
+        );
+    }
     if let Some(conditions) = &spec.conditions {
         for location in conditions
             .locations
@@ -167,15 +186,12 @@ pub fn name_requests(spec: &SessionPolicySpec, requests: &mut NameRequests) {
     }
 }
 
-/// Whether `spec` names a custom authentication strength by display name (so planning lists
-/// the tenant's strengths).
-pub fn names_a_custom_strength(spec: &SessionPolicySpec) -> bool {
+/// The kinds of directory objects `spec` names by display name (each needs a read permission
+/// of its own to resolve).
+pub fn named_kinds(spec: &SessionPolicySpec) -> Vec<NameKind> {
     let mut requests = NameRequests::default();
     name_requests(spec, &mut requests);
-    requests
-        .of(NameKind::AuthenticationStrength)
-        .next()
-        .is_some()
+    requests.names.keys().copied().collect()
 }
 
 /// Builds the desired Graph policy. Fails with every unresolved name at once.
@@ -200,6 +216,27 @@ pub fn desired_policy(
     let mut exclude_groups = resolver.all(NameKind::Group, &a.groups.exclude, &[]);
     let include_roles = resolver.all(NameKind::Role, &a.roles.include, &[]);
     let exclude_roles = resolver.all(NameKind::Role, &a.roles.exclude, &[]);
+    let include_applications = resolver.all(
+        NameKind::Application,
+        &a.applications.include,
+        APPLICATION_KEYWORDS,
+    );
+    let exclude_applications = resolver.all(
+        NameKind::Application,
+        &a.applications.exclude,
+        APPLICATION_KEYWORDS,
+    );
+    let in_my_tenant = &[SERVICE_PRINCIPALS_IN_MY_TENANT];
+    let include_service_principals = resolver.all(
+        NameKind::ServicePrincipal,
+        &a.service_principals.include,
+        in_my_tenant,
+    );
+    let exclude_service_principals = resolver.all(
+        NameKind::ServicePrincipal,
+        &a.service_principals.exclude,
+        in_my_tenant,
+    );
     // Break-glass accounts are excluded from every policy, whatever the manifest says.
     exclude_users.extend(protected.users.iter().cloned());
     exclude_groups.extend(protected.groups.iter().cloned());
@@ -278,18 +315,8 @@ pub fn desired_policy(
             let agents = (!a.agents.is_empty()).then_some(&a.agents);
             beta.mark_if(agents.is_some(), "assignments.agents");
             ConditionClientApplications {
-                include_service_principals: a
-                    .service_principals
-                    .include
-                    .iter()
-                    .map(|id| keyword_or_id(id, &[SERVICE_PRINCIPALS_IN_MY_TENANT]))
-                    .collect(),
-                exclude_service_principals: a
-                    .service_principals
-                    .exclude
-                    .iter()
-                    .map(|id| id.to_lowercase())
-                    .collect(),
+                include_service_principals,
+                exclude_service_principals,
                 service_principal_filter: a.service_principals.filter.as_ref().map(wire_filter),
                 include_agent_id_service_principals: agents.map(|g| {
                     g.include
@@ -370,8 +397,8 @@ pub fn desired_policy(
                 ..Default::default()
             }),
             applications: Some(ConditionApplications {
-                include_applications: applications.include.clone(),
-                exclude_applications: applications.exclude.clone(),
+                include_applications,
+                exclude_applications,
                 include_user_actions: applications
                     .user_actions
                     .iter()
@@ -698,16 +725,11 @@ fn parse_frequency(text: &str) -> Frequency {
     Frequency::Every(value, unit)
 }
 
-/// One managed field that differs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FieldChange {
-    /// Dotted Graph path, e.g. `sessionControls.signInFrequency`.
-    pub field: String,
-    /// What the tenant has (normalized).
-    pub tenant: Value,
-    /// What the spec asks for (normalized).
-    pub desired: Value,
-}
+/// What to do with one SessionPolicy (see [`tenant_object::Plan`]).
+pub type PolicyPlan = tenant_object::Plan;
+
+/// How the tenant policy of a SessionPolicy was found.
+pub type Found<'a> = tenant_object::Found<'a, ConditionalAccessPolicy>;
 
 /// The differing managed fields, in path order. `compare_beta_only` is false when the tenant
 /// side was read through v1.0, which does not return beta-only controls.
@@ -716,107 +738,16 @@ pub fn diff(
     observed: &ConditionalAccessPolicy,
     compare_beta_only: bool,
 ) -> Vec<FieldChange> {
-    let mut changes: Vec<FieldChange> = MANAGED_FIELDS
-        .iter()
-        .filter(|field| compare_beta_only || !field.beta_only)
-        .filter_map(|field| {
-            let wanted = (field.normalize)(desired);
-            let found = (field.normalize)(observed);
-            (wanted != found).then(|| FieldChange {
-                field: field.path.to_owned(),
-                tenant: found,
-                desired: wanted,
-            })
-        })
-        .collect();
-    changes.sort_by(|a, b| a.field.cmp(&b.field));
-    changes
+    tenant_object::diff(MANAGED_FIELDS, desired, observed, compare_beta_only)
 }
 
-/// What to do with one SessionPolicy.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PolicyPlan {
-    /// No policy has the name: create it.
-    Create {
-        /// POST body.
-        body: Value,
-        /// Endpoint version.
-        version: ApiVersion,
-    },
-    /// The policy exists and differs: PATCH these fields.
-    Update {
-        /// Policy id.
-        id: String,
-        /// What differs.
-        changes: Vec<FieldChange>,
-        /// PATCH body: complete managed sub-objects with explicit `[]`/`null`.
-        patch: Value,
-        /// Endpoint version.
-        version: ApiVersion,
-        /// Found by displayName rather than by a recorded id (first reconcile of an existing policy).
-        adopted: bool,
-    },
-    /// Deleted in the portal: restore it from deletedItems, then PATCH what differs.
-    Restore {
-        /// Policy id (kept by the restore).
-        id: String,
-        /// What differs from the state it was deleted in.
-        changes: Vec<FieldChange>,
-        /// PATCH body after the restore (empty object when nothing differs).
-        patch: Value,
-        /// POST body if the restore fails (the restore API is beta-only and Global-only).
-        create_body: Value,
-        /// Endpoint version.
-        version: ApiVersion,
-    },
-    /// In sync: nothing to send.
-    NoOp {
-        /// Policy id.
-        id: String,
-        /// Found by displayName rather than by a recorded id.
-        adopted: bool,
-    },
-}
-
-/// How the tenant policy of a SessionPolicy was found.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Found<'a> {
-    /// By the id recorded in status.
-    ById(&'a ConditionalAccessPolicy),
-    /// By displayName (adoption).
-    ByName(&'a ConditionalAccessPolicy),
-    /// Soft-deleted (in `deletedItems`), by recorded id or displayName: restore it.
-    Deleted(&'a ConditionalAccessPolicy),
-    /// Not in the tenant.
-    Missing,
-}
-
-/// Finds the tenant policy: the recorded id first, else a unique displayName match; failing
-/// both, the same among soft-deleted policies (the most recently deleted of a name).
-pub fn find_with_deleted<'a>(
-    recorded_id: Option<&str>,
-    display_name: &str,
-    active: &'a [ConditionalAccessPolicy],
-    deleted: &'a [ConditionalAccessPolicy],
-) -> Result<Found<'a>, PolicyError> {
-    match find(recorded_id, display_name, active)? {
-        Found::Missing => {
-            let by_id = recorded_id.and_then(|id| {
-                deleted
-                    .iter()
-                    .find(|p| p.id.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(id)))
-            });
-            let by_name = || {
-                deleted
-                    .iter()
-                    .filter(|p| p.display_name == display_name)
-                    .max_by(|a, b| a.deleted_date_time.cmp(&b.deleted_date_time))
-            };
-            Ok(by_id
-                .or_else(by_name)
-                .map_or(Found::Missing, Found::Deleted))
+impl From<tenant_object::Duplicate> for PolicyError {
+    fn from(duplicate: tenant_object::Duplicate) -> PolicyError {
+        PolicyError::DuplicateInTenant {
+            display_name: duplicate.display_name,
+            count: duplicate.count,
+            ids: duplicate.ids,
         }
-        found => Ok(found),
     }
 }
 
@@ -826,219 +757,34 @@ pub fn find<'a>(
     display_name: &str,
     policies: &'a [ConditionalAccessPolicy],
 ) -> Result<Found<'a>, PolicyError> {
-    if let Some(id) = recorded_id
-        && let Some(policy) = policies
-            .iter()
-            .find(|p| p.id.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(id)))
-    {
-        return Ok(Found::ById(policy));
-    }
-    let named: Vec<&ConditionalAccessPolicy> = policies
-        .iter()
-        .filter(|p| p.display_name == display_name)
-        .collect();
-    match named.as_slice() {
-        [] => Ok(Found::Missing),
-        [one] => Ok(Found::ByName(one)),
-        many => Err(PolicyError::DuplicateInTenant {
-            display_name: display_name.to_owned(),
-            count: many.len(),
-            ids: many.iter().filter_map(|p| p.id.clone()).collect(),
-        }),
-    }
+    Ok(tenant_object::find(recorded_id, display_name, policies)?)
+}
+
+/// Finds the tenant policy among the active ones, failing that among the soft-deleted ones.
+pub fn find_with_deleted<'a>(
+    recorded_id: Option<&str>,
+    display_name: &str,
+    active: &'a [ConditionalAccessPolicy],
+    deleted: &'a [ConditionalAccessPolicy],
+) -> Result<Found<'a>, PolicyError> {
+    Ok(tenant_object::find_with_deleted(
+        recorded_id,
+        display_name,
+        active,
+        deleted,
+    )?)
 }
 
 /// The plan for a desired policy given what was found in the tenant. `observed_via_beta`
 /// says whether the tenant side was read through beta (and so shows beta-only controls).
 pub fn plan(desired: &DesiredPolicy, found: Found<'_>, observed_via_beta: bool) -> PolicyPlan {
-    let (observed, adopted) = match found {
-        Found::Missing => {
-            return PolicyPlan::Create {
-                body: desired.body.to_write_body(),
-                version: desired.version,
-            };
-        }
-        Found::ById(policy) => (policy, false),
-        Found::ByName(policy) => (policy, true),
-        Found::Deleted(policy) => {
-            let changes = diff(
-                &desired.body,
-                policy,
-                observed_via_beta || desired.version == ApiVersion::Beta,
-            );
-            let version = patch_version(desired, &changes);
-            return PolicyPlan::Restore {
-                id: policy.id.clone().unwrap_or_default(),
-                patch: patch_body(&desired.body, policy, &changes, version),
-                create_body: desired.body.to_write_body(),
-                changes,
-                version,
-            };
-        }
-    };
-    let id = observed.id.clone().unwrap_or_default();
-    let changes = diff(
+    tenant_object::plan(
+        MANAGED_FIELDS,
         &desired.body,
-        observed,
-        observed_via_beta || desired.version == ApiVersion::Beta,
-    );
-    if changes.is_empty() {
-        return PolicyPlan::NoOp { id, adopted };
-    }
-    let version = patch_version(desired, &changes);
-    PolicyPlan::Update {
-        id,
-        patch: patch_body(&desired.body, observed, &changes, version),
-        changes,
-        version,
-        adopted,
-    }
-}
-
-/// The version a PATCH goes through: beta when the desired policy needs it, and also when a
-/// beta-only field must be cleared (set in the portal, absent from the spec): only beta can
-/// name it.
-fn patch_version(desired: &DesiredPolicy, changes: &[FieldChange]) -> ApiVersion {
-    let clears_beta_field = changes
-        .iter()
-        .any(|c| managed_field(&c.field).is_some_and(|f| f.beta_only));
-    if clears_beta_field {
-        ApiVersion::Beta
-    } else {
-        desired.version
-    }
-}
-
-/// The PATCH body for `changes`: each changed group of [`MANAGED_FIELDS`] is sent as a
-/// complete managed sub-object with explicit `[]`/`null` (Graph merges nested objects, so an
-/// omitted list would silently survive), and nothing the API does not model is named (so it is
-/// left as the tenant has it). Beta-only fields are sent only through beta (v1.0 refuses
-/// their names), where they are sent like the others, `null` included.
-fn patch_body(
-    desired: &ConditionalAccessPolicy,
-    observed: &ConditionalAccessPolicy,
-    changes: &[FieldChange],
-    version: ApiVersion,
-) -> Value {
-    let full = desired.to_write_body();
-    let changed = |group: PatchGroup| {
-        changes
-            .iter()
-            .any(|c| managed_field(&c.field).is_some_and(|f| f.group == group))
-    };
-    let mut patch = serde_json::Map::new();
-    let beta = version == ApiVersion::Beta;
-    for group in PatchGroup::ALL {
-        if !changed(group) {
-            continue;
-        }
-        let property = group.property();
-        let sent = match group {
-            PatchGroup::DisplayName | PatchGroup::Description | PatchGroup::State => {
-                full[property].clone()
-            }
-            _ => pick_group(group, &full[property], beta),
-        };
-        let sent = match (group, sent) {
-            (PatchGroup::Conditions, mut conditions) => {
-                // No filter wanted, but the tenant's devices condition holds more than one:
-                // clear the filter only.
-                let devices_unmodelled = observed
-                    .conditions
-                    .devices
-                    .as_ref()
-                    .is_some_and(|d| has_content(&d.extra));
-                if conditions["devices"].is_null() && devices_unmodelled {
-                    conditions["devices"] = json!({"deviceFilter": null});
-                }
-                conditions
-            }
-            (PatchGroup::GrantControls, Value::Null) if keeps_unmodelled_grant(observed) => {
-                cleared_group(PatchGroup::GrantControls, beta)
-            }
-            (PatchGroup::SessionControls, Value::Null)
-                if observed
-                    .session_controls
-                    .as_ref()
-                    .is_some_and(|s| has_content(&s.extra)) =>
-            {
-                cleared_group(PatchGroup::SessionControls, beta)
-            }
-            (_, sent) => sent,
-        };
-        patch.insert(property.to_owned(), sent);
-    }
-    Value::Object(patch)
-}
-
-/// The managed keys of `group` from the desired `object` (`null` stays `null`): for
-/// `conditions.users.includeUsers` the `users` sub-object keeps `includeUsers`; for
-/// `conditions.clientAppTypes` the value itself. Beta-only keys only when `beta`.
-fn pick_group(group: PatchGroup, object: &Value, beta: bool) -> Value {
-    if object.is_null() {
-        return Value::Null;
-    }
-    let mut picked = serde_json::Map::new();
-    for field in MANAGED_FIELDS
-        .iter()
-        .filter(|f| f.group == group && (beta || !f.beta_only))
-    {
-        let mut path = field.key_in_group().split('.');
-        let first = path.next().unwrap_or_default();
-        match path.next() {
-            None => {
-                picked.insert(first.to_owned(), object[first].clone());
-            }
-            Some(second) => {
-                let value = object[first][second].clone();
-                let entry =
-                    picked
-                        .entry(first.to_owned())
-                        .or_insert_with(|| match &object[first] {
-                            Value::Null => Value::Null,
-                            _ => json!({}),
-                        });
-                if let Value::Object(map) = entry {
-                    map.insert(second.to_owned(), value);
-                }
-            }
-        }
-    }
-    Value::Object(picked)
-}
-
-/// Every managed key of `group` cleared (`[]` for collections, `null` otherwise), beta-only
-/// ones only through beta: clears what the spec no longer asks for while leaving the tenant's
-/// unmodelled controls in place. For the one-level groups only (grant and session controls).
-fn cleared_group(group: PatchGroup, beta: bool) -> Value {
-    let empty = ConditionalAccessPolicy {
-        id: None,
-        display_name: String::new(),
-        description: None,
-        state: PolicyState::Disabled,
-        conditions: ConditionSet::default(),
-        grant_controls: Some(GrantControls {
-            operator: Some("OR".to_owned()),
-            ..Default::default()
-        }),
-        session_controls: Some(SessionControls::default()),
-        created_date_time: None,
-        modified_date_time: None,
-        deleted_date_time: None,
-        template_id: None,
-        extra: Extra::new(),
-    }
-    .to_write_body();
-    pick_group(group, &empty[group.property()], beta)
-}
-
-/// Whether the tenant's grant controls hold controls the API does not model (terms of use,
-/// custom factors, anything else): they must survive a spec without grant controls.
-fn keeps_unmodelled_grant(observed: &ConditionalAccessPolicy) -> bool {
-    observed
-        .grant_controls
-        .as_ref()
-        .is_some_and(|g| has_content(&g.extra))
+        desired.version,
+        found,
+        observed_via_beta,
+    )
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub(crate) mod devices;
 pub(crate) mod groups;
 pub(crate) mod risky_users;
 pub(crate) mod role_templates;
+pub(crate) mod service_principals;
 pub(crate) mod store;
 pub(crate) mod timeout_policies;
 pub(crate) mod users;
@@ -88,6 +89,7 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, route: &Route) -> Result<GraphResponse
         (Route::DeletedNamedLocation(id), _) => named_locations::COLLECTION.purge(ctx, id),
         (Route::DeletedNamedLocationRestore(id), _) => named_locations::COLLECTION.restore(ctx, id),
         (Route::RoleTemplates, _) => role_templates::list(ctx),
+        (Route::ServicePrincipals, _) => service_principals::list(ctx),
         (Route::RoleTemplate(id), _) => role_templates::get(ctx, id),
         (Route::RoleAssignments, _) => role_templates::list_assignments(ctx),
         (Route::AuthenticationStrengths, Method::GET) => {

@@ -1,0 +1,51 @@
+//! The seam every kind that manages one tenant object shares (a SessionPolicy's Conditional
+//! Access policy; next named locations and authentication strengths): identity by display
+//! name (or a recorded id), a declarative table of managed fields, the field diff, PATCH bodies
+//! of complete managed sub-objects that leave unmodelled content alone, and the plan. Pure: no
+//! IO. A kind supplies its wire model ([`TenantObject`]) and its [`Field`] table.
+
+pub mod fields;
+pub mod patch;
+pub mod plan;
+
+pub use fields::{Field, FieldChange, diff};
+pub use plan::{Duplicate, Found, Plan, find, find_with_deleted, plan};
+
+use serde_json::Value;
+use sessionops_graph::models::is_annotation;
+
+/// A tenant object as Graph returns it (the wire model of a kind).
+pub trait TenantObject {
+    /// Its id (read-only; absent on a desired object).
+    fn id(&self) -> Option<&str>;
+    /// Its display name: a managed object's identity in the tenant.
+    fn display_name(&self) -> &str;
+    /// When it was soft-deleted (items of `deletedItems` only).
+    fn deleted_date_time(&self) -> Option<&str>;
+    /// The body of a POST or PATCH: read-only properties and annotations removed.
+    fn write_body(&self) -> Value;
+    /// The write body of an object whose every managed sub-object is present and empty (`[]`,
+    /// `null`, required defaults): what a PATCH sends for a sub-object the spec no longer sets
+    /// while the tenant's copy holds content no field manages, so that content survives.
+    fn cleared() -> Value;
+}
+
+/// Whether `value` under `key` is content: not an annotation and not empty (`null`, `[]`, `""`,
+/// the flags value `none`, an object of only such). A derived type's name alone is content
+/// (`{"@odata.type": "#…AllTimes"}` says "all times").
+pub fn is_content(key: &str, value: &Value) -> bool {
+    if key == "@odata.type" {
+        return true;
+    }
+    !is_annotation(key) && !is_empty(value)
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => !map.iter().any(|(key, value)| is_content(key, value)),
+        Value::String(s) => s.is_empty() || s == "none",
+        _ => false,
+    }
+}
