@@ -230,9 +230,14 @@ fn application_assignment() {
         policy(),
         apps(json!({"include": ["All"], "exclude": ["MicrosoftAdminPortals"]})),
     );
+    // A name is an enterprise app's display name, resolved at plan time; a blank one is no name.
+    accepted(
+        policy(),
+        apps(json!({"include": ["Office 365 Exchange Online"]})),
+    );
     rejected_at(
         policy(),
-        apps(json!({"include": ["Outlook"]})),
+        apps(json!({"include": [" "]})),
         "spec.assignments.applications.include",
     );
     rejected_at(

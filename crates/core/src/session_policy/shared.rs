@@ -90,7 +90,7 @@ impl SharedRead {
     pub async fn delete(&self, graph: &GraphClient, id: &str) -> Result<(), Failure> {
         sync::delete(graph, id).await?;
         if let Some((read, _)) = self.slot.lock().await.as_mut() {
-            read.policies.active.retain(|p| p.id.as_deref() != Some(id));
+            read.policies.forget(id);
         }
         Ok(())
     }

@@ -13,10 +13,12 @@ use crate::directory;
 use crate::directory::resolve::{NameRequests, Resolutions};
 use crate::session_policy::plan::{self, DesiredPolicy, Found, PolicyError, PolicyPlan};
 use crate::status::{self, ConditionType, Observed, Reason, Status};
+use crate::tenant_object::io::{self, DeletedItems, Endpoints};
+pub use crate::tenant_object::io::{Applied, AppliedAction};
 use kube::{Resource, ResourceExt};
 use sessionops_api::{ProtectedPrincipals, SessionPolicy, SessionPolicySpec, SessionPolicyStatus};
 use sessionops_graph::models::ConditionalAccessPolicy;
-use sessionops_graph::{ApiVersion, GraphClient, GraphError, GraphRequest};
+use sessionops_graph::{ApiVersion, GraphClient, GraphError};
 
 use sessionops_graph::paths::{
     CONDITIONAL_ACCESS_POLICIES as POLICIES,
@@ -67,14 +69,26 @@ impl From<&SessionPolicy> for ManagedPolicy {
 }
 
 /// The tenant's policies as one LIST returned them.
-#[derive(Clone, Debug, Default)]
-pub struct TenantPolicies {
-    /// Active policies.
-    pub active: Vec<ConditionalAccessPolicy>,
-    /// Soft-deleted policies, read only when some SessionPolicy's policy is missing.
-    pub deleted: Vec<ConditionalAccessPolicy>,
-    /// Read through beta (so beta-only controls are visible).
-    pub via_beta: bool,
+pub type TenantPolicies = io::TenantObjects<ConditionalAccessPolicy>;
+
+/// Where Conditional Access policies live: `conditionalaccessroot-list-policies.md`,
+/// `conditionalaccesspolicy-update.md`, and the beta-only deleted items
+/// (`beta/api/policydeletableitem-list.md`, `beta/api/conditionalaccesspolicy-restore.md`).
+pub const ENDPOINTS: Endpoints = Endpoints {
+    collection: POLICIES,
+    item: conditional_access_policy_path,
+    deleted: Some(DeletedItems {
+        collection: DELETED_POLICIES,
+        restore: restore_path,
+    }),
+};
+
+fn conditional_access_policy_path(id: &str) -> String {
+    conditional_access_policy(id)
+}
+
+fn restore_path(id: &str) -> String {
+    restore_conditional_access_policy(id)
 }
 
 /// Reads the tenant's policies: one paged LIST, through beta when a desired policy needs beta
@@ -83,47 +97,16 @@ pub async fn read_tenant(
     client: &GraphClient,
     via_beta: bool,
 ) -> Result<TenantPolicies, GraphError> {
-    let active = client
-        .list_all(GraphRequest::get(POLICIES).version(version(via_beta)))
-        .await?;
-    Ok(TenantPolicies {
-        active,
-        deleted: Vec::new(),
-        via_beta,
-    })
+    io::read(client, &ENDPOINTS, via_beta).await
 }
 
-/// Adds the soft-deleted policies (one more LIST, only when some policy is missing).
-///
-/// Deleted items are documented on beta only (`beta/api/policydeletableitem-list.md`,
-/// `beta/api/conditionalaccesspolicy-restore.md`, both "global service only"), so they are
-/// always read there. A permanent refusal is "nothing to restore", never a failure: national
-/// clouds answer 400 for the unknown segment, and app-only callers may be refused with 403.
-/// The missing policy is then created. Only a transient failure is returned.
+/// Adds the soft-deleted policies (one more LIST, only when some policy is missing; see
+/// [`io::read_deleted`]).
 pub async fn read_deleted(
     client: &GraphClient,
     tenant: &mut TenantPolicies,
 ) -> Result<(), GraphError> {
-    tenant.deleted = match client
-        .list_all(GraphRequest::get(DELETED_POLICIES).version(ApiVersion::Beta))
-        .await
-    {
-        Ok(deleted) => deleted,
-        Err(error) if Reason::from(&error).is_transient() => return Err(error),
-        Err(error) => {
-            tracing::info!(%error, "deleted Conditional Access policies cannot be read; a missing policy is created instead of restored");
-            Vec::new()
-        }
-    };
-    Ok(())
-}
-
-fn version(via_beta: bool) -> ApiVersion {
-    if via_beta {
-        ApiVersion::Beta
-    } else {
-        ApiVersion::V1
-    }
+    io::read_deleted(client, &ENDPOINTS, tenant).await
 }
 
 /// What planning the SessionPolicies of one tenant needs from Graph: resolved names, the
@@ -185,90 +168,9 @@ impl TenantRead {
         Some(plan_policy(target, desired, rival, &self.policies))
     }
 
-    /// Folds a write just made into the read, so that plans made from it before the next
-    /// LIST see the tenant as it now is (and send nothing more). False when the write cannot
-    /// be folded in: the caller then discards the read.
+    /// Folds a write just made into the read (see [`TenantPolicies::record`]).
     pub fn record(&mut self, plan: &PolicyPlan, applied: &Applied) -> bool {
-        let policies = &mut self.policies;
-        match plan {
-            PolicyPlan::Create { body, .. } => {
-                push_created(&mut policies.active, body, &applied.id)
-            }
-            // A restore that became a create (see `apply`).
-            PolicyPlan::Restore { create_body, .. } if applied.action == AppliedAction::Created => {
-                push_created(&mut policies.active, create_body, &applied.id)
-            }
-            PolicyPlan::Update { id, patch, .. } => patch_cached(&mut policies.active, id, patch),
-            PolicyPlan::Restore { id, patch, .. } => {
-                let Some(at) = policies
-                    .deleted
-                    .iter()
-                    .position(|p| p.id.as_deref() == Some(id))
-                else {
-                    return false;
-                };
-                let restored = policies.deleted.remove(at);
-                policies.active.push(restored);
-                patch_cached(&mut policies.active, id, patch)
-            }
-            PolicyPlan::NoOp { .. } => true,
-        }
-    }
-}
-
-/// Adds a policy just created from `body` under `id` to the cached copy of the tenant.
-fn push_created(active: &mut Vec<ConditionalAccessPolicy>, body: &Value, id: &str) -> bool {
-    let mut body = body.clone();
-    body["id"] = Value::String(id.to_owned());
-    match serde_json::from_value(body) {
-        Ok(created) => {
-            active.push(created);
-            true
-        }
-        Err(_) => false,
-    }
-}
-
-/// Applies a PATCH body to the cached copy of a policy as Graph does: nested objects merge,
-/// arrays and scalars replace, null clears (RFC 7386).
-fn patch_cached(active: &mut [ConditionalAccessPolicy], id: &str, patch: &Value) -> bool {
-    let Some(cached) = active.iter_mut().find(|p| p.id.as_deref() == Some(id)) else {
-        return false;
-    };
-    let Ok(mut value) = serde_json::to_value(&*cached) else {
-        return false;
-    };
-    merge_patch(&mut value, patch);
-    match serde_json::from_value(value) {
-        Ok(patched) => {
-            *cached = patched;
-            true
-        }
-        Err(_) => false,
-    }
-}
-
-fn merge_patch(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                match value {
-                    Value::Null => {
-                        target.insert(key.clone(), Value::Null);
-                    }
-                    Value::Object(_) => merge_patch(
-                        target
-                            .entry(key.clone())
-                            .or_insert(Value::Object(Default::default())),
-                        value,
-                    ),
-                    _ => {
-                        target.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-        }
-        (target, patch) => *target = patch.clone(),
+        self.policies.record(plan, applied)
     }
 }
 
@@ -401,134 +303,15 @@ pub fn any_missing(managed: &[ManagedPolicy], tenant: &TenantPolicies) -> bool {
     })
 }
 
-/// What applying a plan did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Applied {
-    /// The policy id.
-    pub id: String,
-    /// What was done.
-    pub action: AppliedAction,
-    /// Version used for writes.
-    pub version: ApiVersion,
-    /// Managed fields changed.
-    pub changed_fields: Vec<String>,
-    /// Why the write differs from the plan (a restore that failed and became a create).
-    pub note: Option<String>,
-}
-
-/// The write (or none) a plan led to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AppliedAction {
-    /// POSTed.
-    Created,
-    /// PATCHed.
-    Updated,
-    /// Restored from deleted items (and PATCHed if it differed).
-    Restored,
-    /// Nothing sent.
-    Unchanged,
-}
-
 /// Applies one plan through the client.
 pub async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, GraphError> {
-    match plan {
-        PolicyPlan::Create { body, version } => {
-            let created: ConditionalAccessPolicy = client
-                .send_json(GraphRequest::post(POLICIES, body.clone()).version(*version))
-                .await?;
-            Ok(Applied {
-                id: created.id.unwrap_or_default(),
-                action: AppliedAction::Created,
-                version: *version,
-                changed_fields: Vec::new(),
-                note: None,
-            })
-        }
-        PolicyPlan::Update {
-            id,
-            changes,
-            patch,
-            version,
-            ..
-        } => {
-            client
-                .send(
-                    GraphRequest::patch(&conditional_access_policy(id), patch.clone())
-                        .version(*version),
-                )
-                .await?;
-            Ok(Applied {
-                id: id.clone(),
-                action: AppliedAction::Updated,
-                version: *version,
-                changed_fields: changes.iter().map(|c| c.field.clone()).collect(),
-                note: None,
-            })
-        }
-        PolicyPlan::Restore {
-            id,
-            changes,
-            patch,
-            create_body,
-            version,
-        } => {
-            // Beta only, like the deleted-items read (see `read_deleted`). A permanent failure
-            // (the restore refused, the item purged meanwhile) falls back to creating the policy.
-            let restore = GraphRequest::action(&restore_conditional_access_policy(id))
-                .version(ApiVersion::Beta);
-            if let Err(error) = client.send(restore).await {
-                if Reason::from(&error).is_transient() {
-                    return Err(error);
-                }
-                let created: ConditionalAccessPolicy = client
-                    .send_json(GraphRequest::post(POLICIES, create_body.clone()).version(*version))
-                    .await?;
-                return Ok(Applied {
-                    id: created.id.unwrap_or_default(),
-                    action: AppliedAction::Created,
-                    version: *version,
-                    changed_fields: Vec::new(),
-                    note: Some(format!(
-                        "restoring deleted policy {id} failed ({error}), so a new policy was created"
-                    )),
-                });
-            }
-            if patch.as_object().is_some_and(|p| !p.is_empty()) {
-                client
-                    .send(
-                        GraphRequest::patch(&conditional_access_policy(id), patch.clone())
-                            .version(*version),
-                    )
-                    .await?;
-            }
-            Ok(Applied {
-                id: id.clone(),
-                action: AppliedAction::Restored,
-                version: *version,
-                changed_fields: changes.iter().map(|c| c.field.clone()).collect(),
-                note: None,
-            })
-        }
-        PolicyPlan::NoOp { id, .. } => Ok(Applied {
-            id: id.clone(),
-            action: AppliedAction::Unchanged,
-            version: ApiVersion::V1,
-            changed_fields: Vec::new(),
-            note: None,
-        }),
-    }
+    io::apply(client, &ENDPOINTS, plan).await
 }
 
 /// Deletes the policy of a SessionPolicy whose deletionPolicy is Delete (it stays restorable
 /// in deletedItems). A policy already gone is success.
 pub async fn delete(client: &GraphClient, id: &str) -> Result<(), GraphError> {
-    match client
-        .send(GraphRequest::delete(&conditional_access_policy(id)))
-        .await
-    {
-        Ok(_) | Err(GraphError::NotFound { .. }) => Ok(()),
-        Err(error) => Err(error),
-    }
+    io::delete(client, &ENDPOINTS, id).await
 }
 
 /// The status a sync outcome leads to. Unchanged outcomes give an identical status (no

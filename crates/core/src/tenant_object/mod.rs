@@ -5,6 +5,7 @@
 //! IO. A kind supplies its wire model ([`TenantObject`]) and its [`Field`] table.
 
 pub mod fields;
+pub mod io;
 pub mod patch;
 pub mod plan;
 
