@@ -13,10 +13,11 @@ use crate::session_policy::plan::{
     self, BUILT_IN_STRENGTHS, COMPLIANT_NETWORK_LOCATION_ID, COMPLIANT_NETWORKS,
 };
 use crate::session_policy::wire::ToWire;
+use crate::tenant_object::is_content;
 use sessionops_api::{SessionPolicySpec, TenantRef, UserAction};
 use sessionops_graph::models::{
     ALL_EXTERNAL_TENANTS_TYPE, ConditionalAccessPolicy, Filter, Flags, GuestsOrExternalUsers,
-    MembershipKind, is_annotation,
+    MembershipKind,
 };
 
 /// Names for ids, by kind, only where the name is unique (an ambiguous name would not resolve
@@ -68,7 +69,7 @@ pub fn unmodelled_content(policy: &ConditionalAccessPolicy) -> Vec<String> {
     let mut found = Vec::new();
     let mut check = |path: &str, extra: &BTreeMap<String, Value>| {
         for (key, value) in extra {
-            if !is_annotation(key) && !is_empty(value) {
+            if is_content(key, value) {
                 found.push(format!("{path}{key}"));
             }
         }
@@ -119,20 +120,6 @@ pub fn unmodelled_content(policy: &ConditionalAccessPolicy) -> Vec<String> {
         check("sessionControls.", &session.extra);
     }
     found
-}
-
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Array(items) => items.is_empty(),
-        // A derived type's name alone is content (`{"@odata.type": "#…AllTimes"}` says
-        // "all times"); other annotations are not.
-        Value::Object(map) => map
-            .iter()
-            .all(|(key, value)| key != "@odata.type" && (is_annotation(key) || is_empty(value))),
-        Value::String(s) => s.is_empty() || s == "none",
-        _ => false,
-    }
 }
 
 /// A Kubernetes object name for a display name: lowercase, `-` for anything else, at most 63.
@@ -451,6 +438,32 @@ mod tests {
         fine.conditions.client_app_types = vec!["browser".into()];
         let spec = spec_from_policy(&fine, &IdNames::default(), &tenant).unwrap();
         assert_eq!(spec.display_name.as_deref(), Some("Browsers"));
+    }
+
+    /// Annotations anywhere (`@odata.type` of a complex value, `@odata.context` of a
+    /// navigation) are not content; a property this build does not know is, even when all it
+    /// holds is a derived type's name.
+    #[test]
+    fn annotations_are_not_unmodelled_content_but_unknown_properties_are() {
+        let mut policy: ConditionalAccessPolicy = serde_json::from_value(json!({
+            "id": "p-1", "displayName": "Annotated", "state": "enabled",
+            "conditions": {
+                "@odata.type": "#microsoft.graph.conditionalAccessConditionSet",
+                "users": {"@odata.type": "#microsoft.graph.conditionalAccessUsers", "includeUsers": ["All"]},
+                "applications": {"includeApplications": ["All"]},
+                "clientAppTypes": ["all"],
+                "times": null
+            },
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"], "authenticationStrength@odata.context": "x"},
+            "partialEnablementStrategy": null
+        }))
+        .unwrap();
+        assert_eq!(unmodelled_content(&policy), Vec::<String>::new());
+        policy.conditions.extra.insert(
+            "times".into(),
+            json!({"included": {"@odata.type": "#microsoft.graph.conditionalAccessAllTimes"}}),
+        );
+        assert_eq!(unmodelled_content(&policy), ["conditions.times"]);
     }
 
     #[test]

@@ -234,8 +234,8 @@ impl ToWire for SpecTransferMethod {
 }
 
 /// User actions as `includeUserActions` carries them (`conditionalaccessapplications.md`: "Supported
-/// values are `urn:user:registersecurityinfo` and `urn:user:registerdevice`"). Graph compares them
-/// case-insensitively in practice; the diff lowercases both sides.
+/// values are `urn:user:registersecurityinfo` and `urn:user:registerdevice`"). The diff
+/// lowercases both sides, as for every set of strings.
 impl ToWire for UserAction {
     type Wire = &'static str;
 

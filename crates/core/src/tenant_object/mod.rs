@@ -31,22 +31,22 @@ pub trait TenantObject {
     fn cleared() -> Value;
 }
 
-/// Whether `value` under `key` is content: not an annotation and not empty (`null`, `[]`, `""`,
-/// the flags value `none`, an object of only such). A derived type's name alone is content
-/// (`{"@odata.type": "#…AllTimes"}` says "all times").
+/// Whether `value` under `key` is content: the key is a property (not an annotation) and the
+/// value is not empty (`null`, `[]`, `""`, the flags value `none`, an object of only such).
+/// Inside a value, a derived type's name alone is content (`{"@odata.type": "#…AllTimes"}`
+/// says "all times").
 pub fn is_content(key: &str, value: &Value) -> bool {
-    if key == "@odata.type" {
-        return true;
-    }
-    !is_annotation(key) && !is_empty(value)
+    !is_annotation(key) && has_value(value)
 }
 
-fn is_empty(value: &Value) -> bool {
+fn has_value(value: &Value) -> bool {
     match value {
-        Value::Null => true,
-        Value::Array(items) => items.is_empty(),
-        Value::Object(map) => !map.iter().any(|(key, value)| is_content(key, value)),
-        Value::String(s) => s.is_empty() || s == "none",
-        _ => false,
+        Value::Null => false,
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key == "@odata.type" || is_content(key, value)),
+        Value::String(s) => !s.is_empty() && s != "none",
+        _ => true,
     }
 }
