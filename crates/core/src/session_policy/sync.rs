@@ -75,6 +75,7 @@ pub type TenantPolicies = io::TenantObjects<ConditionalAccessPolicy>;
 /// `conditionalaccesspolicy-update.md`, and the beta-only deleted items
 /// (`beta/api/policydeletableitem-list.md`, `beta/api/conditionalaccesspolicy-restore.md`).
 pub const ENDPOINTS: Endpoints = Endpoints {
+    noun: "policy",
     collection: POLICIES,
     item: conditional_access_policy_path,
     deleted: Some(DeletedItems {

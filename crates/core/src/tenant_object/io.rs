@@ -14,6 +14,8 @@ use crate::status::Reason;
 /// Where a kind's objects live in Graph.
 #[derive(Clone, Copy, Debug)]
 pub struct Endpoints {
+    /// What an object is called in messages (`policy`, `named location`).
+    pub noun: &'static str,
     /// The collection: LIST and POST.
     pub collection: &'static str,
     /// One object: PATCH and DELETE.
@@ -209,8 +211,9 @@ pub async fn apply(
                     )
                     .await?;
                 let mut created = applied(&created.id, AppliedAction::Created, *version, &[]);
+                let noun = endpoints.noun;
                 created.note = Some(format!(
-                    "restoring deleted object {id} failed ({error}), so a new one was created"
+                    "restoring deleted {noun} {id} failed ({error}), so a new {noun} was created"
                 ));
                 return Ok(created);
             }
