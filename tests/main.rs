@@ -8,6 +8,7 @@ mod export_round_trip;
 mod graph_client;
 mod graph_docs;
 mod manifest_loading;
+mod named_location;
 mod operator;
 mod policy_sync;
 mod revocation;

@@ -12,6 +12,7 @@ pub mod common;
 pub mod crds;
 pub mod kinds;
 pub mod manifest;
+pub mod named_location;
 pub mod revocation;
 pub mod rules;
 pub mod session_policy;
@@ -19,6 +20,10 @@ pub mod tenant;
 
 pub use common::{Conditions, IncludeExclude, TenantKind, TenantRef};
 pub use kinds::{KINDS, Kind, KindInfo};
+pub use named_location::{
+    CountryLocation, CountryLookup, IpLocation, NamedLocation, NamedLocationSpec,
+    NamedLocationStatus,
+};
 pub use revocation::{
     RevocationAction, RevocationCounts, RevocationFailure, RevocationPhase, RevocationRequest,
     RevocationRequestSpec, RevocationRequestStatus, RevocationTargets,

@@ -19,6 +19,34 @@ pub const SIGN_IN_FREQUENCY: &str =
     "^(([1-9]|1[0-9]|2[0-3])h|([1-9]|[1-9][0-9]|[12][0-9][0-9]|3[0-5][0-9]|36[0-5])d|everyTime)$";
 /// An authentication context class reference id, `c1` to `c99` (`authenticationcontextclassreference.md`).
 pub const AUTHENTICATION_CONTEXT: &str = "^c([1-9]|[1-9][0-9])$";
+/// An IPv4 range in CIDR notation with a mask of /9 to /32 (entra-docs
+/// `concept-assignment-network.md`: "Only CIDR masks greater than /8 are allowed").
+pub const IPV4_CIDR: &str = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(9|[12][0-9]|3[0-2])$";
+/// An IPv6 range in CIDR notation with a mask of /9 to /128: hex groups and at most one `::`
+/// (the full text grammar of RFC 4291 is checked by Graph; this catches typos and masks).
+pub const IPV6_CIDR: &str = "^([0-9a-fA-F]{1,4}:){1,7}(:|[0-9a-fA-F]{1,4}|(:[0-9a-fA-F]{1,4}){1,6})/(9|[1-9][0-9]|1[01][0-9]|12[0-8])$";
+
+/// ISO 3166-1 alpha-2 codes: the country and region codes named locations take
+/// (`countrynamedlocation.md`; its examples are alpha-2 codes).
+pub const COUNTRY_CODES: &[&str] = &[
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
 /// A Kubernetes namespace name (RFC 1123 label).
 pub const NAMESPACE: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /// Plain HTTP is accepted only towards loopback (the simulator); everything else must be HTTPS

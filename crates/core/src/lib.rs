@@ -8,11 +8,12 @@
 //!   [`directory`]: names ↔ directory ids.
 //! - [`tenant_object`]: the seam of every kind that manages one tenant object (identity,
 //!   managed-field table, diff, PATCH bodies, plan).
-//! - One folder per kind: [`session_policy`], [`revocation`].
+//! - One folder per kind: [`session_policy`], [`named_location`], [`revocation`].
 
 pub mod connection;
 pub mod directory;
 pub mod failure;
+pub mod named_location;
 pub mod revocation;
 pub mod session_policy;
 pub mod status;

@@ -1017,22 +1017,107 @@ pub struct Device {
     pub extra: Extra,
 }
 
-/// A named location (ip or country); the derived type is in `@odata.type`.
+/// A named location; the derived type is in `@odata.type` (`namedlocation.md`,
+/// `ipnamedlocation.md`, `countrynamedlocation.md`). Properties of the other derived types
+/// are absent (`None`), never sent as `null`: a type has only its own properties.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NamedLocation {
-    /// `#microsoft.graph.ipNamedLocation` or `#microsoft.graph.countryNamedLocation`.
+    /// `#microsoft.graph.ipNamedLocation`, `#microsoft.graph.countryNamedLocation`, or (beta)
+    /// `#microsoft.graph.compliantNetworkNamedLocation` …
     #[serde(rename = "@odata.type", default)]
     pub odata_type: Option<String>,
-    /// Id.
-    #[serde(default)]
+    /// Id (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Display name.
+    /// Display name (required).
     #[serde(default)]
     pub display_name: String,
-    /// Everything else (ipRanges, isTrusted, countriesAndRegions ...).
+    /// IP ranges (ip locations), each with its own derived type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_ranges: Option<Vec<IpRange>>,
+    /// Trusted (ip and compliant-network locations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_trusted: Option<bool>,
+    /// ISO 3166-1 alpha-2 codes (country locations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub countries_and_regions: Option<Vec<String>>,
+    /// `clientIpAddress` (default) or `authenticatorAppGps` (country locations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_lookup_method: Option<CountryLookupMethod>,
+    /// Whether unknown countries and regions are included (country locations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_unknown_countries_and_regions: Option<bool>,
+    /// Created (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date_time: Option<String>,
+    /// Last modified (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_date_time: Option<String>,
+    /// Deleted (read-only, soft-deleted locations only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_date_time: Option<String>,
+    /// Everything else (properties of other derived types, newer properties).
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// `@odata.type` of an IP named location.
+pub const IP_NAMED_LOCATION_TYPE: &str = "#microsoft.graph.ipNamedLocation";
+/// `@odata.type` of a country named location.
+pub const COUNTRY_NAMED_LOCATION_TYPE: &str = "#microsoft.graph.countryNamedLocation";
+
+impl NamedLocation {
+    /// The body to send on POST or PATCH: read-only properties and annotations removed
+    /// (`@odata.type` kept: writes must name the derived type).
+    pub fn to_write_body(&self) -> Value {
+        let mut body = serde_json::to_value(self).expect("a named location serializes");
+        if let Value::Object(map) = &mut body {
+            for read_only in [
+                "id",
+                "createdDateTime",
+                "modifiedDateTime",
+                "deletedDateTime",
+            ] {
+                map.remove(read_only);
+            }
+        }
+        strip_annotations(&mut body);
+        body
+    }
+}
+
+/// One range of an IP named location (`iprange.md`: abstract; `iPv4CidrRange`,
+/// `iPv6CidrRange` carry `cidrAddress`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpRange {
+    /// `#microsoft.graph.iPv4CidrRange` or `#microsoft.graph.iPv6CidrRange`.
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    /// The range in CIDR notation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr_address: Option<String>,
+    /// Everything else (`lowerAddress`/`upperAddress` of the other range types).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `@odata.type` of an IPv4 CIDR range.
+pub const IPV4_CIDR_RANGE_TYPE: &str = "#microsoft.graph.iPv4CidrRange";
+/// `@odata.type` of an IPv6 CIDR range.
+pub const IPV6_CIDR_RANGE_TYPE: &str = "#microsoft.graph.iPv6CidrRange";
+
+open_enum! {
+    /// `countryLookupMethodType`.
+    pub enum CountryLookupMethod {
+        /// The sign-in's client IP address (the default).
+        ClientIpAddress = "clientIpAddress",
+        /// The Authenticator app's GPS location.
+        AuthenticatorAppGps = "authenticatorAppGps",
+        /// Placeholder.
+        UnknownFutureValue = "unknownFutureValue",
+    }
 }
 
 /// An authentication strength policy.

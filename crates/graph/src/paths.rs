@@ -43,8 +43,23 @@ pub const SERVICE_PRINCIPALS: &str = "/servicePrincipals";
 /// Directory role templates (`api-reference/v1.0/api/directoryroletemplate-list.md`).
 pub const ROLE_TEMPLATES: &str = "/directoryRoleTemplates";
 
-/// Named locations (`api-reference/v1.0/api/conditionalaccessroot-list-namedlocations.md`).
+/// Named locations: list, create (`api-reference/v1.0/api/conditionalaccessroot-list-namedlocations.md`,
+/// `conditionalaccessroot-post-namedlocations.md`).
 pub const NAMED_LOCATIONS: &str = "/identity/conditionalAccess/namedLocations";
+
+/// One named location: update, delete (`ipnamedlocation-update.md`,
+/// `countrynamedlocation-update.md`, `namedlocation-delete.md`).
+pub fn named_location(id: &str) -> String {
+    format!("{NAMED_LOCATIONS}/{id}")
+}
+
+/// Soft-deleted named locations, beta only (`api-reference/beta/api/policydeletableitem-list.md`).
+pub const DELETED_NAMED_LOCATIONS: &str = "/identity/conditionalAccess/deletedItems/namedLocations";
+
+/// Restores a soft-deleted named location, beta only (`api-reference/beta/api/ipnamedlocation-restore.md`).
+pub fn restore_named_location(id: &str) -> String {
+    format!("{DELETED_NAMED_LOCATIONS}/{id}/restore")
+}
 
 /// Authentication strength policies, built-in and custom
 /// (`api-reference/v1.0/api/authenticationstrengthroot-list-policies.md`).
@@ -110,6 +125,11 @@ mod tests {
             (Method::GET, ROLE_TEMPLATES.to_owned(), None),
             (Method::GET, SERVICE_PRINCIPALS.to_owned(), None),
             (Method::GET, NAMED_LOCATIONS.to_owned(), None),
+            (Method::POST, NAMED_LOCATIONS.to_owned(), Some(json!({}))),
+            (Method::PATCH, named_location("l"), Some(json!({}))),
+            (Method::DELETE, named_location("l"), None),
+            (Method::GET, DELETED_NAMED_LOCATIONS.to_owned(), None),
+            (Method::POST, restore_named_location("l"), None),
             (
                 Method::GET,
                 AUTHENTICATION_STRENGTH_POLICIES.to_owned(),

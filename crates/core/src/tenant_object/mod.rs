@@ -25,6 +25,12 @@ pub trait TenantObject {
     fn deleted_date_time(&self) -> Option<&str>;
     /// The body of a POST or PATCH: read-only properties and annotations removed.
     fn write_body(&self) -> Value;
+    /// What every PATCH must carry besides the changed properties: the derived type of an
+    /// object whose collection holds several (`ipnamedlocation-update.md`: "You must specify
+    /// the @odata.type").
+    fn patch_header(&self) -> serde_json::Map<String, Value> {
+        serde_json::Map::new()
+    }
     /// The write body of an object whose every managed sub-object is present and empty (`[]`,
     /// `null`, required defaults): what a PATCH sends for a sub-object the spec no longer sets
     /// while the tenant's copy holds content no field manages, so that content survives.

@@ -28,11 +28,14 @@ pub fn patch_body<W: TenantObject>(
         .filter_map(|c| field(fields, &c.field))
         .map(Field::group)
         .collect();
+    if changes.is_empty() {
+        return Value::Object(Map::new());
+    }
+    let mut patch = desired.patch_header();
     let desired = desired.write_body();
     let observed = observed.write_body();
     let cleared = W::cleared();
     let sent: Vec<&Field<W>> = fields.iter().filter(|f| beta || !f.beta_only).collect();
-    let mut patch = Map::new();
     // In table order, so that bodies read like the table.
     for field in &sent {
         let group = field.group();
