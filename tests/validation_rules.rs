@@ -728,12 +728,18 @@ fn the_rest_of_conditional_access() {
         assignments(json!({"guestsOrExternalUsers": {"include": {"types": ["everyone"]}}})),
         "spec.assignments.guestsOrExternalUsers.include.types[0]",
     );
+    let block = |v: Value| {
+        let mut patch = v;
+        patch["spec"]["grant"] = json!({"controls": ["block"]});
+        patch["spec"]["session"] = Value::Null;
+        patch
+    };
     // Workload identities stand alone: no users beside them.
     accepted(
         policy(),
-        assignments(
+        block(assignments(
             json!({"users": null, "servicePrincipals": {"include": ["ServicePrincipalsInMyTenant"], "filter": {"mode": "exclude", "rule": "CustomSecurityAttribute.Dept -eq \"Ops\""}}}),
-        ),
+        )),
     );
     rejected_at(
         policy(),
@@ -742,7 +748,9 @@ fn the_rest_of_conditional_access() {
     );
     accepted(
         policy(),
-        assignments(json!({"users": null, "servicePrincipals": {"include": ["billing-bot"]}})),
+        block(assignments(
+            json!({"users": null, "servicePrincipals": {"include": ["billing-bot"]}}),
+        )),
     );
     rejected_at(
         policy(),
@@ -756,7 +764,22 @@ fn the_rest_of_conditional_access() {
     );
     accepted(
         policy(),
-        assignments(json!({"agents": {"include": ["All"]}})),
+        block(assignments(
+            json!({"users": {"include": ["None"]}, "agents": {"include": ["All"]}}),
+        )),
+    );
+    // Workload identities and agents can only be blocked.
+    rejected_at(
+        policy(),
+        assignments(
+            json!({"users": null, "servicePrincipals": {"include": ["ServicePrincipalsInMyTenant"]}}),
+        ),
+        "spec.grant",
+    );
+    rejected_at(
+        policy(),
+        json!({"spec": {"assignments": {"agents": {"include": ["All"]}}, "grant": {"controls": ["mfa"]}}}),
+        "spec.grant",
     );
     // Apps, user actions and authentication contexts are alternatives.
     accepted(

@@ -45,6 +45,16 @@ use super::rules::{
     "grant control passwordChange requires assignments.applications.include [All] without exclusions",
     ".grant.controls",
 ))]
+#[x_kube(validation = rules::rule_at(
+    "!has(self.assignments.servicePrincipals) || !has(self.assignments.servicePrincipals.include) || (has(self.grant) && has(self.grant.controls) && self.grant.controls == ['block'] && !has(self.session))",
+    "a policy for workload identities can only block (entra-docs workload-identity.md: Block access is the only available option)",
+    ".grant",
+))]
+#[x_kube(validation = rules::rule_at(
+    "!has(self.assignments.agents) || !has(self.assignments.agents.include) || (has(self.grant) && has(self.grant.controls) && self.grant.controls == ['block'] && !has(self.session))",
+    "a policy for agent identities can only block (entra-docs agent-id.md: Block is the only access control)",
+    ".grant",
+))]
 pub struct SessionPolicySpec {
     /// The tenant connection this policy is applied through.
     pub tenant_ref: TenantRef,

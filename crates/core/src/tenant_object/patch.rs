@@ -23,24 +23,24 @@ pub fn patch_body<W: TenantObject>(
     changes: &[FieldChange],
     beta: bool,
 ) -> Value {
+    if changes.is_empty() {
+        return Value::Object(Map::new());
+    }
     let groups: BTreeSet<&str> = changes
         .iter()
         .filter_map(|c| field(fields, &c.field))
         .map(Field::group)
         .collect();
-    if changes.is_empty() {
-        return Value::Object(Map::new());
-    }
     let mut patch = desired.patch_header();
     let desired = desired.write_body();
     let observed = observed.write_body();
     let cleared = W::cleared();
     let sent: Vec<&Field<W>> = fields.iter().filter(|f| beta || !f.beta_only).collect();
+    let paths: Vec<&str> = sent.iter().map(|f| f.path).collect();
     // In table order, so that bodies read like the table.
     for field in &sent {
         let group = field.group();
         if groups.contains(group) && !patch.contains_key(group) {
-            let paths: Vec<&str> = sent.iter().map(|f| f.path).collect();
             let value = pick(
                 group,
                 &paths,
