@@ -16,7 +16,7 @@ use crate::failure::Failure;
 use crate::status::Reason;
 use crate::tenant_object;
 pub use crate::tenant_object::FieldChange;
-use sessionops_api::{GuestSelection, SessionPolicySpec};
+use sessionops_api::{Assignments, GuestSelection, PolicyConditions, SessionPolicySpec};
 use sessionops_graph::ApiVersion;
 use sessionops_graph::models::{
     ALL_EXTERNAL_TENANTS_TYPE, AuthenticationStrengthRef, ClientAppType, CloudAppSecurityControl,
@@ -306,50 +306,13 @@ pub fn desired_policy(
             .map(|c| c.to_wire())
             .collect()
     };
-    let wire_filter = |f: &sessionops_api::Filter| Filter {
-        mode: f.mode.to_wire(),
-        rule: f.rule.clone(),
-    };
-    let client_applications =
-        (!a.service_principals.is_empty() || !a.agents.is_empty()).then(|| {
-            let agents = (!a.agents.is_empty()).then_some(&a.agents);
-            beta.mark_if(agents.is_some(), "assignments.agents");
-            ConditionClientApplications {
-                include_service_principals,
-                exclude_service_principals,
-                service_principal_filter: a.service_principals.filter.as_ref().map(wire_filter),
-                include_agent_id_service_principals: agents.map(|g| {
-                    g.include
-                        .iter()
-                        .map(|id| keyword_or_id(id, &["All"]))
-                        .collect()
-                }),
-                exclude_agent_id_service_principals: agents
-                    .map(|g| g.exclude.iter().map(|id| id.to_lowercase()).collect()),
-                agent_id_service_principal_filter: agents
-                    .and_then(|g| g.filter.as_ref().map(wire_filter)),
-                ..Default::default()
-            }
-        });
-    let legacy_devices = (!conditions.devices.is_empty()).then_some(&conditions.devices);
-    beta.mark_if(legacy_devices.is_some(), "conditions.devices");
-    let devices = (conditions.device_filter.is_some() || legacy_devices.is_some()).then(|| {
-        let list = |values: &[String]| Some(values.to_vec());
-        ConditionDevices {
-            device_filter: conditions.device_filter.as_ref().map(wire_filter),
-            include_devices: legacy_devices.and_then(|d| list(&d.include)),
-            exclude_devices: legacy_devices.and_then(|d| list(&d.exclude)),
-            include_device_states: legacy_devices.and_then(|d| list(&d.include_states)),
-            exclude_device_states: legacy_devices.and_then(|d| list(&d.exclude_states)),
-            ..Default::default()
-        }
-    });
-    let device_states = (!conditions.device_states.is_empty()).then(|| ConditionDeviceStates {
-        include_states: conditions.device_states.include.clone(),
-        exclude_states: conditions.device_states.exclude.clone(),
-        ..Default::default()
-    });
-    beta.mark_if(device_states.is_some(), "conditions.deviceStates");
+    let client_applications = client_applications(
+        a,
+        include_service_principals,
+        exclude_service_principals,
+        &mut beta,
+    );
+    let (devices, device_states) = device_conditions(&conditions, &mut beta);
     let agent_id_risk_levels = (!conditions.agent_id_risk_levels.is_empty()).then(|| {
         Flags(
             conditions
@@ -498,6 +461,70 @@ pub fn desired_policy(
         beta_fields: beta.fields,
         resolved: resolver.resolved,
     })
+}
+
+fn wire_filter(filter: &sessionops_api::Filter) -> Filter {
+    Filter {
+        mode: filter.mode.to_wire(),
+        rule: filter.rule.clone(),
+    }
+}
+
+/// Workload identities (resolved `include`/`exclude`) and, beta only, agent identities.
+fn client_applications(
+    a: &Assignments,
+    include: Vec<String>,
+    exclude: Vec<String>,
+    beta: &mut BetaFields,
+) -> Option<ConditionClientApplications> {
+    if a.service_principals.is_empty() && a.agents.is_empty() {
+        return None;
+    }
+    let agents = (!a.agents.is_empty()).then_some(&a.agents);
+    beta.mark_if(agents.is_some(), "assignments.agents");
+    Some(ConditionClientApplications {
+        include_service_principals: include,
+        exclude_service_principals: exclude,
+        service_principal_filter: a.service_principals.filter.as_ref().map(wire_filter),
+        include_agent_id_service_principals: agents.map(|g| {
+            g.include
+                .iter()
+                .map(|id| keyword_or_id(id, &["All"]))
+                .collect()
+        }),
+        exclude_agent_id_service_principals: agents
+            .map(|g| g.exclude.iter().map(|id| id.to_lowercase()).collect()),
+        agent_id_service_principal_filter: agents.and_then(|g| g.filter.as_ref().map(wire_filter)),
+        ..Default::default()
+    })
+}
+
+/// `conditions.devices` (the filter, and the deprecated beta lists) and the deprecated beta
+/// `conditions.deviceStates`.
+fn device_conditions(
+    conditions: &PolicyConditions,
+    beta: &mut BetaFields,
+) -> (Option<ConditionDevices>, Option<ConditionDeviceStates>) {
+    let legacy = (!conditions.devices.is_empty()).then_some(&conditions.devices);
+    beta.mark_if(legacy.is_some(), "conditions.devices");
+    let devices = (conditions.device_filter.is_some() || legacy.is_some()).then(|| {
+        let list = |values: &[String]| Some(values.to_vec());
+        ConditionDevices {
+            device_filter: conditions.device_filter.as_ref().map(wire_filter),
+            include_devices: legacy.and_then(|d| list(&d.include)),
+            exclude_devices: legacy.and_then(|d| list(&d.exclude)),
+            include_device_states: legacy.and_then(|d| list(&d.include_states)),
+            exclude_device_states: legacy.and_then(|d| list(&d.exclude_states)),
+            ..Default::default()
+        }
+    });
+    let states = (!conditions.device_states.is_empty()).then(|| ConditionDeviceStates {
+        include_states: conditions.device_states.include.clone(),
+        exclude_states: conditions.device_states.exclude.clone(),
+        ..Default::default()
+    });
+    beta.mark_if(states.is_some(), "conditions.deviceStates");
+    (devices, states)
 }
 
 /// The spec fields that exist only in Graph beta, in the order the spec names them.
