@@ -276,6 +276,21 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
             report.status
         );
     }
+    // A policy that needs beta says so, naming the field.
+    let cae = reports
+        .iter()
+        .find(|r| r.display_name == "CA035: Strict location CAE")
+        .and_then(|r| r.status.as_ref())
+        .unwrap();
+    assert_eq!(cae.beta_fields, ["session.continuousAccessEvaluation"]);
+    assert_eq!(cae.graph_version.as_deref(), Some("beta"));
+    assert!(
+        cae.conditions[0]
+            .message
+            .contains("through Graph beta, which alone has session.continuousAccessEvaluation"),
+        "{:?}",
+        cae.conditions
+    );
     let copies = read_back(&empty).await;
     assert_eq!(copies.len(), originals.len());
     let mut all = Vec::new();

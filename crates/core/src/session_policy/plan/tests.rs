@@ -483,6 +483,61 @@ fn beta_only_controls_are_compared_only_when_read_through_beta() {
     );
 }
 
+/// A beta-only control set in the portal on a v1.0 policy is cleared through beta (v1.0
+/// cannot name it), and only the beta PATCH names it; the desired policy itself stays v1.0.
+#[test]
+fn a_portal_set_beta_only_control_is_cleared_through_beta() {
+    let desired = desired(TWELVE_HOURS);
+    assert_eq!(desired.version, ApiVersion::V1);
+    assert!(desired.beta_fields.is_empty());
+    let mut observed = as_graph_returns(&desired, "p-1");
+    observed
+        .session_controls
+        .as_mut()
+        .unwrap()
+        .continuous_access_evaluation =
+        Some(serde_json::from_value(json!({"mode": "strictEnforcement"})).unwrap());
+    assert!(
+        matches!(
+            plan(&desired, Found::ById(&observed), false),
+            PolicyPlan::NoOp { .. }
+        ),
+        "a v1.0 read does not see it"
+    );
+    let PolicyPlan::Update { version, patch, .. } = plan(&desired, Found::ById(&observed), true)
+    else {
+        panic!("read through beta, the portal's CAE is drift");
+    };
+    assert_eq!(version, ApiVersion::Beta);
+    assert_eq!(
+        patch["sessionControls"]["continuousAccessEvaluation"],
+        Value::Null
+    );
+    assert!(
+        patch["sessionControls"]
+            .get("continuousAccessEvaluation")
+            .is_some()
+    );
+}
+
+/// The spec fields that need beta are named, once each, in the order the spec has them.
+#[test]
+fn beta_fields_name_what_routes_a_policy_through_beta() {
+    let yaml = TWELVE_HOURS.replace(
+        "signInFrequency: 12h",
+        "signInFrequency: everyTime\n    continuousAccessEvaluation: strictLocation",
+    );
+    let desired = desired(&yaml);
+    assert_eq!(desired.version, ApiVersion::Beta);
+    assert_eq!(
+        desired.beta_fields,
+        [
+            "session.signInFrequency: everyTime",
+            "session.continuousAccessEvaluation"
+        ]
+    );
+}
+
 #[test]
 fn missing_policies_are_created_with_the_full_body() {
     let desired = desired(TWELVE_HOURS);
