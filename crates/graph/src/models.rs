@@ -39,6 +39,28 @@ pub fn strip_annotations(value: &mut Value) {
     }
 }
 
+/// The read-only properties of every `policyDeletableItem` (Conditional Access policies and
+/// named locations): its id, timestamps and deletion time.
+const DELETABLE_ITEM_READ_ONLY: &[&str] = &[
+    "id",
+    "createdDateTime",
+    "modifiedDateTime",
+    "deletedDateTime",
+];
+
+/// `object` as a POST or PATCH body: the top-level `read_only` properties and every
+/// annotation removed (`@odata.type` kept: writes must name a derived type).
+fn write_body(object: &impl Serialize, read_only: &[&str]) -> Value {
+    let mut body = serde_json::to_value(object).expect("a Graph model serializes");
+    if let Value::Object(map) = &mut body {
+        for property in read_only {
+            map.remove(*property);
+        }
+    }
+    strip_annotations(&mut body);
+    body
+}
+
 /// An enum serialized as a string that keeps unknown members instead of failing.
 macro_rules! open_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
@@ -441,20 +463,7 @@ pub struct ConditionalAccessPolicy {
 impl ConditionalAccessPolicy {
     /// The body to send on POST or PATCH: read-only properties and annotations removed.
     pub fn to_write_body(&self) -> Value {
-        let mut body = serde_json::to_value(self).expect("a policy serializes");
-        if let Value::Object(map) = &mut body {
-            for read_only in [
-                "id",
-                "createdDateTime",
-                "modifiedDateTime",
-                "deletedDateTime",
-                "templateId",
-            ] {
-                map.remove(read_only);
-            }
-        }
-        strip_annotations(&mut body);
-        body
+        write_body(self, &[DELETABLE_ITEM_READ_ONLY, &["templateId"]].concat())
     }
 }
 
@@ -1071,19 +1080,7 @@ impl NamedLocation {
     /// The body to send on POST or PATCH: read-only properties and annotations removed
     /// (`@odata.type` kept: writes must name the derived type).
     pub fn to_write_body(&self) -> Value {
-        let mut body = serde_json::to_value(self).expect("a named location serializes");
-        if let Value::Object(map) = &mut body {
-            for read_only in [
-                "id",
-                "createdDateTime",
-                "modifiedDateTime",
-                "deletedDateTime",
-            ] {
-                map.remove(read_only);
-            }
-        }
-        strip_annotations(&mut body);
-        body
+        write_body(self, DELETABLE_ITEM_READ_ONLY)
     }
 }
 

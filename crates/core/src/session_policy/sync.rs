@@ -77,20 +77,12 @@ pub type TenantPolicies = io::TenantObjects<ConditionalAccessPolicy>;
 pub const ENDPOINTS: Endpoints = Endpoints {
     noun: "policy",
     collection: POLICIES,
-    item: conditional_access_policy_path,
+    item: conditional_access_policy,
     deleted: Some(DeletedItems {
         collection: DELETED_POLICIES,
-        restore: restore_path,
+        restore: restore_conditional_access_policy,
     }),
 };
-
-fn conditional_access_policy_path(id: &str) -> String {
-    conditional_access_policy(id)
-}
-
-fn restore_path(id: &str) -> String {
-    restore_conditional_access_policy(id)
-}
 
 /// Reads the tenant's policies: one paged LIST, through beta when a desired policy needs beta
 /// (so its beta-only controls can be compared).
