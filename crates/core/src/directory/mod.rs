@@ -321,20 +321,65 @@ pub async fn names_for_ids(
             names.insert(NameKind::User, &user.id, &upn);
         }
     }
-    let groups: Vec<&str> = ids.groups.iter().map(String::as_str).collect();
-    let found = filter_in::<Group>(client, paths::GROUPS, "id", &groups, "id,displayName").await?;
+    let group_ids: Vec<&str> = ids.groups.iter().map(String::as_str).collect();
+    let groups =
+        filter_in::<Group>(client, paths::GROUPS, "id", &group_ids, "id,displayName").await?;
+    let app_ids: Vec<&str> = ids.applications.iter().map(String::as_str).collect();
+    let apps = filter_in::<ServicePrincipal>(
+        client,
+        paths::SERVICE_PRINCIPALS,
+        "appId",
+        &app_ids,
+        "id,appId,displayName",
+    )
+    .await?;
+    let principal_ids: Vec<&str> = ids.service_principals.iter().map(String::as_str).collect();
+    let principals = filter_in::<ServicePrincipal>(
+        client,
+        paths::SERVICE_PRINCIPALS,
+        "id",
+        &principal_ids,
+        "id,appId,displayName",
+    )
+    .await?;
+    // A display name stands for an id only if it resolves back to that id (display names are
+    // not unique): every candidate name is looked up in one resolution.
+    let candidates = [
+        (
+            NameKind::Group,
+            groups
+                .iter()
+                .map(|g| (g.id.clone(), g.display_name.clone()))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            NameKind::Application,
+            apps.iter()
+                .filter_map(|sp| Some((sp.app_id.clone()?.to_lowercase(), sp.display_name.clone())))
+                .collect(),
+        ),
+        (
+            NameKind::ServicePrincipal,
+            principals
+                .iter()
+                .map(|sp| (sp.id.to_lowercase(), sp.display_name.clone()))
+                .collect(),
+        ),
+    ];
     let mut requests = NameRequests::default();
-    for group in &found {
-        if let Some(name) = &group.display_name {
-            requests.add(NameKind::Group, name, &[]);
+    for (kind, found) in &candidates {
+        for name in found.iter().filter_map(|(_, name)| name.as_deref()) {
+            requests.add(*kind, name, &[]);
         }
     }
     let back = resolve(client, &requests).await?;
-    for group in &found {
-        if let Some(name) = &group.display_name
-            && back.get(NameKind::Group, name) == Some(&Resolution::Id(group.id.clone()))
-        {
-            names.insert(NameKind::Group, &group.id, name);
+    for (kind, found) in &candidates {
+        for (id, name) in found {
+            if let Some(name) = name
+                && back.get(*kind, name) == Some(&Resolution::Id(id.clone()))
+            {
+                names.insert(*kind, id, name);
+            }
         }
     }
     if !ids.roles.is_empty() {
@@ -344,53 +389,6 @@ pub async fn names_for_ids(
             NameKind::Role,
             templates.into_iter().map(|t| (t.id, t.display_name)),
         );
-    }
-    let app_ids: Vec<&str> = ids.applications.iter().map(String::as_str).collect();
-    let by_app = filter_in::<ServicePrincipal>(
-        client,
-        paths::SERVICE_PRINCIPALS,
-        "appId",
-        &app_ids,
-        "id,appId,displayName",
-    )
-    .await?;
-    let principal_ids: Vec<&str> = ids.service_principals.iter().map(String::as_str).collect();
-    let by_id = filter_in::<ServicePrincipal>(
-        client,
-        paths::SERVICE_PRINCIPALS,
-        "id",
-        &principal_ids,
-        "id,appId,displayName",
-    )
-    .await?;
-    // A name stands for an id only if it resolves back to it (display names are not unique).
-    let mut requests = NameRequests::default();
-    for sp in by_app.iter().chain(&by_id) {
-        if let Some(name) = &sp.display_name {
-            requests.add(NameKind::Application, name, &[]);
-            requests.add(NameKind::ServicePrincipal, name, &[]);
-        }
-    }
-    let back = resolve(client, &requests).await?;
-    for (kind, found, key) in [
-        (
-            NameKind::Application,
-            &by_app,
-            (|sp: &ServicePrincipal| sp.app_id.clone()) as fn(&ServicePrincipal) -> Option<String>,
-        ),
-        (
-            NameKind::ServicePrincipal,
-            &by_id,
-            |sp: &ServicePrincipal| Some(sp.id.clone()),
-        ),
-    ] {
-        for sp in found {
-            if let (Some(name), Some(id)) = (&sp.display_name, key(sp))
-                && back.get(kind, name) == Some(&Resolution::Id(id.to_lowercase()))
-            {
-                names.insert(kind, &id, name);
-            }
-        }
     }
     if !ids.strengths.is_empty() {
         let strengths: Vec<AuthenticationStrengthPolicy> = client
