@@ -245,11 +245,7 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
 
     // Plan: every policy already as its manifest says. Apply: not one write.
     common::stats(&sim).await;
-    reqwest::Client::new()
-        .post(format!("{}/_sim/stats/reset", sim.base_url()))
-        .send()
-        .await
-        .unwrap();
+    common::reset_stats(&sim).await;
     let reports = policies::run(&set, &env(&sim), true, &fast).await;
     assert_eq!(reports.len(), originals.len());
     for report in &reports {

@@ -540,10 +540,7 @@ async fn export_then_plan_changes_nothing() {
     });
 
     common::stats(&sim).await;
-    http.post(format!("{}/_sim/stats/reset", sim.base_url()))
-        .send()
-        .await
-        .unwrap();
+    common::reset_stats(&sim).await;
     let env: HashMap<String, String> = [(
         "AZURE_CLIENT_SECRET".to_owned(),
         sim.client_secret().to_owned(),

@@ -101,14 +101,6 @@ async fn sim_user_id(sim: &Simulator, upn: &str) -> String {
     user["id"].as_str().unwrap().to_owned()
 }
 
-async fn reset(sim: &Simulator) {
-    reqwest::Client::new()
-        .post(format!("{}/_sim/stats/reset", sim.base_url()))
-        .send()
-        .await
-        .unwrap();
-}
-
 fn actions(reports: &[PolicyReport]) -> Vec<(String, &'static str)> {
     reports
         .iter()
@@ -215,7 +207,7 @@ async fn a_second_plan_and_apply_send_no_write() {
     let sim = tenant(20.0).await;
     let set = examples(&sim);
     apply(&sim, &set).await;
-    reset(&sim).await;
+    common::reset_stats(&sim).await;
     let reports = plan(&sim, &set).await;
     assert!(
         actions(&reports).iter().all(|(_, a)| *a == "none"),
@@ -390,7 +382,7 @@ async fn a_hundred_policies_in_sync_cost_one_ca_list_at_one_request_per_second()
             .unwrap();
     }
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    reset(&sim).await;
+    common::reset_stats(&sim).await;
     let reports = policies::run(&set, &env(&sim), false, &|_| {}).await;
     assert_eq!(reports.len(), 100);
     assert!(actions(&reports).iter().all(|(_, a)| *a == "none"));

@@ -233,11 +233,7 @@ async fn every_guard_writes_nothing() {
 
     // A namespace the connection does not allow: refused before any Graph call.
     common::stats(&sim).await;
-    reqwest::Client::new()
-        .post(format!("{}/_sim/stats/reset", sim.base_url()))
-        .send()
-        .await
-        .unwrap();
+    common::reset_stats(&sim).await;
     let outsider = request(
         "outsider",
         "{users: [user0005@contoso.onmicrosoft.com]}",

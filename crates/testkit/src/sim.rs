@@ -68,6 +68,15 @@ pub async fn stats(sim: &Simulator) -> Value {
         .unwrap()
 }
 
+/// `POST /_sim/stats/reset`: the statistics start again from zero.
+pub async fn reset_stats(sim: &Simulator) {
+    reqwest::Client::new()
+        .post(format!("{}/_sim/stats/reset", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// How many answers `route` (e.g. `GET /users/{id}`) got with `status`.
 pub fn count(stats: &Value, route: &str, status: u16) -> u64 {
     stats["routes"][route][status.to_string()]
