@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::Ctx;
 use super::users;
+use super::{Ctx, DirectoryCollection};
 use crate::error::GraphError;
 use crate::odata::{self, DIRECTORY_DEFAULT_PAGE, DIRECTORY_MAX_PAGE};
 use crate::pipeline::GraphResponse;
@@ -161,55 +161,23 @@ impl Groups {
     }
 }
 
-/// Default group properties of a response, or the checked `$select`ion.
-fn group_properties(select: Option<&[String]>) -> Result<Vec<&str>, GraphError> {
-    match select {
-        Some(select) => {
-            odata::check_select(select, PROPERTIES, "group")?;
-            Ok(select.iter().map(String::as_str).collect())
-        }
-        None => Ok(PROPERTIES.to_vec()),
-    }
-}
+/// `/groups` as a directory collection.
+const COLLECTION: DirectoryCollection = DirectoryCollection {
+    entity_set: "groups",
+    type_name: "group",
+    filter_type_name: "Group",
+    properties: PROPERTIES,
+    filterable: FILTERABLE,
+};
 
 /// `GET /groups`.
 pub(crate) fn list(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
-    let query = ctx.query;
-    query.check_count()?;
-    if let Some(filter) = &query.filter {
-        filter.check(FILTERABLE, "Group", query.advanced())?;
-    }
-    let properties = group_properties(query.select.as_deref())?;
-    let size = query.page_size(DIRECTORY_DEFAULT_PAGE, DIRECTORY_MAX_PAGE)?;
-    let matching: Vec<&Group> = ctx
-        .tenant
-        .groups
-        .iter()
-        .filter(|g| {
-            query
-                .filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&|p| g.property(p)))
-        })
-        .collect();
-    let count = query.advanced().then_some(matching.len());
-    let page = odata::paginate(matching, query.offset, size);
-    let values = page.items.iter().map(|g| g.to_json(&properties)).collect();
-    let next = page.next_offset.map(|n| odata::next_link(ctx.req, n));
-    Ok(GraphResponse::ok(odata::collection_body(
-        odata::context(
-            ctx.version(),
-            &odata::collection_fragment("groups", query.select.as_deref()),
-        ),
-        values,
-        next,
-        count,
-    )))
+    COLLECTION.list(ctx, ctx.tenant.groups.iter(), Group::property)
 }
 
 /// `GET /groups/{id}`.
 pub(crate) fn get(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    let properties = group_properties(ctx.query.select.as_deref())?;
+    let properties = COLLECTION.response_properties(ctx.query.select.as_deref())?;
     let group = ctx
         .tenant
         .groups

@@ -21,7 +21,7 @@ use jiff::Timestamp;
 
 use super::auth::Principal;
 use super::error::GraphError;
-use super::odata::QueryOptions;
+use super::odata::{self, QueryOptions};
 use super::pipeline::{ApiVersion, GraphRequest, GraphResponse};
 use super::routes::Route;
 use super::state::Settings;
@@ -48,6 +48,85 @@ impl Ctx<'_> {
     /// When an object written now becomes visible to reads (eventual consistency, `--lag`).
     pub(crate) fn visible_from(&self) -> Instant {
         self.instant + self.settings.config.lag
+    }
+}
+
+/// A directory collection the simulator answers from memory: `$filter` on `filterable`,
+/// `$select` among `properties` (all of them by default), `$count` with advanced query,
+/// `$top` paging with next links (`concepts/paging.md`).
+pub(crate) struct DirectoryCollection {
+    /// The entity set (`groups`), for `@odata.context`.
+    pub entity_set: &'static str,
+    /// The entity type (`group`), as `$select` errors name it.
+    pub type_name: &'static str,
+    /// The type as `$filter` errors name it (`Group`).
+    pub filter_type_name: &'static str,
+    /// The properties a response has.
+    pub properties: &'static [&'static str],
+    /// The properties `$filter` takes.
+    pub filterable: &'static [&'static str],
+}
+
+impl DirectoryCollection {
+    /// The properties of a response: the checked `$select`ion or every default one.
+    pub(crate) fn response_properties<'a>(
+        &self,
+        select: Option<&'a [String]>,
+    ) -> Result<Vec<&'a str>, GraphError> {
+        match select {
+            Some(select) => {
+                odata::check_select(select, self.properties, self.type_name)?;
+                Ok(select.iter().map(String::as_str).collect())
+            }
+            None => Ok(self.properties.to_vec()),
+        }
+    }
+
+    /// `GET` of the collection: the `items` that match the filter, as `property` renders them.
+    pub(crate) fn list<'a, T: 'a>(
+        &self,
+        ctx: &Ctx<'_>,
+        items: impl Iterator<Item = &'a T>,
+        property: impl Fn(&T, &str) -> serde_json::Value,
+    ) -> Result<GraphResponse, GraphError> {
+        let query = ctx.query;
+        query.check_count()?;
+        if let Some(filter) = &query.filter {
+            filter.check(self.filterable, self.filter_type_name, query.advanced())?;
+        }
+        let properties = self.response_properties(query.select.as_deref())?;
+        let size = query.page_size(odata::DIRECTORY_DEFAULT_PAGE, odata::DIRECTORY_MAX_PAGE)?;
+        let matching: Vec<&T> = items
+            .filter(|item| {
+                query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&|p| property(item, p)))
+            })
+            .collect();
+        let count = query.advanced().then_some(matching.len());
+        let page = odata::paginate(matching, query.offset, size);
+        let values = page
+            .items
+            .iter()
+            .map(|item| {
+                let object: serde_json::Map<String, serde_json::Value> = properties
+                    .iter()
+                    .map(|name| ((*name).to_owned(), property(item, name)))
+                    .collect();
+                serde_json::Value::Object(object)
+            })
+            .collect();
+        let next = page.next_offset.map(|n| odata::next_link(ctx.req, n));
+        Ok(GraphResponse::ok(odata::collection_body(
+            odata::context(
+                ctx.version(),
+                &odata::collection_fragment(self.entity_set, query.select.as_deref()),
+            ),
+            values,
+            next,
+            count,
+        )))
     }
 }
 
