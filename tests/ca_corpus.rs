@@ -15,11 +15,13 @@ use std::path::Path;
 
 use graph_sim::{Seed, SimConfig, Simulator};
 use serde_json::{Value, json};
-use sessionops::cli::{export, policies};
+use sessionops::cli::{export, objects, policies};
 use sessionops_api::manifest::{self, ManifestSet, Object};
 use sessionops_api::{TenantKind, TenantRef};
 use sessionops_core::session_policy::fields::MANAGED_FIELDS;
 use sessionops_core::session_policy::plan::PolicyPlan;
+use sessionops_core::status::Reason;
+use sessionops_core::tenant_object::Plan;
 use sessionops_graph::models::ConditionalAccessPolicy;
 use sessionops_graph::{ApiVersion, GraphRequest};
 
@@ -411,8 +413,9 @@ fn beta_only_keys(body: &Value) -> Vec<String> {
     found
 }
 
-/// Every SessionPolicy in `examples/` applies to the demo tenant (which has the names they use),
-/// and then plans no change: the examples are policies Graph (as the simulator reproduces it)
+/// Every SessionPolicy and NamedLocation in `examples/` applies to the demo tenant (which has the
+/// names they use) in one apply, the policy that names a location of the same apply included,
+/// and then plans no change: the examples are objects Graph (as the simulator reproduces it)
 /// takes.
 #[tokio::test]
 async fn every_example_policy_applies_and_then_plans_no_change() {
@@ -427,9 +430,10 @@ async fn every_example_policy_applies_and_then_plans_no_change() {
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| {
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("policy-") && n.ends_with(".yaml"))
+            path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                (n.starts_with("policy-") || n.starts_with("named-location-"))
+                    && n.ends_with(".yaml")
+            })
         })
         .collect();
     paths.sort();
@@ -444,23 +448,49 @@ async fn every_example_policy_applies_and_then_plans_no_change() {
             ..set.objects[0].clone()
         },
     );
-    let applied = policies::run(&set, &env(&sim), true, &fast).await;
-    assert_eq!(applied.len(), paths.len());
-    for report in &applied {
-        assert!(
-            report.is_ready(),
-            "{}: {:?} {:?}",
-            report.key,
-            report.plan,
-            report.status
-        );
+    // Before anything exists, the policy naming a location of the same set waits for it.
+    let planned = objects::run_all(&set, &env(&sim), false, &fast).await;
+    let waiting = planned
+        .policies
+        .iter()
+        .find(|r| r.key == "identity/block-blocked-countries")
+        .expect("the example policy naming a location");
+    let Err(failure) = &waiting.plan else {
+        panic!("{:?}", waiting.plan)
+    };
+    assert_eq!(failure.reason(), Reason::WaitingForDependency, "{failure}");
+    assert!(
+        failure
+            .to_string()
+            .contains("NamedLocation identity/blocked-countries"),
+        "{failure}"
+    );
+    let applied = objects::run_all(&set, &env(&sim), true, &fast).await;
+    assert_eq!(
+        applied.policies.len() + applied.locations.len(),
+        paths.len()
+    );
+    assert!(applied.locations.len() >= 2);
+    for (key, plan, ready, status) in applied
+        .locations
+        .iter()
+        .map(|r| (&r.key, &r.plan, r.is_ready(), format!("{:?}", r.status)))
+        .chain(
+            applied
+                .policies
+                .iter()
+                .map(|r| (&r.key, &r.plan, r.is_ready(), format!("{:?}", r.status))),
+        )
+    {
+        assert!(ready, "{key}: {plan:?} {status}");
     }
-    for report in policies::run(&set, &env(&sim), false, &fast).await {
-        assert!(
-            matches!(report.plan, Ok(PolicyPlan::NoOp { .. })),
-            "{}: {:?}",
-            report.key,
-            report.plan
-        );
+    let again = objects::run_all(&set, &env(&sim), false, &fast).await;
+    for (key, plan) in again
+        .locations
+        .iter()
+        .map(|r| (&r.key, &r.plan))
+        .chain(again.policies.iter().map(|r| (&r.key, &r.plan)))
+    {
+        assert!(matches!(plan, Ok(Plan::NoOp { .. })), "{key}: {plan:?}");
     }
 }

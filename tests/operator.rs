@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use sessionops_api::manifest::{self, Object};
 use sessionops_api::{RevocationRequest, SessionPolicy};
 use sessionops_core::revocation::RunOptions;
-use sessionops_operator::{Context, Settings, revocation, session_policy, tenant_connection};
+use sessionops_core::tenant_object::kind::SeamKind;
+use sessionops_operator::{Context, Settings, revocation, tenant_connection, tenant_object};
 use tokio::sync::watch;
 
 const SECRET_PATH: &str = "/api/v1/namespaces/sessionops-system/secrets/contoso-graph";
@@ -94,12 +95,12 @@ fn reconcile_policy(
     Output = Result<kube::runtime::controller::Action, sessionops_operator::ReconcileError>,
 > + Send
 + 'static {
-    session_policy::reconcile(Arc::new(DeserializeGuard(Ok(policy))), ctx.clone())
+    tenant_object::reconcile::<SessionPolicy>(Arc::new(DeserializeGuard(Ok(policy))), ctx.clone())
 }
 
 /// The policy as the API server holds it after `calls` (finalizer added, status written).
 fn after(mut policy: SessionPolicy, calls: &[Call]) -> SessionPolicy {
-    policy.metadata.finalizers = Some(vec![session_policy::FINALIZER.into()]);
+    policy.metadata.finalizers = Some(vec![SessionPolicy::FINALIZER.into()]);
     if let Some(patch) = calls
         .iter()
         .rev()
@@ -135,7 +136,7 @@ async fn first_apply_then_resyncs_that_change_nothing() {
         calls[0].body,
         json!([
             {"op": "test", "path": "/metadata/finalizers", "value": null},
-            {"op": "add", "path": "/metadata/finalizers", "value": [session_policy::FINALIZER]}
+            {"op": "add", "path": "/metadata/finalizers", "value": [SessionPolicy::FINALIZER]}
         ])
     );
     let status = &calls[2].body["status"];
@@ -289,7 +290,7 @@ async fn deletion_honours_delete_and_retain() {
         assert_eq!(
             calls.last().unwrap().body,
             json!([
-                {"op": "test", "path": "/metadata/finalizers/0", "value": session_policy::FINALIZER},
+                {"op": "test", "path": "/metadata/finalizers/0", "value": SessionPolicy::FINALIZER},
                 {"op": "remove", "path": "/metadata/finalizers/0"}
             ])
         );
@@ -308,7 +309,7 @@ async fn a_namespace_not_allowed_causes_no_secret_read_and_no_graph_call() {
     let sim = demo_tenant(20.0).await;
     let mut intruder = example_policy();
     intruder.metadata.namespace = Some("marketing".into());
-    intruder.metadata.finalizers = Some(vec![session_policy::FINALIZER.into()]);
+    intruder.metadata.finalizers = Some(vec![SessionPolicy::FINALIZER.into()]);
     let mut cluster = cluster_with(&sim, vec![intruder.clone()], vec![], None);
     let (result, calls) = cluster
         .run(reconcile_policy(&cluster.ctx, intruder), |_| {})
@@ -536,7 +537,10 @@ async fn an_object_that_does_not_deserialize_is_reported_not_reconciled() {
     assert!(guard.0.is_err());
     let ctx = cluster.ctx.clone();
     let (result, calls) = cluster
-        .run(session_policy::reconcile(Arc::new(guard), ctx), |_| {})
+        .run(
+            tenant_object::reconcile::<SessionPolicy>(Arc::new(guard), ctx),
+            |_| {},
+        )
         .await;
     assert!(result.is_ok(), "{result:?}");
     let shape = call_shapes(&calls);
@@ -696,7 +700,7 @@ async fn end_to_end_in_a_real_cluster() {
                 policy
                     .finalizers()
                     .iter()
-                    .any(|f| f == session_policy::FINALIZER)
+                    .any(|f| f == SessionPolicy::FINALIZER)
             );
             break;
         }

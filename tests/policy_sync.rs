@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use graph_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
+use sessionops::cli::objects;
 use sessionops::cli::policies::{self, PolicyReport};
 use sessionops_api::Endpoints;
 use sessionops_api::manifest::{self, ManifestSet, Object};
 use sessionops_core::session_policy::plan::PolicyPlan;
+use sessionops_core::status::Reason;
 use sessionops_graph::GraphConfig;
 
 /// A tenant with the demo's people, Graph's limits on, CA faster than Graph's 1/s so the
@@ -35,7 +37,8 @@ fn policy_count(set: &ManifestSet) -> usize {
         .count()
 }
 
-/// The connection and the SessionPolicies of examples/, pointed at `sim`.
+/// The connection, the SessionPolicies and the NamedLocations (one policy names one) of
+/// examples/, pointed at `sim`.
 fn examples(sim: &Simulator) -> ManifestSet {
     let mut set = manifest::load(
         &[Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")],
@@ -45,7 +48,9 @@ fn examples(sim: &Simulator) -> ManifestSet {
     set.objects.retain(|o| {
         matches!(
             o.object,
-            Object::ClusterTenantConnection(_) | Object::SessionPolicy(_)
+            Object::ClusterTenantConnection(_)
+                | Object::SessionPolicy(_)
+                | Object::NamedLocation(_)
         )
     });
     point_at(&mut set, sim);
@@ -70,12 +75,24 @@ fn fast(ca_rps: f64) -> impl Fn(&mut GraphConfig) {
     }
 }
 
+/// The SessionPolicies' plans (named locations are planned, and applied, first).
 async fn plan(sim: &Simulator, set: &ManifestSet) -> Vec<PolicyReport> {
-    policies::run(set, &env(sim), false, &fast(20.0)).await
+    objects::run_all(set, &env(sim), false, &fast(20.0))
+        .await
+        .policies
 }
 
 async fn apply(sim: &Simulator, set: &ManifestSet) -> Vec<PolicyReport> {
-    let reports = policies::run(set, &env(sim), true, &fast(20.0)).await;
+    let all = objects::run_all(set, &env(sim), true, &fast(20.0)).await;
+    for location in &all.locations {
+        assert!(
+            location.is_ready(),
+            "{}: {:?}",
+            location.key,
+            location.status
+        );
+    }
+    let reports = all.policies;
     for report in &reports {
         let ready = report
             .status
@@ -327,11 +344,18 @@ async fn a_crash_between_create_and_record_creates_no_duplicate() {
     let set = examples(&sim);
     // sessionops created every policy and died before recording anything: the next apply
     // finds them by displayName.
+    // (The policy that names a location of the set waits for it; the apply creates both.)
     let planned = plan(&sim, &set).await;
     let client = reqwest::Client::new();
+    let mut waiting = 0;
     for report in &planned {
-        let Ok(PolicyPlan::Create { body, .. }) = &report.plan else {
-            panic!("expected creates")
+        let body = match &report.plan {
+            Ok(PolicyPlan::Create { body, .. }) => body,
+            Err(failure) if failure.reason() == Reason::WaitingForDependency => {
+                waiting += 1;
+                continue;
+            }
+            other => panic!("expected creates: {other:?}"),
         };
         let response = client
             .post(format!("{}/_sim/portal/policies", sim.base_url()))
@@ -341,6 +365,7 @@ async fn a_crash_between_create_and_record_creates_no_duplicate() {
             .unwrap();
         assert_eq!(response.status(), 201);
     }
+    assert_eq!(waiting, 1);
     apply(&sim, &set).await;
     apply(&sim, &set).await;
     assert_eq!(
@@ -434,7 +459,9 @@ spec:
             .unwrap()
             .objects,
     );
-    let reports = policies::run(&set, &env(&sim), true, &fast(20.0)).await;
+    let reports = objects::run_all(&set, &env(&sim), true, &fast(20.0))
+        .await
+        .policies;
     let by_key: HashMap<String, &'static str> = actions(&reports).into_iter().collect();
     assert_eq!(by_key["identity/ghost"], "NameNotFound");
     assert_eq!(by_key["identity/twin"], "Conflict");
@@ -480,11 +507,13 @@ async fn the_cli_exits_2_with_changes_then_0_when_in_sync() {
     for entry in std::fs::read_dir(&examples).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if name.starts_with("policy-") {
+        if name.starts_with("policy-") || name.starts_with("named-location-") {
             std::fs::copy(&path, dir.path().join(name)).unwrap();
             copied += 1;
         }
     }
+    // One policy names a location of the same set: the plan shows it waiting, the apply
+    // creates the location first and then the policy.
     let connection = std::fs::read_to_string(examples.join("tenant-connection.yaml"))
         .unwrap()
         .replace(
@@ -518,7 +547,8 @@ async fn the_cli_exits_2_with_changes_then_0_when_in_sync() {
     );
     assert!(
         stdout.contains(&format!(
-            "Plan: {copied} to create, 0 to update, 0 to delete, 0 unchanged."
+            "Plan: {} to create, 0 to update, 0 to delete, 0 unchanged, 1 to apply after what they name is created.",
+            copied - 1
         )),
         "{stdout}"
     );

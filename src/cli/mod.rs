@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod export;
 pub mod kubectl_view;
+pub mod objects;
 pub mod policies;
 pub mod render;
 pub mod revocations;
@@ -247,26 +248,20 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime starts")
 }
 
-/// Reconciles (or only plans) every object of `set`: SessionPolicies, then RevocationRequests
-/// (recorded in the state file).
+/// Reconciles (or only plans) every object of `set`: named locations, SessionPolicies, then
+/// RevocationRequests (recorded in the state file).
 fn reconcile_all(
     set: &ManifestSet,
     state: Option<&std::path::Path>,
     first: &std::path::Path,
     apply: bool,
-) -> Result<
-    (
-        Vec<policies::PolicyReport>,
-        Vec<revocations::RevocationReport>,
-    ),
-    ExitCode,
-> {
+) -> Result<(objects::Reports, Vec<revocations::RevocationReport>), ExitCode> {
     let env = sessionops_core::connection::config::ProcessEnvironment;
     let state_path = state
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| revocations::default_state_path(first));
     let runtime = runtime();
-    let reports = runtime.block_on(policies::run(set, &env, apply, &|_| {}));
+    let reports = runtime.block_on(objects::run_all(set, &env, apply, &|_| {}));
     match runtime.block_on(revocations::run(
         set,
         &env,
@@ -285,7 +280,7 @@ fn reconcile_all(
 
 /// Policy reports and revocation reports as one JSON document.
 fn reports_json(
-    reports: &[policies::PolicyReport],
+    reports: &objects::Reports,
     revocation_reports: &[revocations::RevocationReport],
 ) -> serde_json::Value {
     let mut body = render::reports_json(reports);
@@ -313,7 +308,7 @@ fn plan(
         Ok(reports) => reports,
         Err(code) => return code,
     };
-    let summary = render::Summary::of(&reports);
+    let summary = render::Summary::of_all(&reports);
     let runs = revocation_reports.iter().filter(|r| r.would_run).count();
     let revocation_errors = revocation_reports
         .iter()
@@ -322,7 +317,7 @@ fn plan(
     match output {
         OutputFormat::Json => println!("{}", reports_json(&reports, &revocation_reports)),
         OutputFormat::Text => {
-            print!("{}", render::plan_text(&reports));
+            print!("{}", render::plan_text_all(&reports));
             print!("{}", revocations::text(&revocation_reports));
             let revocations = if revocation_reports.is_empty() {
                 String::new()
@@ -355,13 +350,13 @@ fn apply(
     match output {
         OutputFormat::Json => println!("{}", reports_json(&reports, &revocation_reports)),
         OutputFormat::Text => {
-            print!("{}", render::plan_text(&reports));
+            print!("{}", render::plan_text_all(&reports));
             println!();
-            print!("{}", render::status_text(&reports));
+            print!("{}", render::status_text_all(&reports));
             print!("{}", revocations::text(&revocation_reports));
         }
     }
-    let policies_ready = reports.iter().all(policies::PolicyReport::is_ready);
+    let policies_ready = reports.all_ready();
     // A request that already ran is judged by its recorded outcome.
     let revocations_ready = revocation_reports.iter().all(revocations::is_ready);
     if policies_ready && revocations_ready {

@@ -6,44 +6,63 @@ use std::io::IsTerminal;
 
 use serde_json::{Value, json};
 
-use super::policies::PolicyReport;
-use sessionops_core::session_policy::plan::{FieldChange, PolicyPlan};
+use super::objects::{Report, Reports};
 use sessionops_core::session_policy::sync::show;
-use sessionops_core::status::{self, ConditionType};
+use sessionops_core::status::{self, ConditionType, Reason};
+use sessionops_core::tenant_object::kind::{SeamKind, SeamStatus};
+use sessionops_core::tenant_object::{FieldChange, Plan};
 
 /// Counts for the summary line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Policies to create (or restore).
+    /// Objects to create (or restore).
     pub create: usize,
-    /// Policies to update.
+    /// Objects to update.
     pub update: usize,
-    /// Policies to delete.
+    /// Objects to delete.
     pub delete: usize,
-    /// Policies in sync.
+    /// Objects in sync.
     pub unchanged: usize,
+    /// Objects that wait for another object of the plan to be created (applied right after).
+    pub waiting: usize,
     /// Objects that could not be planned.
     pub errors: usize,
 }
 
 impl Summary {
-    /// Tallies reports.
-    pub fn of(reports: &[PolicyReport]) -> Summary {
+    /// Tallies the reports of one kind.
+    pub fn of<K: SeamKind>(reports: &[Report<K>]) -> Summary {
         let mut summary = Summary::default();
+        summary.add(reports);
+        summary
+    }
+
+    /// Tallies the reports of every kind.
+    pub fn of_all(reports: &Reports) -> Summary {
+        let mut summary = Summary::default();
+        summary.add(&reports.locations);
+        summary.add(&reports.policies);
+        summary
+    }
+
+    /// Adds the reports of one kind.
+    pub fn add<K: SeamKind>(&mut self, reports: &[Report<K>]) {
         for report in reports {
             match &report.plan {
-                Ok(PolicyPlan::Create { .. } | PolicyPlan::Restore { .. }) => summary.create += 1,
-                Ok(PolicyPlan::Update { .. }) => summary.update += 1,
-                Ok(PolicyPlan::NoOp { .. }) => summary.unchanged += 1,
-                Err(_) => summary.errors += 1,
+                Ok(Plan::Create { .. } | Plan::Restore { .. }) => self.create += 1,
+                Ok(Plan::Update { .. }) => self.update += 1,
+                Ok(Plan::NoOp { .. }) => self.unchanged += 1,
+                Err(failure) if failure.reason() == Reason::WaitingForDependency => {
+                    self.waiting += 1;
+                }
+                Err(_) => self.errors += 1,
             }
         }
-        summary
     }
 
     /// Whether applying would write.
     pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.delete > 0
+        self.create + self.update + self.delete + self.waiting > 0
     }
 
     /// `N to create, N to update, N to delete, N unchanged`.
@@ -52,6 +71,12 @@ impl Summary {
             "{} to create, {} to update, {} to delete, {} unchanged",
             self.create, self.update, self.delete, self.unchanged
         );
+        if self.waiting > 0 {
+            line.push_str(&format!(
+                ", {} to apply after what they name is created",
+                self.waiting
+            ));
+        }
         if self.errors > 0 {
             line.push_str(&format!(", {} with errors", self.errors));
         }
@@ -79,17 +104,23 @@ impl Style {
     }
 }
 
-/// The plan as text.
-pub fn plan_text(reports: &[PolicyReport]) -> String {
+/// The plan of every kind as text, dependencies first.
+pub fn plan_text_all(reports: &Reports) -> String {
+    plan_text(&reports.locations) + &plan_text(&reports.policies)
+}
+
+/// The plan of one kind as text.
+pub fn plan_text<K: SeamKind>(reports: &[Report<K>]) -> String {
     let style = Style::detect();
+    let noun = K::NOUN;
     let mut out = String::new();
     for report in reports {
-        let header = format!("SessionPolicy {}  \"{}\"", report.key, report.display_name);
+        let header = format!("{} {}  \"{}\"", K::KIND, report.key, report.display_name);
         match &report.plan {
-            Ok(PolicyPlan::Create { body, version }) => {
+            Ok(Plan::Create { body, version }) => {
                 out.push_str(&format!("{} {header}\n", style.paint("32", "+")));
                 out.push_str(&format!(
-                    "    create a Conditional Access policy (Graph {})\n",
+                    "    create a Conditional Access {noun} (Graph {})\n",
                     version.as_str()
                 ));
                 // What the policy sets: the body sent also names every unset property
@@ -101,7 +132,7 @@ pub fn plan_text(reports: &[PolicyReport]) -> String {
                     out.push_str(&format!("      {}\n", style.paint("32", line)));
                 }
             }
-            Ok(PolicyPlan::Update {
+            Ok(Plan::Update {
                 id,
                 changes,
                 version,
@@ -115,13 +146,13 @@ pub fn plan_text(reports: &[PolicyReport]) -> String {
                     ""
                 };
                 out.push_str(&format!(
-                    "    update policy {id} (Graph {}{adopted}): {} field(s)\n",
+                    "    update {noun} {id} (Graph {}{adopted}): {} field(s)\n",
                     version.as_str(),
                     changes.len()
                 ));
                 push_changes(&mut out, &style, changes, &report.names);
             }
-            Ok(PolicyPlan::Restore {
+            Ok(Plan::Restore {
                 id,
                 changes,
                 version,
@@ -129,15 +160,21 @@ pub fn plan_text(reports: &[PolicyReport]) -> String {
             }) => {
                 out.push_str(&format!("{} {header}\n", style.paint("32", "+")));
                 out.push_str(&format!(
-                    "    restore policy {id} from deleted items (Graph {})\n",
+                    "    restore {noun} {id} from deleted items (Graph {})\n",
                     version.as_str()
                 ));
                 push_changes(&mut out, &style, changes, &report.names);
             }
-            Ok(PolicyPlan::NoOp { id, .. }) => {
+            Ok(Plan::NoOp { id, .. }) => {
                 out.push_str(&format!(
-                    "{} {header}\n    in sync: policy {id}\n",
+                    "{} {header}\n    in sync: {noun} {id}\n",
                     style.paint("2", "=")
+                ));
+            }
+            Err(failure) if failure.reason() == Reason::WaitingForDependency => {
+                out.push_str(&format!(
+                    "{} {header}\n    {failure}; applied right after\n",
+                    style.paint("32", "+"),
                 ));
             }
             Err(failure) => {
@@ -186,30 +223,64 @@ fn named(value: &Value, names: &BTreeMap<String, String>) -> String {
     }
 }
 
-/// The plan (and statuses, after apply) as JSON.
-pub fn reports_json(reports: &[PolicyReport]) -> Value {
-    let objects: Vec<Value> = reports
+/// The plan (and statuses, after apply) of every kind as JSON, dependencies first.
+pub fn reports_json(reports: &Reports) -> Value {
+    let mut objects = objects_json(&reports.locations);
+    objects.extend(objects_json(&reports.policies));
+    let summary = Summary::of_all(reports);
+    json!({
+        "objects": objects,
+        "summary": {"create": summary.create, "update": summary.update, "delete": summary.delete, "unchanged": summary.unchanged, "waiting": summary.waiting, "errors": summary.errors},
+    })
+}
+
+fn objects_json<K: SeamKind>(reports: &[Report<K>]) -> Vec<Value> {
+    reports
         .iter()
         .map(|report| {
-            let mut object = json!({"kind": "SessionPolicy", "name": report.key, "displayName": report.display_name});
+            let mut object =
+                json!({"kind": K::KIND, "name": report.key, "displayName": report.display_name});
             match &report.plan {
                 Ok(plan) => {
                     let (action, id, changes, version) = match plan {
-                        PolicyPlan::Create { version, .. } => ("create", None, &[][..], Some(*version)),
-                        PolicyPlan::Update { id, changes, version, .. } => ("update", Some(id), &changes[..], Some(*version)),
-                        PolicyPlan::Restore { id, changes, version, .. } => ("restore", Some(id), &changes[..], Some(*version)),
-                        PolicyPlan::NoOp { id, .. } => ("none", Some(id), &[][..], None),
+                        Plan::Create { version, .. } => ("create", None, &[][..], Some(*version)),
+                        Plan::Update {
+                            id,
+                            changes,
+                            version,
+                            ..
+                        } => ("update", Some(id), &changes[..], Some(*version)),
+                        Plan::Restore {
+                            id,
+                            changes,
+                            version,
+                            ..
+                        } => ("restore", Some(id), &changes[..], Some(*version)),
+                        Plan::NoOp { id, .. } => ("none", Some(id), &[][..], None),
                     };
                     object["action"] = json!(action);
-                    object["policyId"] = json!(id);
+                    object["id"] = json!(id);
+                    if K::KIND == sessionops_api::Kind::SessionPolicy {
+                        // The name of earlier releases, kept for scripts that read it.
+                        object["policyId"] = json!(id);
+                    }
                     object["graphVersion"] = json!(version.map(|v| v.as_str()));
-                    object["changes"] = changes.iter().map(|c| json!({"field": c.field, "tenant": c.tenant, "desired": c.desired})).collect();
-                    if let PolicyPlan::Create { body, .. } = plan {
+                    object["changes"] = changes
+                        .iter()
+                        .map(
+                            |c| json!({"field": c.field, "tenant": c.tenant, "desired": c.desired}),
+                        )
+                        .collect();
+                    if let Plan::Create { body, .. } = plan {
                         object["body"] = body.clone();
                     }
                 }
                 Err(failure) => {
-                    object["action"] = json!("error");
+                    object["action"] = json!(if failure.reason() == Reason::WaitingForDependency {
+                        "wait"
+                    } else {
+                        "error"
+                    });
                     object["reason"] = json!(failure.reason());
                     object["message"] = json!(failure.to_string());
                 }
@@ -219,23 +290,23 @@ pub fn reports_json(reports: &[PolicyReport]) -> Value {
             }
             object
         })
-        .collect();
-    let summary = Summary::of(reports);
-    json!({
-        "objects": objects,
-        "summary": {"create": summary.create, "update": summary.update, "delete": summary.delete, "unchanged": summary.unchanged, "errors": summary.errors},
-    })
+        .collect()
+}
+
+/// Statuses after apply of every kind, dependencies first.
+pub fn status_text_all(reports: &Reports) -> String {
+    status_text(&reports.locations) + &status_text(&reports.policies)
 }
 
 /// Statuses after apply, as `kubectl get` would show them.
-pub fn status_text(reports: &[PolicyReport]) -> String {
+pub fn status_text<K: SeamKind>(reports: &[Report<K>]) -> String {
     let style = Style::detect();
     let mut out = String::new();
     for report in reports {
         let Some(status) = &report.status else {
             continue;
         };
-        let ready = status::get(&status.conditions, ConditionType::Ready);
+        let ready = status::get(status.conditions(), ConditionType::Ready);
         let (state, reason, message) = ready.map_or(("Unknown", "", ""), |c| {
             (c.status.as_str(), c.reason.as_str(), c.message.as_str())
         });
@@ -248,9 +319,11 @@ pub fn status_text(reports: &[PolicyReport]) -> String {
             &format!("Ready={state}"),
         );
         out.push_str(&format!(
-            "SessionPolicy {}  {painted}  {reason}  policy {}  {message}\n",
+            "{} {}  {painted}  {reason}  {} {}  {message}\n",
+            K::KIND,
             report.key,
-            status.policy_id.as_deref().unwrap_or("-")
+            K::NOUN,
+            status.tenant_id().unwrap_or("-")
         ));
     }
     out

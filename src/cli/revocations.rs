@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use kube::ResourceExt;
 use serde::{Deserialize, Serialize};
 
-use super::policies::connection_for;
+use super::objects::connection_for;
 use sessionops_api::manifest::{ManifestSet, Object};
 use sessionops_api::{RevocationPhase, RevocationRequest, RevocationRequestStatus};
 use sessionops_core::connection::config::{Environment, config_from_environment};

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::cli::policies::{self, PolicyReport};
+use crate::cli::objects::{self, Reports};
 use crate::cli::render;
 use crate::cli::revocations;
 use graph_sim::{Seed, SimConfig, Simulator};
@@ -37,6 +37,14 @@ const EXAMPLES: &[(&str, &str)] = &[
     (
         "examples/policy-risky-sign-in-reauth.yaml",
         include_str!("../../examples/policy-risky-sign-in-reauth.yaml"),
+    ),
+    (
+        "examples/named-location-blocked-countries.yaml",
+        include_str!("../../examples/named-location-blocked-countries.yaml"),
+    ),
+    (
+        "examples/policy-block-blocked-countries.yaml",
+        include_str!("../../examples/policy-block-blocked-countries.yaml"),
     ),
 ];
 
@@ -100,12 +108,12 @@ async fn demo() -> Result<(), String> {
         1,
         "sessionops plan -f examples/   (a new tenant: everything to create)",
     );
-    let reports = policies::run(&set, &env, false, &|_| {}).await;
+    let reports = objects::run_all(&set, &env, false, &|_| {}).await;
     print_plan(&reports);
 
     step(2, "sessionops apply -f examples/");
     control.reset().await?;
-    let reports = policies::run(&set, &env, true, &|_| {}).await;
+    let reports = objects::run_all(&set, &env, true, &|_| {}).await;
     print_apply(&reports);
     println!("Graph writes sent: {}", control.writes().await?);
     if !all_ready(&reports) {
@@ -117,7 +125,7 @@ async fn demo() -> Result<(), String> {
         "sessionops plan -f examples/   (again: the tenant matches Git)",
     );
     control.reset().await?;
-    let reports = policies::run(&set, &env, false, &|_| {}).await;
+    let reports = objects::run_all(&set, &env, false, &|_| {}).await;
     print_plan(&reports);
     println!(
         "Graph writes sent: {}, Conditional Access requests: {}",
@@ -136,11 +144,11 @@ async fn demo() -> Result<(), String> {
             "conditions": {"users": {"excludeUsers": []}},
         }))
         .await?;
-    let reports = policies::run(&set, &env, false, &|_| {}).await;
+    let reports = objects::run_all(&set, &env, false, &|_| {}).await;
     print_plan(&reports);
 
     step(5, "sessionops apply -f examples/   (drift corrected)");
-    let reports = policies::run(&set, &env, true, &|_| {}).await;
+    let reports = objects::run_all(&set, &env, true, &|_| {}).await;
     print_apply(&reports);
 
     let admins = policy_id(&reports, "identity/admins-phishing-resistant")?;
@@ -149,9 +157,9 @@ async fn demo() -> Result<(), String> {
         "an admin deletes a policy in the portal; plan and apply restore it from deleted items",
     );
     control.portal_delete(&admins).await?;
-    let reports = policies::run(&set, &env, false, &|_| {}).await;
+    let reports = objects::run_all(&set, &env, false, &|_| {}).await;
     print_plan(&reports);
-    let reports = policies::run(&set, &env, true, &|_| {}).await;
+    let reports = objects::run_all(&set, &env, true, &|_| {}).await;
     print_apply(&reports);
     if !all_ready(&reports) {
         return Err("the final apply left objects not Ready".into());
@@ -193,10 +201,11 @@ async fn demo() -> Result<(), String> {
 
     step(
         9,
-        "the operator's view: kubectl get sessionpolicies,revocationrequests -A   (the same objects, their final status)",
+        "the operator's view: kubectl get namedlocations,sessionpolicies,revocationrequests -A   (the same objects, their final status)",
     );
     // The objects as the API server would hold them: manifest plus the status reconciled.
     let statuses: HashMap<String, Value> = applied
+        .policies
         .iter()
         .filter_map(|r| {
             Some((
@@ -204,6 +213,12 @@ async fn demo() -> Result<(), String> {
                 serde_json::to_value(r.status.as_ref()?).ok()?,
             ))
         })
+        .chain(applied.locations.iter().filter_map(|r| {
+            Some((
+                r.key.clone(),
+                serde_json::to_value(r.status.as_ref()?).ok()?,
+            ))
+        }))
         .chain(reports.iter().filter_map(|r| {
             Some((
                 r.key.clone(),
@@ -224,6 +239,14 @@ async fn demo() -> Result<(), String> {
             })
             .collect()
     };
+    print!(
+        "{}",
+        crate::cli::kubectl_view::table(
+            Kind::NamedLocation,
+            &with_status(Kind::NamedLocation, &set)
+        )
+    );
+    println!();
     print!(
         "{}",
         crate::cli::kubectl_view::table(
@@ -249,23 +272,24 @@ fn step(number: u32, title: &str) {
     println!("\n=== {number}. {title}\n");
 }
 
-fn print_plan(reports: &[PolicyReport]) {
-    print!("{}", render::plan_text(reports));
-    println!("\nPlan: {}.", render::Summary::of(reports).line());
+fn print_plan(reports: &Reports) {
+    print!("{}", render::plan_text_all(reports));
+    println!("\nPlan: {}.", render::Summary::of_all(reports).line());
 }
 
-fn print_apply(reports: &[PolicyReport]) {
-    print!("{}", render::plan_text(reports));
+fn print_apply(reports: &Reports) {
+    print!("{}", render::plan_text_all(reports));
     println!();
-    print!("{}", render::status_text(reports));
+    print!("{}", render::status_text_all(reports));
 }
 
-fn all_ready(reports: &[PolicyReport]) -> bool {
-    reports.iter().all(PolicyReport::is_ready)
+fn all_ready(reports: &Reports) -> bool {
+    reports.all_ready()
 }
 
-fn policy_id(reports: &[PolicyReport], key: &str) -> Result<String, String> {
+fn policy_id(reports: &Reports, key: &str) -> Result<String, String> {
     reports
+        .policies
         .iter()
         .find(|r| r.key == key)
         .and_then(|r| match &r.plan {

@@ -8,7 +8,9 @@ use kube::CustomResourceExt;
 use serde_json::Value;
 
 use crate::manifest::{self, ManifestError, Object, Source};
-use crate::{ClusterTenantConnection, RevocationRequest, SessionPolicy, TenantConnection};
+use crate::{
+    ClusterTenantConnection, NamedLocation, RevocationRequest, SessionPolicy, TenantConnection,
+};
 
 /// A sessionops kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,6 +21,8 @@ pub enum Kind {
     TenantConnection,
     /// One Conditional Access policy.
     SessionPolicy,
+    /// One Conditional Access named location.
+    NamedLocation,
     /// A one-shot revocation.
     RevocationRequest,
 }
@@ -59,6 +63,18 @@ pub const KINDS: &[KindInfo] = &[
                 ClusterTenantConnection::validate_cel,
             )
             .map(Object::ClusterTenantConnection)
+        },
+    },
+    KindInfo {
+        kind: Kind::NamedLocation,
+        name: "NamedLocation",
+        plural: "namedlocations",
+        namespaced: true,
+        finalizer: true,
+        crd: NamedLocation::crd,
+        load: |source, document, display| {
+            manifest::typed(source, document, display, NamedLocation::validate_cel)
+                .map(Object::NamedLocation)
         },
     },
     KindInfo {

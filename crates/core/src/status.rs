@@ -98,6 +98,10 @@ reasons! {
     Pending,
     /// Resolving targets.
     Resolving,
+    /// The object names another sessionops object (a NamedLocation, an
+    /// AuthenticationStrength) whose tenant object is not created yet; it is applied right
+    /// after.
+    WaitingForDependency,
     /// Applying actions.
     Running,
     /// Reading back that sessions were revoked.
@@ -120,6 +124,9 @@ reasons! {
     NameNotFound,
     /// The spec conflicts with another object or tenant policy.
     Conflict,
+    /// The tenant object cannot be deleted while others use it (a named location or strength
+    /// a Conditional Access policy still names); deletion is retried.
+    InUse,
     /// The object's namespace may not use the tenant connection.
     NamespaceNotAllowed,
     /// The referenced tenant connection does not exist.
@@ -169,6 +176,8 @@ impl Reason {
         matches!(
             self,
             Reason::Throttled
+                | Reason::WaitingForDependency
+                | Reason::InUse
                 | Reason::TenantUnreachable
                 | Reason::UnexpectedResponse
                 | Reason::KubernetesUnavailable
@@ -392,6 +401,8 @@ mod tests {
         assert_eq!(
             transient,
             [
+                "WaitingForDependency",
+                "InUse",
                 "Throttled",
                 "TenantUnreachable",
                 "UnexpectedResponse",

@@ -10,10 +10,12 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use super::connections::{self, Connection, Connections};
 use super::metrics::Metrics;
 use super::settings::{Settings, Stores};
+use sessionops_api::Kind;
 use sessionops_api::TenantRef;
 use sessionops_core::failure::Failure;
-use sessionops_core::session_policy::shared::SharedRead;
 use sessionops_core::status::Reason;
+use sessionops_core::tenant_object::kind::SeamKind;
+use sessionops_core::tenant_object::shared::SharedRead;
 use sessionops_graph::GraphClient;
 
 /// The field manager and event reporter name.
@@ -27,9 +29,9 @@ pub struct Context {
     pub stores: Stores,
     /// Graph clients per tenant connection.
     pub connections: Connections,
-    /// Tenant reads per connection key; the async mutex makes reconciles of one tenant take
-    /// turns, so one LIST serves them all.
-    reads: tokio::sync::Mutex<HashMap<String, Arc<SharedRead>>>,
+    /// Tenant reads per kind and connection key (each a `SharedRead` of its kind); the async
+    /// mutex in each makes reconciles of one tenant take turns, so one LIST serves them all.
+    reads: tokio::sync::Mutex<HashMap<(Kind, String), Arc<dyn std::any::Any + Send + Sync>>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Tunables.
@@ -89,6 +91,7 @@ impl Context {
             stores.cluster_connections.wait_until_ready(),
             stores.connections.wait_until_ready(),
             stores.policies.wait_until_ready(),
+            stores.locations.wait_until_ready(),
             stores.revocations.wait_until_ready(),
         );
     }
@@ -109,14 +112,17 @@ impl Context {
         Ok((connection, graph))
     }
 
-    /// The tenant read the SessionPolicies of one connection share.
-    pub(crate) async fn shared_read(&self, connection: &str) -> Arc<SharedRead> {
-        self.reads
+    /// The tenant read the objects of kind `K` on one connection share.
+    pub(crate) async fn shared_read<K: SeamKind>(&self, connection: &str) -> Arc<SharedRead<K>> {
+        let read = self
+            .reads
             .lock()
             .await
-            .entry(connection.to_owned())
-            .or_default()
-            .clone()
+            .entry((K::KIND, connection.to_owned()))
+            .or_insert_with(|| Arc::new(SharedRead::<K>::default()))
+            .clone();
+        read.downcast::<SharedRead<K>>()
+            .expect("the reads of a kind are that kind's SharedRead")
     }
 
     /// Publishes an Event about `object`; a failure is logged, never fatal (events are best

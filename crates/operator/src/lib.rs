@@ -3,7 +3,8 @@
 //! from watch caches, calls the core, and writes status, events and metrics back.
 //!
 //! - [`tenant_connection`]: token check, granted and missing Graph roles, Secret rotation.
-//! - [`session_policy`]: finalizer, shared tenant read per resync, drift correction.
+//! - [`tenant_object`]: the controller of every kind on the tenant-object seam (SessionPolicy,
+//!   NamedLocation): finalizer, shared tenant read per resync, drift correction.
 //! - [`revocation`]: runs once, saves progress in status, resumes after a restart.
 
 pub mod args;
@@ -14,9 +15,9 @@ pub mod rbac;
 pub mod revocation;
 pub mod run;
 pub mod server;
-pub mod session_policy;
 pub mod settings;
 pub mod tenant_connection;
+pub mod tenant_object;
 
 use std::sync::Arc;
 use std::time::Duration;

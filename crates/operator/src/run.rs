@@ -1,5 +1,5 @@
-//! `sessionops operator`: the watch streams, the four controllers, the metrics server, leader
-//! election and graceful shutdown.
+//! `sessionops operator`: the watch streams, the controllers (one per kind), the metrics
+//! server, leader election and graceful shutdown.
 
 use std::sync::Arc;
 
@@ -14,11 +14,12 @@ use tokio::sync::watch;
 use super::context::Context;
 use super::metrics::Metrics;
 use super::settings::{Settings, Stores};
-use super::{error_policy, revocation, server, session_policy, tenant_connection};
+use super::tenant_object::{self, Controlled};
+use super::{error_policy, revocation, server, tenant_connection};
 use crate::args::Args;
 use sessionops_api::{
-    ClusterTenantConnection, RevocationRequest, SessionPolicy, TenantConnection, TenantKind,
-    TenantRef,
+    ClusterTenantConnection, NamedLocation, RevocationRequest, SessionPolicy, TenantConnection,
+    TenantKind, TenantRef,
 };
 
 /// Lease duration and renewal grace (seconds): a new leader takes over within ~15 s of a
@@ -207,12 +208,14 @@ async fn run_controllers(
         watched::<ClusterTenantConnection>(Api::all(client.clone()));
     let (connections, connection_events) = watched::<TenantConnection>(api_for(&client, namespace));
     let (policies, policy_events) = watched::<SessionPolicy>(api_for(&client, namespace));
+    let (locations, location_events) = watched::<NamedLocation>(api_for(&client, namespace));
     let (revocations, revocation_events) =
         watched::<RevocationRequest>(api_for(&client, namespace));
     let stores = Stores {
         cluster_connections: cluster_connections.clone(),
         connections: connections.clone(),
         policies: policies.clone(),
+        locations: locations.clone(),
         revocations: revocations.clone(),
     };
     let resync = settings.resync;
@@ -224,9 +227,6 @@ async fn run_controllers(
             let _ = stop.wait_for(|s| *s).await;
         }
     };
-    // Every SessionPolicy is compared with the tenant once per resync, all at once, so that
-    // one LIST per tenant serves them all.
-    let ticks = tokio_stream_interval(resync);
     tokio::join!(
         Controller::for_stream(cluster_connection_events, cluster_connections)
             .graceful_shutdown_on(stopped())
@@ -244,29 +244,15 @@ async fn run_controllers(
                 ctx.clone()
             )
             .for_each(drain::<_, _>("TenantConnection")),
-        Controller::for_stream(policy_events, policies.clone())
-            .watches(
-                Api::<DeserializeGuard<ClusterTenantConnection>>::all(ctx.client.clone()),
-                watcher::Config::default().any_semantic(),
-                dependents(
-                    policies.clone(),
-                    |p: &SessionPolicy| &p.spec.tenant_ref,
-                    TenantKind::ClusterTenantConnection
-                ),
-            )
-            .watches(
-                api_for::<TenantConnection>(&ctx.client, namespace),
-                watcher::Config::default().any_semantic(),
-                dependents(
-                    policies,
-                    |p: &SessionPolicy| &p.spec.tenant_ref,
-                    TenantKind::TenantConnection
-                ),
-            )
-            .reconcile_all_on(ticks)
-            .graceful_shutdown_on(stopped())
-            .run(session_policy::reconcile, error_policy, ctx.clone())
-            .for_each(drain::<_, _>("SessionPolicy")),
+        seam_controller(policy_events, policies, &ctx, namespace, resync, stopped()),
+        seam_controller(
+            location_events,
+            locations,
+            &ctx,
+            namespace,
+            resync,
+            stopped()
+        ),
         Controller::for_stream(revocation_events, revocations.clone())
             .watches(
                 Api::<DeserializeGuard<ClusterTenantConnection>>::all(ctx.client.clone()),
@@ -290,6 +276,39 @@ async fn run_controllers(
             .run(revocation::reconcile, error_policy, ctx.clone())
             .for_each(drain::<_, _>("RevocationRequest")),
     );
+}
+
+/// The controller of a kind on the tenant-object seam: woken by its objects, by the tenant
+/// connections they use, and once per resync for all objects at once (so that one LIST per
+/// tenant serves them all).
+fn seam_controller<K: Controlled>(
+    events: impl futures::Stream<Item = Result<DeserializeGuard<K>, watcher::Error>> + Send + 'static,
+    store: Store<DeserializeGuard<K>>,
+    ctx: &Arc<Context>,
+    namespace: Option<&str>,
+    resync: std::time::Duration,
+    stopped: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> impl std::future::Future<Output = ()> {
+    let tenant_ref = tenant_object::tenant_ref_of::<K>;
+    Controller::for_stream(events, store.clone())
+        .watches(
+            Api::<DeserializeGuard<ClusterTenantConnection>>::all(ctx.client.clone()),
+            watcher::Config::default().any_semantic(),
+            dependents(
+                store.clone(),
+                tenant_ref,
+                TenantKind::ClusterTenantConnection,
+            ),
+        )
+        .watches(
+            api_for::<TenantConnection>(&ctx.client, namespace),
+            watcher::Config::default().any_semantic(),
+            dependents(store, tenant_ref, TenantKind::TenantConnection),
+        )
+        .reconcile_all_on(tokio_stream_interval(resync))
+        .graceful_shutdown_on(stopped)
+        .run(tenant_object::reconcile::<K>, error_policy, ctx.clone())
+        .for_each(drain::<_, _>(K::KIND.as_str()))
 }
 
 /// Consumes a controller's results; failures were logged by the error policy already.

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::Store;
-use sessionops_api::{ClusterTenantConnection, RevocationRequest, SessionPolicy, TenantConnection};
+use sessionops_api::{
+    ClusterTenantConnection, NamedLocation, RevocationRequest, SessionPolicy, TenantConnection,
+};
 use sessionops_core::revocation::RunOptions;
 use sessionops_graph::GraphConfig;
 
-/// Watch caches of the four kinds (objects that do not deserialize are kept as errors so one
+/// Watch caches of the kinds (objects that do not deserialize are kept as errors so one
 /// malformed object never stops a watch).
 #[derive(Clone)]
 pub struct Stores {
@@ -21,6 +23,8 @@ pub struct Stores {
     pub connections: Store<DeserializeGuard<TenantConnection>>,
     /// SessionPolicies.
     pub policies: Store<DeserializeGuard<SessionPolicy>>,
+    /// NamedLocations.
+    pub locations: Store<DeserializeGuard<NamedLocation>>,
     /// RevocationRequests.
     pub revocations: Store<DeserializeGuard<RevocationRequest>>,
 }

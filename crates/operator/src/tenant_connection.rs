@@ -189,6 +189,17 @@ fn features(ctx: &Context, connection: &Connection) -> Features {
             }
         }
     }
+    // Named locations need what policies need (`namedlocation-list.md`,
+    // `conditionalaccessroot-post-namedlocations.md`: Policy.Read.All and
+    // Policy.ReadWrite.ConditionalAccess).
+    features.policies |= ctx.stores.locations.state().iter().any(|location| {
+        location.0.as_ref().is_ok_and(|location| {
+            uses(
+                &location.spec.tenant_ref,
+                &location.namespace().unwrap_or_default(),
+            )
+        })
+    });
     for request in ctx.stores.revocations.state() {
         if let Ok(request) = &request.0
             && uses(

@@ -12,7 +12,9 @@ use kube::runtime::reflector::Store;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher;
 use serde_json::{Value, json};
-use sessionops_api::{ClusterTenantConnection, RevocationRequest, SessionPolicy, TenantConnection};
+use sessionops_api::{
+    ClusterTenantConnection, NamedLocation, RevocationRequest, SessionPolicy, TenantConnection,
+};
 use sessionops_operator::metrics::Metrics;
 use sessionops_operator::{Context, Settings, Stores};
 use tower_test::mock::Handle;
@@ -71,11 +73,25 @@ impl Cluster {
         policies: Vec<SessionPolicy>,
         revocations: Vec<RevocationRequest>,
     ) -> Cluster {
+        Cluster::with_locations(settings, connections, policies, Vec::new(), revocations)
+    }
+
+    /// [`Cluster::new`] with NamedLocations too.
+    pub fn with_locations(
+        settings: Settings,
+        connections: Vec<ClusterTenantConnection>,
+        policies: Vec<SessionPolicy>,
+        locations: Vec<NamedLocation>,
+        revocations: Vec<RevocationRequest>,
+    ) -> Cluster {
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let client = kube::Client::new(service, "default");
         let mut objects = serde_json::Map::new();
         for p in &policies {
             objects.insert(policy_path(p), serde_json::to_value(p).unwrap());
+        }
+        for l in &locations {
+            objects.insert(location_path(l), serde_json::to_value(l).unwrap());
         }
         for r in &revocations {
             objects.insert(
@@ -91,6 +107,7 @@ impl Cluster {
             cluster_connections: store(connections),
             connections: store(Vec::<TenantConnection>::new()),
             policies: store(policies),
+            locations: store(locations),
             revocations: store(revocations),
         };
         let ctx = Arc::new(Context::new(
@@ -203,6 +220,15 @@ pub fn call_shapes(calls: &[Call]) -> Vec<(&str, &str)> {
         .iter()
         .map(|c| (c.method.as_str(), c.path.as_str()))
         .collect()
+}
+
+/// The API path of a NamedLocation.
+pub fn location_path(l: &NamedLocation) -> String {
+    format!(
+        "/apis/sessionops.io/v1alpha1/namespaces/{}/namedlocations/{}",
+        l.metadata.namespace.as_deref().unwrap(),
+        l.metadata.name.as_deref().unwrap()
+    )
 }
 
 /// The API path of a SessionPolicy.

@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    ClusterTenantConnection, GROUP, KINDS, Kind, RevocationRequest, SessionPolicy,
+    ClusterTenantConnection, GROUP, KINDS, Kind, NamedLocation, RevocationRequest, SessionPolicy,
     TenantConnection, VERSION,
 };
 pub use error::{ManifestError, ManifestErrors};
@@ -62,6 +62,8 @@ pub enum Object {
     TenantConnection(Box<TenantConnection>),
     /// A Conditional Access policy.
     SessionPolicy(Box<SessionPolicy>),
+    /// A Conditional Access named location.
+    NamedLocation(Box<NamedLocation>),
     /// A one-shot revocation.
     RevocationRequest(Box<RevocationRequest>),
 }
@@ -73,6 +75,7 @@ impl Object {
             Object::ClusterTenantConnection(_) => Kind::ClusterTenantConnection,
             Object::TenantConnection(_) => Kind::TenantConnection,
             Object::SessionPolicy(_) => Kind::SessionPolicy,
+            Object::NamedLocation(_) => Kind::NamedLocation,
             Object::RevocationRequest(_) => Kind::RevocationRequest,
         }
     }
@@ -83,6 +86,7 @@ impl Object {
             Object::ClusterTenantConnection(_) => return,
             Object::TenantConnection(o) => o.meta_mut(),
             Object::SessionPolicy(o) => o.meta_mut(),
+            Object::NamedLocation(o) => o.meta_mut(),
             Object::RevocationRequest(o) => o.meta_mut(),
         };
         meta.namespace
@@ -95,6 +99,7 @@ impl Object {
             Object::ClusterTenantConnection(o) => serde_json::to_value(o),
             Object::TenantConnection(o) => serde_json::to_value(o),
             Object::SessionPolicy(o) => serde_json::to_value(o),
+            Object::NamedLocation(o) => serde_json::to_value(o),
             Object::RevocationRequest(o) => serde_json::to_value(o),
         };
         json.expect("sessionops objects serialize")
@@ -106,6 +111,7 @@ impl Object {
             Object::ClusterTenantConnection(o) => (o.namespace(), o.name_any()),
             Object::TenantConnection(o) => (o.namespace(), o.name_any()),
             Object::SessionPolicy(o) => (o.namespace(), o.name_any()),
+            Object::NamedLocation(o) => (o.namespace(), o.name_any()),
             Object::RevocationRequest(o) => (o.namespace(), o.name_any()),
         };
         match namespace {

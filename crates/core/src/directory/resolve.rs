@@ -39,6 +39,26 @@ impl NameKind {
     }
 }
 
+impl NameKind {
+    /// Every kind.
+    pub const ALL: &'static [NameKind] = &[
+        NameKind::User,
+        NameKind::Group,
+        NameKind::Role,
+        NameKind::Location,
+        NameKind::AuthenticationStrength,
+        NameKind::Application,
+        NameKind::ServicePrincipal,
+    ];
+
+    /// The kind and name of a `status.resolved`-style label (`location:Head office`).
+    pub fn parse_label(label: &str) -> Option<(NameKind, &str)> {
+        let (prefix, name) = label.split_once(':')?;
+        let kind = NameKind::ALL.iter().find(|k| k.prefix() == prefix)?;
+        Some((*kind, name))
+    }
+}
+
 /// What a name resolved to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resolution {
@@ -145,6 +165,11 @@ mod tests {
             "2d6c3b7e-8f1a-4b2c-9d3e-4f5a6b7c8d9e",
             &["All"],
         );
+        for kind in NameKind::ALL {
+            let label = format!("{}:Head: office", kind.prefix());
+            assert_eq!(NameKind::parse_label(&label), Some((*kind, "Head: office")));
+        }
+        assert_eq!(NameKind::parse_label("planet:Mars"), None);
         assert_eq!(
             requests.of(NameKind::User).collect::<Vec<_>>(),
             ["JDoe@contoso.com"]

@@ -11,16 +11,20 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
+use crate::directory::resolve::NameKind;
 use crate::failure::Failure;
 use crate::status::Reason;
-use crate::tenant_object::io::{DeletedItems, Endpoints};
+use crate::tenant_object::io::{self, Applied, DeletedItems, Endpoints, TenantObjects};
+use crate::tenant_object::kind::{Managed, ManagedNames, SeamKind};
 use crate::tenant_object::{self, Field, Found, Plan, TenantObject};
-use sessionops_api::{CountryLookup, NamedLocationSpec};
-use sessionops_graph::models::{
-    COUNTRY_NAMED_LOCATION_TYPE, CountryLookupMethod, IP_NAMED_LOCATION_TYPE, IPV4_CIDR_RANGE_TYPE,
-    IPV6_CIDR_RANGE_TYPE, IpRange, NamedLocation,
+use sessionops_api::{
+    CountryLookup, DeletionPolicy, Kind, NamedLocationSpec, ProtectedPrincipals, TenantRef,
 };
-use sessionops_graph::{ApiVersion, paths};
+use sessionops_graph::models::{
+    COUNTRY_NAMED_LOCATION_TYPE, ConditionalAccessPolicy, CountryLookupMethod,
+    IP_NAMED_LOCATION_TYPE, IPV4_CIDR_RANGE_TYPE, IPV6_CIDR_RANGE_TYPE, IpRange, NamedLocation,
+};
+use sessionops_graph::{ApiVersion, GraphClient, GraphError, GraphRequest, paths};
 
 /// Where named locations live; deleted items and restore are beta only
 /// (`beta/api/policydeletableitem-list.md`, `beta/api/ipnamedlocation-restore.md`).
@@ -171,6 +175,16 @@ pub const FIELDS: &[Field<NamedLocation>] = &[
 /// Why a NamedLocation cannot be planned.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LocationError {
+    /// Another NamedLocation manages the same display name.
+    #[error(
+        "displayName {display_name:?} is also claimed by {other}; one named location per displayName"
+    )]
+    Conflict {
+        /// The contested name.
+        display_name: String,
+        /// The other object (`namespace/name`).
+        other: String,
+    },
     /// Several tenant locations share the display name.
     #[error("{count} named locations are named {display_name:?} in the tenant ({}): rename or delete all but one", .ids.join(", "))]
     DuplicateInTenant {
@@ -198,9 +212,9 @@ pub enum LocationError {
 impl From<LocationError> for Failure {
     fn from(error: LocationError) -> Failure {
         let reason = match error {
-            LocationError::DuplicateInTenant { .. } | LocationError::TypeChanged { .. } => {
-                Reason::Conflict
-            }
+            LocationError::Conflict { .. }
+            | LocationError::DuplicateInTenant { .. }
+            | LocationError::TypeChanged { .. } => Reason::Conflict,
         };
         Failure::refused(reason, error.to_string())
     }
@@ -252,3 +266,180 @@ pub fn plan(
 
 #[cfg(test)]
 mod tests;
+
+crate::seam_status!(sessionops_api::NamedLocationStatus, location_id);
+
+/// The tenant's named locations as one LIST returned them.
+pub type TenantLocations = TenantObjects<NamedLocation>;
+
+/// What planning the NamedLocations of one tenant needs: one LIST of the locations, and the
+/// soft-deleted ones when a managed location is missing.
+#[derive(Clone, Debug, Default)]
+pub struct LocationRead {
+    /// The tenant's locations.
+    pub locations: TenantLocations,
+    /// Whether deleted items were read.
+    pub deleted_read: bool,
+}
+
+fn is_missing(m: &Managed<sessionops_api::NamedLocation>, tenant: &TenantLocations) -> bool {
+    matches!(
+        tenant_object::find(m.recorded_id(), &m.display_name(), &tenant.active),
+        Ok(Found::Missing)
+    )
+}
+
+impl SeamKind for sessionops_api::NamedLocation {
+    type Spec = NamedLocationSpec;
+    type Status = sessionops_api::NamedLocationStatus;
+    type Desired = NamedLocation;
+    type Error = LocationError;
+    type Read = LocationRead;
+
+    const KIND: Kind = Kind::NamedLocation;
+    const NOUN: &'static str = "named location";
+    const FINALIZER: &'static str = "sessionops.io/tenant-named-location";
+
+    fn spec(&self) -> &NamedLocationSpec {
+        &self.spec
+    }
+
+    fn status(&self) -> Option<&sessionops_api::NamedLocationStatus> {
+        self.status.as_ref()
+    }
+
+    fn tenant_ref(spec: &NamedLocationSpec) -> &TenantRef {
+        &spec.tenant_ref
+    }
+
+    fn deletion_policy(spec: &NamedLocationSpec) -> DeletionPolicy {
+        spec.deletion_policy
+    }
+
+    fn display_name(spec: &NamedLocationSpec, namespace: &str, name: &str) -> String {
+        spec.display_name
+            .clone()
+            .unwrap_or_else(|| default_display_name(namespace, name))
+    }
+
+    fn referred_as() -> Option<NameKind> {
+        Some(NameKind::Location)
+    }
+
+    fn conflict(display_name: String, other: String) -> LocationError {
+        LocationError::Conflict {
+            display_name,
+            other,
+        }
+    }
+
+    async fn read(
+        client: &GraphClient,
+        _: &ProtectedPrincipals,
+        managed: &[Managed<Self>],
+    ) -> Result<LocationRead, Failure> {
+        let mut locations = io::read(client, &ENDPOINTS, false).await?;
+        let deleted_read = managed.iter().any(|m| is_missing(m, &locations));
+        if deleted_read {
+            io::read_deleted(client, &ENDPOINTS, &mut locations).await?;
+        }
+        Ok(LocationRead {
+            locations,
+            deleted_read,
+        })
+    }
+
+    fn serves(read: &LocationRead, _: &ProtectedPrincipals, target: &Managed<Self>) -> bool {
+        read.deleted_read || !is_missing(target, &read.locations)
+    }
+
+    fn plan(
+        read: &LocationRead,
+        target: &Managed<Self>,
+        _: &ManagedNames,
+    ) -> (Option<NamedLocation>, Result<Plan, LocationError>) {
+        let desired = desired_location(&target.spec, &target.namespace, &target.name);
+        let plan = plan(
+            &desired,
+            target.recorded_id(),
+            &read.locations.active,
+            &read.locations.deleted,
+        );
+        (Some(desired), plan)
+    }
+
+    async fn apply(client: &GraphClient, plan: &Plan) -> Result<Applied, GraphError> {
+        io::apply(client, &ENDPOINTS, plan).await
+    }
+
+    fn record(read: &mut LocationRead, plan: &Plan, applied: &Applied) -> bool {
+        read.locations.record(plan, applied)
+    }
+
+    /// Refused while a Conditional Access policy still names the location (Graph refuses it
+    /// too; its error is undocumented, so sessionops checks first and names the policies). A
+    /// trusted location is marked untrusted first: entra-docs
+    /// `identity/conditional-access/concept-assignment-network.md` says a trusted location
+    /// cannot be deleted until it is no longer trusted.
+    async fn delete(client: &GraphClient, id: &str) -> Result<(), Failure> {
+        let users = policies_using(client, id).await?;
+        if !users.is_empty() {
+            return Err(Failure::refused(
+                Reason::InUse,
+                format!(
+                    "named location {id} is still used by Conditional Access {}: remove it from them first (it is deleted once no policy names it)",
+                    users.join(", ")
+                ),
+            ));
+        }
+        let current: NamedLocation = match client
+            .send_json(GraphRequest::get(&paths::named_location(id)))
+            .await
+        {
+            Ok(location) => location,
+            Err(GraphError::NotFound { .. }) => return Ok(()),
+            Err(error) => return Err(error.into()),
+        };
+        if current.is_trusted == Some(true) {
+            let mut untrust = current.patch_header();
+            untrust.insert("isTrusted".to_owned(), json!(false));
+            client
+                .send(GraphRequest::patch(
+                    &paths::named_location(id),
+                    Value::Object(untrust),
+                ))
+                .await?;
+        }
+        Ok(io::delete(client, &ENDPOINTS, id).await?)
+    }
+
+    fn forget(read: &mut LocationRead, id: &str) {
+        read.locations.forget(id);
+    }
+}
+
+/// The Conditional Access policies (`"displayName" (id)`) whose locations condition names
+/// the location `id`: one LIST of the policies (v1.0 has the locations condition).
+async fn policies_using(client: &GraphClient, id: &str) -> Result<Vec<String>, GraphError> {
+    let policies: Vec<ConditionalAccessPolicy> = client
+        .list_all(GraphRequest::get(paths::CONDITIONAL_ACCESS_POLICIES))
+        .await?;
+    Ok(policies
+        .iter()
+        .filter(|p| {
+            p.conditions.locations.as_ref().is_some_and(|l| {
+                l.include_locations
+                    .iter()
+                    .chain(&l.exclude_locations)
+                    .any(|l| l.eq_ignore_ascii_case(id))
+            })
+        })
+        .map(|p| {
+            format!(
+                "policy {:?} ({})",
+                p.display_name,
+                p.id.as_deref().unwrap_or("?")
+            )
+        })
+        .collect())
+}

@@ -68,6 +68,11 @@ pub enum PolicyError {
     /// Names that match no directory object.
     #[error("names not found in the tenant: {}", .0.join(", "))]
     NameNotFound(Vec<String>),
+    /// Names that match nothing yet but that other sessionops objects on the connection
+    /// manage (a NamedLocation or AuthenticationStrength about to be created): the policy is
+    /// applied right after them.
+    #[error("waiting for {} to be created in the tenant", .0.join(", "))]
+    WaitingForDependency(Vec<String>),
     /// Names that match several objects.
     #[error("ambiguous names (use the object id): {}", .0.join("; "))]
     AmbiguousName(Vec<String>),
@@ -96,6 +101,7 @@ impl PolicyError {
     pub fn reason(&self) -> Reason {
         match self {
             PolicyError::NameNotFound(_) | PolicyError::AmbiguousName(_) => Reason::NameNotFound,
+            PolicyError::WaitingForDependency(_) => Reason::WaitingForDependency,
             PolicyError::Conflict { .. } | PolicyError::DuplicateInTenant { .. } => {
                 Reason::Conflict
             }

@@ -3,20 +3,21 @@
 //! need, through the client's paced CA lane. Also the status each outcome leads to.
 
 use crate::failure::Failure;
-use std::collections::BTreeMap;
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 use crate::connection::ProtectedIds;
 use crate::directory;
+use crate::directory::resolve::NameKind;
 use crate::directory::resolve::{NameRequests, Resolutions};
 use crate::session_policy::plan::{self, DesiredPolicy, Found, PolicyError, PolicyPlan};
-use crate::status::{self, ConditionType, Observed, Reason, Status};
 use crate::tenant_object::io::{self, DeletedItems, Endpoints};
 pub use crate::tenant_object::io::{Applied, AppliedAction};
-use kube::{Resource, ResourceExt};
-use sessionops_api::{ProtectedPrincipals, SessionPolicy, SessionPolicySpec, SessionPolicyStatus};
+use crate::tenant_object::kind::{self, Managed, ManagedNames, Planned, SeamKind};
+use sessionops_api::{
+    DeletionPolicy, Kind, ProtectedPrincipals, SessionPolicy, SessionPolicySpec,
+    SessionPolicyStatus, TenantRef,
+};
 use sessionops_graph::models::ConditionalAccessPolicy;
 use sessionops_graph::{ApiVersion, GraphClient, GraphError};
 
@@ -27,46 +28,12 @@ use sessionops_graph::paths::{
 };
 
 /// A SessionPolicy as the sync sees it, whichever driver loaded it.
-#[derive(Clone, Debug)]
-pub struct ManagedPolicy {
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// `metadata.generation` (None outside a cluster).
-    pub generation: Option<i64>,
-    /// Spec.
-    pub spec: SessionPolicySpec,
-    /// Last written status (default outside a cluster).
-    pub status: SessionPolicyStatus,
-}
+pub type ManagedPolicy = Managed<SessionPolicy>;
 
-impl ManagedPolicy {
-    /// `namespace/name`.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
+/// A plan for one SessionPolicy, or why there is none.
+pub type PlannedPolicy = Planned<SessionPolicy>;
 
-    /// The displayName this object manages.
-    pub fn display_name(&self) -> String {
-        self.spec
-            .display_name
-            .clone()
-            .unwrap_or_else(|| plan::default_display_name(&self.namespace, &self.name))
-    }
-}
-
-impl From<&SessionPolicy> for ManagedPolicy {
-    fn from(policy: &SessionPolicy) -> ManagedPolicy {
-        ManagedPolicy {
-            namespace: policy.namespace().unwrap_or_default(),
-            name: policy.name_any(),
-            generation: policy.meta().generation,
-            spec: policy.spec.clone(),
-            status: policy.status.clone().unwrap_or_default(),
-        }
-    }
-}
+crate::seam_status!(SessionPolicyStatus, policy_id);
 
 /// The tenant's policies as one LIST returned them.
 pub type TenantPolicies = io::TenantObjects<ConditionalAccessPolicy>;
@@ -134,31 +101,19 @@ impl TenantRead {
     }
 
     /// Plans every SessionPolicy of the tenant against this read.
-    pub fn plan(&self, managed: &[ManagedPolicy]) -> Vec<PlannedPolicy> {
-        plan_all(
-            managed,
-            desire_all(managed, &self.protected, &self.resolutions),
-            &self.policies,
-        )
+    pub fn plan(&self, managed: &[ManagedPolicy], others: &ManagedNames) -> Vec<PlannedPolicy> {
+        kind::plan_all(self, managed, others)
     }
 
     /// Plans the SessionPolicy `key` of `managed` against this read; the others only count
     /// for displayName conflicts. None when `key` is not among them.
-    pub fn plan_one(&self, managed: &[ManagedPolicy], key: &str) -> Option<PlannedPolicy> {
-        let target = managed.iter().find(|m| m.key() == key)?;
-        let display_name = target.display_name();
-        let rival = managed
-            .iter()
-            .find(|m| m.key() != key && m.display_name() == display_name)
-            .map(ManagedPolicy::key);
-        let desired = plan::desired_policy(
-            &target.spec,
-            &target.namespace,
-            &target.name,
-            &self.protected,
-            &self.resolutions,
-        );
-        Some(plan_policy(target, desired, rival, &self.policies))
+    pub fn plan_one(
+        &self,
+        managed: &[ManagedPolicy],
+        key: &str,
+        others: &ManagedNames,
+    ) -> Option<PlannedPolicy> {
+        kind::plan_one(self, managed, key, others)
     }
 
     /// Folds a write just made into the read (see [`TenantPolicies::record`]).
@@ -202,19 +157,6 @@ pub async fn read_for(
     })
 }
 
-/// A plan for one SessionPolicy, or why there is none.
-#[derive(Clone, Debug)]
-pub struct PlannedPolicy {
-    /// `namespace/name`.
-    pub key: String,
-    /// The displayName it manages.
-    pub display_name: String,
-    /// The desired policy, when the spec resolved.
-    pub desired: Option<DesiredPolicy>,
-    /// The plan.
-    pub plan: Result<PolicyPlan, PolicyError>,
-}
-
 /// The desired policies, so the caller can decide how to read the tenant.
 pub fn desire_all(
     managed: &[ManagedPolicy],
@@ -225,60 +167,6 @@ pub fn desire_all(
         .iter()
         .map(|m| plan::desired_policy(&m.spec, &m.namespace, &m.name, protected, resolutions))
         .collect()
-}
-
-/// Plans every SessionPolicy of one tenant against one read of it. Two SessionPolicies that
-/// claim one displayName are both refused (Conflict), never fought over.
-pub fn plan_all(
-    managed: &[ManagedPolicy],
-    desired: Vec<Result<DesiredPolicy, PolicyError>>,
-    tenant: &TenantPolicies,
-) -> Vec<PlannedPolicy> {
-    let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for m in managed {
-        claims.entry(m.display_name()).or_default().push(m.key());
-    }
-    managed
-        .iter()
-        .zip(desired)
-        .map(|(m, desired)| {
-            let key = m.key();
-            let rival = claims[&m.display_name()].iter().find(|k| **k != key);
-            plan_policy(m, desired, rival.cloned(), tenant)
-        })
-        .collect()
-}
-
-/// The plan of one SessionPolicy: Conflict when `rival` (another SessionPolicy) claims its
-/// displayName, else create, update, restore or nothing against `tenant`.
-fn plan_policy(
-    m: &ManagedPolicy,
-    desired: Result<DesiredPolicy, PolicyError>,
-    rival: Option<String>,
-    tenant: &TenantPolicies,
-) -> PlannedPolicy {
-    let display_name = m.display_name();
-    let plan = match rival {
-        Some(other) => Err(PolicyError::Conflict {
-            display_name: display_name.clone(),
-            other,
-        }),
-        None => desired.clone().and_then(|desired| {
-            let found = plan::find_with_deleted(
-                m.status.policy_id.as_deref(),
-                &display_name,
-                &tenant.active,
-                &tenant.deleted,
-            )?;
-            Ok(plan::plan(&desired, found, tenant.via_beta))
-        }),
-    };
-    PlannedPolicy {
-        key: m.key(),
-        display_name,
-        desired: desired.ok(),
-        plan,
-    }
 }
 
 /// Whether some SessionPolicy's policy is absent from the active list (then deleted items
@@ -307,140 +195,162 @@ pub async fn delete(client: &GraphClient, id: &str) -> Result<(), GraphError> {
     io::delete(client, &ENDPOINTS, id).await
 }
 
-/// The status a sync outcome leads to. Unchanged outcomes give an identical status (no
-/// status write needed); `lastTransitionTime` moves only when Ready flips.
-pub fn status_after(
-    prior: &SessionPolicyStatus,
-    generation: Option<i64>,
-    desired: Option<&DesiredPolicy>,
-    outcome: &Result<Applied, Failure>,
-    now: &Time,
-) -> SessionPolicyStatus {
-    let mut status = prior.clone();
-    status.observed_generation = generation;
-    match outcome {
-        Ok(applied) => {
-            let was_synced_at_this_generation = prior.observed_generation == generation
-                && prior.policy_id.is_some()
-                && status::is_true(&prior.conditions, ConditionType::Ready);
-            let drift = was_synced_at_this_generation
-                && matches!(
-                    applied.action,
-                    AppliedAction::Updated | AppliedAction::Restored | AppliedAction::Created
-                );
-            if drift {
-                status.drift_corrections += 1;
-            }
-            let beta_fields = desired.map_or(&[][..], |d| d.beta_fields.as_slice());
-            let prior_synced = status::get(&prior.conditions, ConditionType::Ready)
-                .filter(|c| status::holds(c) && c.reason == Reason::Synced.as_str())
-                .filter(|_| prior.observed_generation == generation);
-            let (reason, message) = match (applied.action, drift) {
-                // Still in sync: the message of the last write stays (a resync that finds
-                // nothing to do changes nothing in status, so it is not written).
-                (AppliedAction::Unchanged, _) => (
-                    Reason::Synced,
-                    prior_synced.map_or_else(
-                        || "the policy matches the spec".to_owned(),
-                        |c| c.message.clone(),
-                    ),
-                ),
-                (_, true) => (
-                    Reason::DriftCorrected,
-                    describe(
-                        applied,
-                        beta_fields,
-                        "reverted a change made outside sessionops",
-                    ),
-                ),
-                (_, false) => (Reason::Synced, describe(applied, beta_fields, "applied")),
-            };
-            if applied.action != AppliedAction::Unchanged
-                || prior.policy_id.as_deref() != Some(&applied.id)
-            {
-                status.last_synced_time = Some(now.clone());
-            }
-            status.policy_id = Some(applied.id.clone());
-            status.graph_version = Some(
-                desired
-                    .map_or(applied.version, |d| d.version)
-                    .as_str()
-                    .to_owned(),
-            );
-            if let Some(desired) = desired {
-                status.resolved = desired.resolved.clone();
-                status.beta_fields = desired
-                    .beta_fields
-                    .iter()
-                    .map(|f| (*f).to_owned())
-                    .collect();
-            }
-            status::set(
-                &mut status.conditions,
-                (ConditionType::Ready, Status::True),
-                reason,
-                &message,
-                Observed { generation, now },
-            );
-        }
-        Err(failure) => {
-            status::set(
-                &mut status.conditions,
-                (ConditionType::Ready, Status::False),
-                failure.reason(),
-                &failure.to_string(),
-                Observed { generation, now },
-            );
+impl SeamKind for SessionPolicy {
+    type Spec = SessionPolicySpec;
+    type Status = SessionPolicyStatus;
+    type Desired = DesiredPolicy;
+    type Error = PolicyError;
+    type Read = TenantRead;
+
+    const KIND: Kind = Kind::SessionPolicy;
+    const NOUN: &'static str = "policy";
+    const FINALIZER: &'static str = "sessionops.io/tenant-policy";
+
+    fn spec(&self) -> &SessionPolicySpec {
+        &self.spec
+    }
+
+    fn status(&self) -> Option<&SessionPolicyStatus> {
+        self.status.as_ref()
+    }
+
+    fn tenant_ref(spec: &SessionPolicySpec) -> &TenantRef {
+        &spec.tenant_ref
+    }
+
+    fn deletion_policy(spec: &SessionPolicySpec) -> DeletionPolicy {
+        spec.deletion_policy
+    }
+
+    fn display_name(spec: &SessionPolicySpec, namespace: &str, name: &str) -> String {
+        spec.display_name
+            .clone()
+            .unwrap_or_else(|| plan::default_display_name(namespace, name))
+    }
+
+    fn conflict(display_name: String, other: String) -> PolicyError {
+        PolicyError::Conflict {
+            display_name,
+            other,
         }
     }
-    status
-}
 
-/// The status of a SessionPolicy being deleted whose tenant policy `id` could not be deleted
-/// (`deletionPolicy: Delete`): Ready=False with `failure`'s reason. The finalizer stays, since
-/// the tenant policy would otherwise be orphaned; removing it by hand releases the object and
-/// leaves the policy in place. Returns the status and the message (also the Event's).
-pub fn status_after_failed_delete(
-    prior: &SessionPolicyStatus,
-    generation: Option<i64>,
-    id: &str,
-    failure: &Failure,
-    now: &Time,
-) -> (SessionPolicyStatus, String) {
-    let message = format!("cannot delete tenant policy {id} (deletionPolicy Delete): {failure}");
-    let mut status = prior.clone();
-    status::set(
-        &mut status.conditions,
-        (ConditionType::Ready, Status::False),
-        failure.reason(),
-        &message,
-        Observed { generation, now },
-    );
-    (status, message)
-}
+    async fn read(
+        client: &GraphClient,
+        protected: &ProtectedPrincipals,
+        managed: &[ManagedPolicy],
+    ) -> Result<TenantRead, Failure> {
+        read_for(client, protected, managed).await
+    }
 
-fn describe(applied: &Applied, beta_fields: &[&str], verb: &str) -> String {
-    let what = match applied.action {
-        AppliedAction::Created => match &applied.note {
-            Some(note) => format!("created the policy: {note}"),
-            None => "created the policy".to_owned(),
-        },
-        AppliedAction::Restored => "restored the policy from deleted items".to_owned(),
-        _ => format!("updated {}", applied.changed_fields.join(", ")),
-    };
-    let beta = match (applied.version, beta_fields) {
-        (ApiVersion::V1, _) => String::new(),
-        (ApiVersion::Beta, []) => {
-            " (through Graph beta, to clear a field only beta has)".to_owned()
+    fn serves(read: &TenantRead, protected: &ProtectedPrincipals, target: &ManagedPolicy) -> bool {
+        read.serves(protected, target)
+    }
+
+    /// A name that resolves to nothing but that another object on the connection manages (a
+    /// NamedLocation or AuthenticationStrength not created yet) makes the policy wait for it.
+    fn plan(
+        read: &TenantRead,
+        target: &ManagedPolicy,
+        others: &ManagedNames,
+    ) -> (Option<DesiredPolicy>, Result<PolicyPlan, PolicyError>) {
+        let desired = plan::desired_policy(
+            &target.spec,
+            &target.namespace,
+            &target.name,
+            &read.protected,
+            &read.resolutions,
+        );
+        let desired = match desired {
+            Err(PolicyError::NameNotFound(labels)) => {
+                let missing: Vec<(NameKind, String)> = labels
+                    .iter()
+                    .filter_map(|label| NameKind::parse_label(label))
+                    .map(|(kind, name)| (kind, name.to_owned()))
+                    .collect();
+                let waiting = kind::waiting_for(missing, others);
+                if waiting.len() == labels.len() {
+                    Err(PolicyError::WaitingForDependency(
+                        waiting.into_iter().collect(),
+                    ))
+                } else {
+                    Err(PolicyError::NameNotFound(labels))
+                }
+            }
+            other => other,
+        };
+        let display_name = target.display_name();
+        let plan = desired.clone().and_then(|desired| {
+            let found = plan::find_with_deleted(
+                target.status.policy_id.as_deref(),
+                &display_name,
+                &read.policies.active,
+                &read.policies.deleted,
+            )?;
+            Ok(plan::plan(&desired, found, read.policies.via_beta))
+        });
+        (desired.ok(), plan)
+    }
+
+    async fn apply(client: &GraphClient, plan: &PolicyPlan) -> Result<Applied, GraphError> {
+        apply(client, plan).await
+    }
+
+    fn record(read: &mut TenantRead, plan: &PolicyPlan, applied: &Applied) -> bool {
+        read.record(plan, applied)
+    }
+
+    async fn delete(client: &GraphClient, id: &str) -> Result<(), Failure> {
+        Ok(delete(client, id).await?)
+    }
+
+    fn forget(read: &mut TenantRead, id: &str) {
+        read.policies.forget(id);
+    }
+
+    fn annotate(
+        status: &mut SessionPolicyStatus,
+        desired: Option<&DesiredPolicy>,
+        applied: &Applied,
+    ) {
+        status.graph_version = Some(
+            desired
+                .map_or(applied.version, |d| d.version)
+                .as_str()
+                .to_owned(),
+        );
+        if let Some(desired) = desired {
+            status.resolved = desired.resolved.clone();
+            status.beta_fields = desired
+                .beta_fields
+                .iter()
+                .map(|f| (*f).to_owned())
+                .collect();
         }
-        (ApiVersion::Beta, fields) => {
-            format!(
-                " (through Graph beta, which alone has {})",
-                fields.join(", ")
-            )
+    }
+
+    /// Protected principals included.
+    fn id_names(read: &TenantRead, desired: Option<&DesiredPolicy>) -> BTreeMap<String, String> {
+        let mut names: BTreeMap<String, String> = read
+            .resolutions
+            .ids()
+            .map(|(kind, name, id)| (id.to_lowercase(), format!("{}:{name}", kind.prefix())))
+            .collect();
+        if let Some(desired) = desired {
+            names.extend(
+                desired
+                    .resolved
+                    .iter()
+                    .map(|(name, id)| (id.to_lowercase(), name.clone())),
+            );
         }
-    };
-    format!("{verb}: {what}{beta}")
+        names
+    }
+
+    fn write_note(desired: Option<&DesiredPolicy>, applied: &Applied) -> String {
+        let beta_fields = desired.map_or(&[][..], |d| d.beta_fields.as_slice());
+        kind::beta_note(applied.version, beta_fields)
+    }
 }
 
 /// A compact value for plan output (`["a","b"]`, `12h (…)`, `null`).
@@ -464,7 +374,7 @@ mod tests {
         let Object::SessionPolicy(policy) = set.objects.remove(0).object else {
             panic!("a SessionPolicy")
         };
-        ManagedPolicy {
+        Managed {
             namespace: "identity".into(),
             name: name.into(),
             generation: Some(1),
@@ -482,14 +392,15 @@ mod tests {
             managed("c", "its own name"),
         ];
         let read = TenantRead::default();
-        let all = read.plan(&set);
+        let none = ManagedNames::default();
+        let all = read.plan(&set, &none);
         for (m, from_all) in set.iter().zip(&all) {
-            let one = read.plan_one(&set, &m.key()).unwrap();
+            let one = read.plan_one(&set, &m.key(), &none).unwrap();
             assert_eq!(one.key, from_all.key);
             assert_eq!(one.plan, from_all.plan, "{}", m.key());
         }
         assert!(matches!(all[0].plan, Err(PolicyError::Conflict { .. })));
         assert!(matches!(all[2].plan, Ok(PolicyPlan::Create { .. })));
-        assert!(read.plan_one(&set, "identity/missing").is_none());
+        assert!(read.plan_one(&set, "identity/missing", &none).is_none());
     }
 }

@@ -6,8 +6,10 @@
 
 pub mod fields;
 pub mod io;
+pub mod kind;
 pub mod patch;
 pub mod plan;
+pub mod shared;
 
 pub use fields::{Field, FieldChange, diff};
 pub use plan::{Duplicate, Found, Plan, find, find_with_deleted, plan};
