@@ -27,8 +27,9 @@ use serde_json::{Value, json};
 use sessionops_api::manifest::{self, Object};
 use sessionops_api::{SessionPolicy, TenantConnection};
 use sessionops_core::revocation::RunOptions;
+use sessionops_core::tenant_object::kind::SeamKind;
 use sessionops_operator::metrics::Metrics;
-use sessionops_operator::{Context, Settings, Stores, revocation, session_policy};
+use sessionops_operator::{Context, Settings, Stores, revocation, tenant_object};
 use tokio::io::AsyncBufReadExt;
 
 const TENANTS: usize = 5;
@@ -206,6 +207,8 @@ async fn run() {
         cluster_connections: common::store(connections),
         connections: common::store(Vec::<TenantConnection>::new()),
         policies: common::store(policies.clone()),
+        locations: common::store(Vec::new()),
+        strengths: common::store(Vec::new()),
         revocations: common::store(revocations.clone()),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -228,13 +231,15 @@ async fn run() {
     let mut ready = 0;
     let mut synced: Vec<SessionPolicy> = Vec::new();
     for policy in &policies {
-        let result =
-            session_policy::reconcile(Arc::new(DeserializeGuard(Ok(policy.clone()))), ctx.clone())
-                .await;
+        let result = tenant_object::reconcile::<SessionPolicy>(
+            Arc::new(DeserializeGuard(Ok(policy.clone()))),
+            ctx.clone(),
+        )
+        .await;
         assert!(result.is_ok(), "{result:?}");
         ready += 1;
         let mut p = policy.clone();
-        p.metadata.finalizers = Some(vec![session_policy::FINALIZER.into()]);
+        p.metadata.finalizers = Some(vec![SessionPolicy::FINALIZER.into()]);
         synced.push(p);
     }
     for request in &revocations {
@@ -246,9 +251,12 @@ async fn run() {
     let after_first = rss_kib("VmRSS:");
     let started = Instant::now();
     for policy in &synced {
-        session_policy::reconcile(Arc::new(DeserializeGuard(Ok(policy.clone()))), ctx.clone())
-            .await
-            .unwrap();
+        tenant_object::reconcile::<SessionPolicy>(
+            Arc::new(DeserializeGuard(Ok(policy.clone()))),
+            ctx.clone(),
+        )
+        .await
+        .unwrap();
     }
     let resync = started.elapsed();
     let after_resync = rss_kib("VmRSS:");

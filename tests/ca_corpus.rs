@@ -431,7 +431,9 @@ async fn every_example_policy_applies_and_then_plans_no_change() {
         .map(|entry| entry.unwrap().path())
         .filter(|path| {
             path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                (n.starts_with("policy-") || n.starts_with("named-location-"))
+                (n.starts_with("policy-")
+                    || n.starts_with("named-location-")
+                    || n.starts_with("authentication-strength-"))
                     && n.ends_with(".yaml")
             })
         })
@@ -467,14 +469,20 @@ async fn every_example_policy_applies_and_then_plans_no_change() {
     );
     let applied = objects::run_all(&set, &env(&sim), true, &fast).await;
     assert_eq!(
-        applied.policies.len() + applied.locations.len(),
+        applied.policies.len() + applied.locations.len() + applied.strengths.len(),
         paths.len()
     );
-    assert!(applied.locations.len() >= 2);
+    assert!(applied.locations.len() >= 2 && !applied.strengths.is_empty());
     for (key, plan, ready, status) in applied
         .locations
         .iter()
         .map(|r| (&r.key, &r.plan, r.is_ready(), format!("{:?}", r.status)))
+        .chain(
+            applied
+                .strengths
+                .iter()
+                .map(|r| (&r.key, &r.plan, r.is_ready(), format!("{:?}", r.status))),
+        )
         .chain(
             applied
                 .policies
@@ -489,6 +497,7 @@ async fn every_example_policy_applies_and_then_plans_no_change() {
         .locations
         .iter()
         .map(|r| (&r.key, &r.plan))
+        .chain(again.strengths.iter().map(|r| (&r.key, &r.plan)))
         .chain(again.policies.iter().map(|r| (&r.key, &r.plan)))
     {
         assert!(matches!(plan, Ok(Plan::NoOp { .. })), "{key}: {plan:?}");

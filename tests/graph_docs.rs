@@ -404,6 +404,20 @@ fn documented_responses_parse_into_the_models_and_policies_export_without_false_
             "authStrengths.get" | "authStrengths.create" => {
                 let _: AuthenticationStrengthPolicy = parse(example, body);
             }
+            // authenticationCombinationConfiguration is abstract: every configuration names its
+            // derived type (fido2 or x509Certificate).
+            "authStrengths.combinationConfigurations.list" => {
+                let page: Page<Value> = parse(example, body);
+                assert!(
+                    page.value.iter().all(|c| c["@odata.type"].is_string()),
+                    "{}",
+                    example.file
+                );
+            }
+            "authStrengths.combinationConfigurations.get"
+            | "authStrengths.combinationConfigurations.create" => {
+                assert!(body["@odata.type"].is_string(), "{}", example.file);
+            }
             "activityBasedTimeoutPolicies.list" => {
                 let _: Page<ActivityBasedTimeoutPolicy> = parse(example, body);
             }
@@ -626,14 +640,19 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "activityBasedTimeoutPolicies",
     "servicePrincipals",
     "updateAllowedCombinations",
+    "combinationConfigurations",
+    "$ref",
     "$batch",
     "$count",
 ];
 
 /// `/users/87d3…/revokeSignInSessions?x=y` → `/users/{id}/revokeSignInSessions`; `/me` is the
-/// signed-in user's `/users/{id}`.
+/// signed-in user's `/users/{id}`. A trailing `/$ref` is dropped: the DELETE examples of
+/// `authenticationstrengthroot-delete-policies.md` and `authenticationstrengthpolicy-delete-combinationconfigurations.md`
+/// append it, while their "HTTP request" sections do not (the simulator serves both).
 fn url_form(url: &str) -> String {
     let path = url.split('?').next().unwrap_or(url);
+    let path = path.strip_suffix("/$ref").unwrap_or(path);
     let mut out = String::new();
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         if segment == "me" {
@@ -912,10 +931,27 @@ fn metadata_property(ty: &str, key: &str) -> Option<Option<&'static str>> {
         .map(|(_, _, nested)| *nested)
 }
 
-/// The resource type a write of `operation` sends.
-fn written_type(operation: &str) -> Option<&'static str> {
+/// The resource type a write of `operation` sends (named locations and combination
+/// configurations: the derived type the body names).
+fn written_type(operation: &str, body: &Value) -> Option<&'static str> {
     match operation {
         "ca.policies.create" | "ca.policies.update" => Some("conditionalAccessPolicy"),
+        "ca.namedLocations.create" | "ca.namedLocations.update" => {
+            match body["@odata.type"].as_str() {
+                Some("#microsoft.graph.ipNamedLocation") => Some("ipNamedLocation"),
+                Some("#microsoft.graph.countryNamedLocation") => Some("countryNamedLocation"),
+                _ => None,
+            }
+        }
+        "authStrengths.combinationConfigurations.create" => match body["@odata.type"].as_str() {
+            Some("#microsoft.graph.fido2CombinationConfiguration") => {
+                Some("fido2CombinationConfiguration")
+            }
+            Some("#microsoft.graph.x509CertificateCombinationConfiguration") => {
+                Some("x509CertificateCombinationConfiguration")
+            }
+            _ => None,
+        },
         "users.update" => Some("user"),
         "devices.update" => Some("device"),
         _ => None,
@@ -957,7 +993,7 @@ mod flows {
 
     use graph_sim::seed::SeedDevice;
     use graph_sim::{Seed, SimConfig, Simulator};
-    use sessionops::cli::{policies, revocations};
+    use sessionops::cli::{objects, policies, revocations};
     use sessionops_api::Endpoints;
     use sessionops_api::manifest::{self, ManifestSet, Object};
     use sessionops_core::connection::{self, Features};
@@ -1023,11 +1059,17 @@ mod flows {
         set.objects.retain(|o| {
             matches!(
                 o.object,
-                Object::ClusterTenantConnection(_) | Object::SessionPolicy(_)
+                Object::ClusterTenantConnection(_)
+                    | Object::SessionPolicy(_)
+                    | Object::NamedLocation(_)
+                    | Object::AuthenticationStrength(_)
             )
         });
         point_at(&mut set, sim);
-        let created = policies::run(&set, &env, true, &fast).await;
+        let created = objects::run_all(&set, &env, true, &fast).await;
+        assert!(created.locations.iter().all(|l| l.is_ready()));
+        assert!(created.strengths.iter().all(|s| s.is_ready()));
+        let created = created.policies;
         let ids: Vec<String> = created
             .iter()
             .filter_map(|r| r.status.as_ref()?.policy_id.clone())
@@ -1232,7 +1274,7 @@ async fn requests_the_client_sends_have_the_documented_shape() {
             } else {
                 undocumented_keys(
                     body,
-                    written_type(&operation),
+                    written_type(&operation, body),
                     &types,
                     &documented_keys,
                     "",
@@ -1279,10 +1321,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         "authentication-strengths/auth-strengths-list-filter-allowedcombinations-v1.json",
         "a query feature sessionops does not use and the simulator does not implement ($filter with any())",
-    ),
-    (
-        "authentication-strengths/auth-strengths-update-v1.json",
-        "PATCH of an authentication strength is not simulated yet (it comes with the AuthenticationStrength kind)",
     ),
     (
         "conditional-access/policies-create-devices-beta.json",
@@ -1455,6 +1493,13 @@ const SERVED: &[&str] = &[
     "authStrengths.get",
     "authStrengths.create",
     "authStrengths.update",
+    "authStrengths.updateAllowedCombinations",
+    "authStrengths.delete",
+    "authStrengths.combinationConfigurations.list",
+    "authStrengths.combinationConfigurations.get",
+    "authStrengths.combinationConfigurations.create",
+    "authStrengths.combinationConfigurations.update",
+    "authStrengths.combinationConfigurations.delete",
     "activityBasedTimeoutPolicies.list",
     "activityBasedTimeoutPolicies.get",
     "activityBasedTimeoutPolicies.create",
@@ -1638,6 +1683,30 @@ async fn replay_tenant(corpus: &[Example]) -> Replay {
         }
         replay.ids.insert(kind, id);
     }
+    // For the combination configuration examples: a strength allowing `fido2`, the only
+    // combination a fido2CombinationConfiguration applies to (fido2combinationconfiguration.md),
+    // and a configuration of it made from Microsoft's create example.
+    let (url, mut body) = create("authStrengths.create");
+    body["displayName"] = json_string("FIDO2 keys (fido2Strength)");
+    body["allowedCombinations"] = serde_json::json!(["fido2"]);
+    let (status, created) = replay.send("POST", "v1.0", &url, Some(&body)).await;
+    assert_eq!(status, 201, "fido2Strength: {created}");
+    replay
+        .ids
+        .insert("fido2Strength", created["id"].as_str().unwrap().to_owned());
+    let example = corpus
+        .iter()
+        .find(|e| e.operation == "authStrengths.combinationConfigurations.create")
+        .unwrap();
+    let request = example.request.as_ref().unwrap();
+    let url = replay.url(example, request.url.as_deref().unwrap());
+    let (status, created) = replay
+        .send("POST", "v1.0", &url, request.body.as_ref())
+        .await;
+    assert_eq!(status, 201, "configuration: {created}");
+    replay
+        .ids
+        .insert("configuration", created["id"].as_str().unwrap().to_owned());
     replay
 }
 
@@ -1700,6 +1769,12 @@ impl Replay {
                 ("policies", _) if operation.starts_with("ca.") => "policy",
                 ("namedLocations", _) if ip => "ipLocation",
                 ("namedLocations", _) => "location",
+                ("policies" | "authenticationStrengthPolicies", _)
+                    if operation.starts_with("authStrengths.combinationConfigurations.") =>
+                {
+                    "fido2Strength"
+                }
+                ("combinationConfigurations", _) => "configuration",
                 ("authenticationStrengthPolicies", _) => "strength",
                 ("activityBasedTimeoutPolicies", _) => "timeout",
                 ("groups", _) => "group",

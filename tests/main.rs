@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per area.
 
+mod authentication_strength;
 mod ca_corpus;
 mod chart;
 mod crds;

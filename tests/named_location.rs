@@ -100,3 +100,89 @@ async fn a_location_is_created_kept_as_written_and_restored() {
         Plan::NoOp { .. }
     ));
 }
+
+/// A CA policy (created as the portal would) whose locations condition names `location`.
+async fn policy_naming(client: &GraphClient, location: &str) -> String {
+    let created: serde_json::Value = client
+        .send_json(GraphRequest::post(
+            paths::CONDITIONAL_ACCESS_POLICIES,
+            json!({
+                "displayName": "Block outside the office",
+                "state": "disabled",
+                "conditions": {
+                    "users": {"includeUsers": ["All"]},
+                    "applications": {"includeApplications": ["All"]},
+                    "clientAppTypes": ["all"],
+                    "locations": {"includeLocations": ["All"], "excludeLocations": [location]}
+                },
+                "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+            }),
+        ))
+        .await
+        .unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// Deleting a NamedLocation's location: refused (InUse, naming the policy) while a policy
+/// names it, then untrusted and deleted once none does. Graph refuses to delete a trusted
+/// location outright, which the simulator reproduces.
+#[tokio::test]
+async fn a_location_in_use_is_kept_and_a_trusted_one_is_untrusted_before_delete() {
+    use sessionops_core::status::Reason;
+    use sessionops_core::tenant_object::kind::SeamKind;
+    let sim = common::start(SimConfig {
+        ca_rps: 1000.0,
+        ..common::quiet()
+    })
+    .await;
+    let mut config = common::config(&sim);
+    config.ca_requests_per_second = 1000.0;
+    let client = GraphClient::new(config).unwrap();
+    let spec: NamedLocationSpec = serde_json::from_value(json!({
+        "tenantRef": {"kind": "ClusterTenantConnection", "name": "contoso"},
+        "displayName": "Head office",
+        "ip": {"ranges": ["203.0.113.0/24"], "trusted": true}
+    }))
+    .unwrap();
+    let desired = desired_location(&spec, "identity", "office");
+    let tenant = read(&client).await;
+    let created = plan(&desired, None, &tenant.active, &tenant.deleted).unwrap();
+    let id = io::apply(&client, &ENDPOINTS, &created).await.unwrap().id;
+
+    let refused = client
+        .send(GraphRequest::delete(&paths::named_location(&id)))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("trusted"), "{refused}");
+
+    let policy = policy_naming(&client, &id).await;
+    let in_use = <sessionops_api::NamedLocation as SeamKind>::delete(&client, &id)
+        .await
+        .unwrap_err();
+    assert_eq!(in_use.reason(), Reason::InUse);
+    assert!(in_use.to_string().contains(&policy), "{in_use}");
+    assert_eq!(read(&client).await.active.len(), 1, "nothing was written");
+    assert_eq!(
+        read(&client).await.active[0].is_trusted,
+        Some(true),
+        "not even the untrust"
+    );
+
+    client
+        .send(GraphRequest::delete(&paths::conditional_access_policy(
+            &policy,
+        )))
+        .await
+        .unwrap();
+    <sessionops_api::NamedLocation as SeamKind>::delete(&client, &id)
+        .await
+        .unwrap();
+    let tenant = read(&client).await;
+    assert!(tenant.active.is_empty());
+    assert_eq!(tenant.deleted.len(), 1);
+    assert_eq!(tenant.deleted[0].is_trusted, Some(false));
+    // Gone already is success.
+    <sessionops_api::NamedLocation as SeamKind>::delete(&client, &id)
+        .await
+        .unwrap();
+}

@@ -51,6 +51,7 @@ fn examples(sim: &Simulator) -> ManifestSet {
             Object::ClusterTenantConnection(_)
                 | Object::SessionPolicy(_)
                 | Object::NamedLocation(_)
+                | Object::AuthenticationStrength(_)
         )
     });
     point_at(&mut set, sim);
@@ -365,7 +366,7 @@ async fn a_crash_between_create_and_record_creates_no_duplicate() {
             .unwrap();
         assert_eq!(response.status(), 201);
     }
-    assert_eq!(waiting, 1);
+    assert_eq!(waiting, 2);
     apply(&sim, &set).await;
     apply(&sim, &set).await;
     assert_eq!(
@@ -507,7 +508,10 @@ async fn the_cli_exits_2_with_changes_then_0_when_in_sync() {
     for entry in std::fs::read_dir(&examples).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if name.starts_with("policy-") || name.starts_with("named-location-") {
+        if ["policy-", "named-location-", "authentication-strength-"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
             std::fs::copy(&path, dir.path().join(name)).unwrap();
             copied += 1;
         }
@@ -547,8 +551,8 @@ async fn the_cli_exits_2_with_changes_then_0_when_in_sync() {
     );
     assert!(
         stdout.contains(&format!(
-            "Plan: {} to create, 0 to update, 0 to delete, 0 unchanged, 1 to apply after what they name is created.",
-            copied - 1
+            "Plan: {} to create, 0 to update, 0 to delete, 0 unchanged, 2 to apply after what they name is created.",
+            copied - 2
         )),
         "{stdout}"
     );

@@ -1,7 +1,7 @@
 //! `plan` and `apply` outside a cluster for every kind on the tenant-object seam
-//! (SessionPolicy, NamedLocation): the manifests' tenant connections, credentials from the
+//! (SessionPolicy, NamedLocation, AuthenticationStrength): the manifests' tenant connections, credentials from the
 //! Azure SDK environment, one read per tenant and kind, then the reconcile core. Kinds that
-//! others refer to by name (named locations) are applied first, so that a SessionPolicy
+//! others refer to by name (named locations, authentication strengths) are applied first, so that a SessionPolicy
 //! naming a location created in the same apply resolves it; in a plan such a policy is shown
 //! waiting for it. This module only gathers inputs and reports; planning and applying live in
 //! `sessionops_core`.
@@ -13,8 +13,8 @@ use kube::ResourceExt;
 
 use sessionops_api::manifest::{ManifestSet, Object};
 use sessionops_api::{
-    ClusterTenantConnection, ConnectionSettings, NamedLocation, SessionPolicy, TenantConnection,
-    TenantRef,
+    AuthenticationStrength, ClusterTenantConnection, ConnectionSettings, NamedLocation,
+    SessionPolicy, TenantConnection, TenantRef,
 };
 use sessionops_core::connection::config::{Environment, config_from_environment};
 use sessionops_core::connection::{self, ConnectionSource, Found};
@@ -35,6 +35,15 @@ impl FromManifest for SessionPolicy {
     fn of(object: &Object) -> Option<&Self> {
         match object {
             Object::SessionPolicy(policy) => Some(policy),
+            _ => None,
+        }
+    }
+}
+
+impl FromManifest for AuthenticationStrength {
+    fn of(object: &Object) -> Option<&Self> {
+        match object {
+            Object::AuthenticationStrength(strength) => Some(strength),
             _ => None,
         }
     }
@@ -78,6 +87,8 @@ impl<K: SeamKind> Report<K> {
 pub struct Reports {
     /// NamedLocations.
     pub locations: Vec<Report<NamedLocation>>,
+    /// AuthenticationStrengths.
+    pub strengths: Vec<Report<AuthenticationStrength>>,
     /// SessionPolicies.
     pub policies: Vec<Report<SessionPolicy>>,
 }
@@ -85,7 +96,9 @@ pub struct Reports {
 impl Reports {
     /// Every object applied and Ready=True.
     pub fn all_ready(&self) -> bool {
-        self.locations.iter().all(Report::is_ready) && self.policies.iter().all(Report::is_ready)
+        self.locations.iter().all(Report::is_ready)
+            && self.strengths.iter().all(Report::is_ready)
+            && self.policies.iter().all(Report::is_ready)
     }
 }
 
@@ -100,9 +113,11 @@ pub async fn run_all(
 ) -> Reports {
     let others = managed_names(set);
     let locations = run::<NamedLocation>(set, env, apply, configure, &others).await;
+    let strengths = run::<AuthenticationStrength>(set, env, apply, configure, &others).await;
     let policies = run::<SessionPolicy>(set, env, apply, configure, &others).await;
     Reports {
         locations,
+        strengths,
         policies,
     }
 }
@@ -111,6 +126,9 @@ pub async fn run_all(
 fn managed_names(set: &ManifestSet) -> BTreeMap<String, ManagedNames> {
     let mut names: BTreeMap<String, ManagedNames> = BTreeMap::new();
     for (key, work) in group::<NamedLocation>(set).0 {
+        kind::managed_names(&work.managed, names.entry(key).or_default());
+    }
+    for (key, work) in group::<AuthenticationStrength>(set).0 {
         kind::managed_names(&work.managed, names.entry(key).or_default());
     }
     names

@@ -41,6 +41,7 @@ impl Summary {
     pub fn of_all(reports: &Reports) -> Summary {
         let mut summary = Summary::default();
         summary.add(&reports.locations);
+        summary.add(&reports.strengths);
         summary.add(&reports.policies);
         summary
     }
@@ -106,7 +107,7 @@ impl Style {
 
 /// The plan of every kind as text, dependencies first.
 pub fn plan_text_all(reports: &Reports) -> String {
-    plan_text(&reports.locations) + &plan_text(&reports.policies)
+    plan_text(&reports.locations) + &plan_text(&reports.strengths) + &plan_text(&reports.policies)
 }
 
 /// The plan of one kind as text.
@@ -120,7 +121,7 @@ pub fn plan_text<K: SeamKind>(reports: &[Report<K>]) -> String {
             Ok(Plan::Create { body, version }) => {
                 out.push_str(&format!("{} {header}\n", style.paint("32", "+")));
                 out.push_str(&format!(
-                    "    create a Conditional Access {noun} (Graph {})\n",
+                    "    create a {noun} (Graph {})\n",
                     version.as_str()
                 ));
                 // What the policy sets: the body sent also names every unset property
@@ -226,6 +227,7 @@ fn named(value: &Value, names: &BTreeMap<String, String>) -> String {
 /// The plan (and statuses, after apply) of every kind as JSON, dependencies first.
 pub fn reports_json(reports: &Reports) -> Value {
     let mut objects = objects_json(&reports.locations);
+    objects.extend(objects_json(&reports.strengths));
     objects.extend(objects_json(&reports.policies));
     let summary = Summary::of_all(reports);
     json!({
@@ -295,7 +297,9 @@ fn objects_json<K: SeamKind>(reports: &[Report<K>]) -> Vec<Value> {
 
 /// Statuses after apply of every kind, dependencies first.
 pub fn status_text_all(reports: &Reports) -> String {
-    status_text(&reports.locations) + &status_text(&reports.policies)
+    status_text(&reports.locations)
+        + &status_text(&reports.strengths)
+        + &status_text(&reports.policies)
 }
 
 /// Statuses after apply, as `kubectl get` would show them.

@@ -9,12 +9,15 @@ use serde_json::Value;
 
 use crate::manifest::{self, ManifestError, Object, Source};
 use crate::{
-    ClusterTenantConnection, NamedLocation, RevocationRequest, SessionPolicy, TenantConnection,
+    AuthenticationStrength, ClusterTenantConnection, NamedLocation, RevocationRequest,
+    SessionPolicy, TenantConnection,
 };
 
 /// A sessionops kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
+    /// One custom authentication strength.
+    AuthenticationStrength,
     /// A tenant connection any allowed namespace may use (cluster-scoped).
     ClusterTenantConnection,
     /// A tenant connection for its own namespace.
@@ -48,6 +51,23 @@ pub struct KindInfo {
 
 /// Every kind, in CRD file-name order (`<plural>.<group>.yaml`).
 pub const KINDS: &[KindInfo] = &[
+    KindInfo {
+        kind: Kind::AuthenticationStrength,
+        name: "AuthenticationStrength",
+        plural: "authenticationstrengths",
+        namespaced: true,
+        finalizer: true,
+        crd: AuthenticationStrength::crd,
+        load: |source, document, display| {
+            manifest::typed(
+                source,
+                document,
+                display,
+                AuthenticationStrength::validate_cel,
+            )
+            .map(Object::AuthenticationStrength)
+        },
+    },
     KindInfo {
         kind: Kind::ClusterTenantConnection,
         name: "ClusterTenantConnection",

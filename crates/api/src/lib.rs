@@ -8,6 +8,7 @@
 // unreachable_pub flags; every type here is public API.
 #![allow(unreachable_pub)]
 
+pub mod authentication_strength;
 pub mod common;
 pub mod crds;
 pub mod kinds;
@@ -18,6 +19,10 @@ pub mod rules;
 pub mod session_policy;
 pub mod tenant;
 
+pub use authentication_strength::{
+    AuthenticationStrength, AuthenticationStrengthSpec, AuthenticationStrengthStatus,
+    CertificateCombination, CertificateRestriction, Fido2Restriction,
+};
 pub use common::{Conditions, IncludeExclude, TenantKind, TenantRef};
 pub use kinds::{KINDS, Kind, KindInfo};
 pub use named_location::{

@@ -8,8 +8,10 @@
 //!   [`directory`]: names ↔ directory ids.
 //! - [`tenant_object`]: the seam of every kind that manages one tenant object (identity,
 //!   managed-field table, diff, PATCH bodies, plan).
-//! - One folder per kind: [`session_policy`], [`named_location`], [`revocation`].
+//! - One folder per kind: [`session_policy`], [`named_location`],
+//!   [`authentication_strength`], [`revocation`].
 
+pub mod authentication_strength;
 pub mod connection;
 pub mod directory;
 pub mod failure;

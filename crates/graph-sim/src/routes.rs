@@ -38,7 +38,17 @@ pub(crate) enum Route {
     /// `/roleManagement/directory/roleAssignments` (read, `$filter=principalId eq '…'`).
     RoleAssignments,
     AuthenticationStrengths,
+    /// One strength: GET, PATCH (`authenticationstrengthpolicy-update.md`), DELETE
+    /// (`authenticationstrengthroot-delete-policies.md`).
     AuthenticationStrength(String),
+    /// `POST …/{id}/updateAllowedCombinations` (`authenticationstrengthpolicy-updateallowedcombinations.md`).
+    AuthenticationStrengthUpdateAllowedCombinations(String),
+    /// `…/{id}/combinationConfigurations` (`authenticationstrengthpolicy-list-combinationconfigurations.md`,
+    /// `authenticationstrengthpolicy-post-combinationconfigurations.md`).
+    CombinationConfigurations(String),
+    /// `…/{id}/combinationConfigurations/{configurationId}` (`authenticationcombinationconfiguration-get.md`,
+    /// `authenticationcombinationconfiguration-update.md`, `authenticationstrengthpolicy-delete-combinationconfigurations.md`).
+    CombinationConfiguration(String, String),
     TimeoutPolicies,
     TimeoutPolicy(String),
     RiskyUsers,
@@ -73,6 +83,31 @@ impl Cast {
             Cast::Device => "microsoft.graph.device",
         }
     }
+}
+
+/// The routes under a strength collection (`/policies/authenticationStrengthPolicies` or
+/// `/identity/conditionalAccess/authenticationStrength/policies`), from the segments after it.
+/// `authenticationstrengthroot-delete-policies.md` and `authenticationstrengthpolicy-delete-combinationconfigurations.md`
+/// show their DELETE examples with a trailing `/$ref` that their "HTTP request" sections do not
+/// have: both forms are served, for DELETE only.
+fn strength_route(method: &Method, rest: &[&str]) -> Result<Route, GraphError> {
+    let delete = method == Method::DELETE;
+    Ok(match rest {
+        [] => Route::AuthenticationStrengths,
+        [id] => Route::AuthenticationStrength((*id).to_owned()),
+        [id, "$ref"] if delete => Route::AuthenticationStrength((*id).to_owned()),
+        [id, "updateAllowedCombinations"] => {
+            Route::AuthenticationStrengthUpdateAllowedCombinations((*id).to_owned())
+        }
+        [id, "combinationConfigurations"] => Route::CombinationConfigurations((*id).to_owned()),
+        [id, "combinationConfigurations", configuration] => {
+            Route::CombinationConfiguration((*id).to_owned(), (*configuration).to_owned())
+        }
+        [id, "combinationConfigurations", configuration, "$ref"] if delete => {
+            Route::CombinationConfiguration((*id).to_owned(), (*configuration).to_owned())
+        }
+        [.., last] => return Err(unknown_segment(last)),
+    })
 }
 
 /// Which Graph service answers, which decides the throttling model (`concepts/throttling.md`, `concepts/throttling-limits.md`).
@@ -268,17 +303,10 @@ impl Route {
                 "conditionalAccess",
                 "authenticationStrength",
                 "policies",
+                rest @ ..,
             ]
-            | ["policies", "authenticationStrengthPolicies"] => Route::AuthenticationStrengths,
-            [
-                "identity",
-                "conditionalAccess",
-                "authenticationStrength",
-                "policies",
-                _,
-            ] => Route::AuthenticationStrength(own(4)),
-            ["policies", "authenticationStrengthPolicies", _] => {
-                Route::AuthenticationStrength(own(2))
+            | ["policies", "authenticationStrengthPolicies", rest @ ..] => {
+                strength_route(method, rest)?
             }
             ["policies", "activityBasedTimeoutPolicies"] => Route::TimeoutPolicies,
             ["policies", "activityBasedTimeoutPolicies", _] => Route::TimeoutPolicy(own(2)),
@@ -353,15 +381,25 @@ impl Route {
             | RoleTemplate(_)
             | RoleAssignments
             | ServicePrincipals => GET,
-            AuthenticationStrength(_) | RiskyUsers | RiskyUser(_) => GET,
+            RiskyUsers | RiskyUser(_) => GET,
             User(_) | Device(_) => GET_PATCH,
-            UserRevokeSignInSessions(_) | CaDeletedPolicyRestore(_) => POST,
+            UserRevokeSignInSessions(_)
+            | CaDeletedPolicyRestore(_)
+            | AuthenticationStrengthUpdateAllowedCombinations(_) => POST,
             DeletedNamedLocationRestore(_) | RiskyUsersConfirmCompromised | RiskyUsersDismiss => {
                 POST
             }
             Batch => POST,
-            CaPolicies | NamedLocations | AuthenticationStrengths | TimeoutPolicies => GET_POST,
-            CaPolicy(_) | NamedLocation(_) | TimeoutPolicy(_) => GET_PATCH_DELETE,
+            CaPolicies
+            | NamedLocations
+            | AuthenticationStrengths
+            | CombinationConfigurations(_)
+            | TimeoutPolicies => GET_POST,
+            CaPolicy(_)
+            | NamedLocation(_)
+            | TimeoutPolicy(_)
+            | AuthenticationStrength(_)
+            | CombinationConfiguration(..) => GET_PATCH_DELETE,
             CaDeletedPolicy(_) | DeletedNamedLocation(_) => GET_DELETE,
         }
     }
@@ -405,6 +443,16 @@ impl Route {
             ServicePrincipals => "/servicePrincipals".into(),
             AuthenticationStrengths => "/policies/authenticationStrengthPolicies".into(),
             AuthenticationStrength(_) => "/policies/authenticationStrengthPolicies/{id}".into(),
+            AuthenticationStrengthUpdateAllowedCombinations(_) => {
+                "/policies/authenticationStrengthPolicies/{id}/updateAllowedCombinations".into()
+            }
+            CombinationConfigurations(_) => {
+                "/policies/authenticationStrengthPolicies/{id}/combinationConfigurations".into()
+            }
+            CombinationConfiguration(..) => {
+                "/policies/authenticationStrengthPolicies/{id}/combinationConfigurations/{configurationId}"
+                    .into()
+            }
             TimeoutPolicies => "/policies/activityBasedTimeoutPolicies".into(),
             TimeoutPolicy(_) => "/policies/activityBasedTimeoutPolicies/{id}".into(),
             RiskyUsers => "/identityProtection/riskyUsers".into(),
@@ -489,7 +537,13 @@ impl Route {
             | DeletedNamedLocationRestore(_) => CA_WRITE,
             RoleTemplates | RoleTemplate(_) | RoleAssignments => ROLE_TEMPLATES_READ,
             ServicePrincipals => SERVICE_PRINCIPAL_READ,
-            AuthenticationStrengths | AuthenticationStrength(_) => {
+            // authenticationstrengthpolicy.md and the pages of each operation: the same
+            // permissions for the strengths, their actions and their combination configurations.
+            AuthenticationStrengths
+            | AuthenticationStrength(_)
+            | AuthenticationStrengthUpdateAllowedCombinations(_)
+            | CombinationConfigurations(_)
+            | CombinationConfiguration(..) => {
                 if write {
                     AUTH_STRENGTH_WRITE
                 } else {
@@ -554,6 +608,8 @@ const SEGMENT_NAMES: &[&str] = &[
     "restore",
     "authenticationStrength",
     "authenticationStrengthPolicies",
+    "updateAllowedCombinations",
+    "combinationConfigurations",
     "activityBasedTimeoutPolicies",
     "directoryRoleTemplates",
     "servicePrincipals",
@@ -671,6 +727,65 @@ mod tests {
         let err = Route::parse(&Method::DELETE, "/users/x").unwrap_err();
         assert_eq!(err.code, ErrorCode::MethodNotAllowed);
         assert_eq!(err.code.status().as_u16(), 405);
+    }
+
+    #[test]
+    fn strength_writes_and_combination_configurations_under_both_paths() {
+        for prefix in [
+            "/policies/authenticationStrengthPolicies",
+            "/identity/conditionalAccess/authenticationStrength/policies",
+        ] {
+            let parse =
+                |method: &Method, rest: &str| Route::parse(method, &format!("{prefix}{rest}"));
+            for method in [Method::GET, Method::PATCH, Method::DELETE] {
+                assert_eq!(
+                    parse(&method, "/s").unwrap(),
+                    Route::AuthenticationStrength("s".into())
+                );
+            }
+            assert_eq!(
+                parse(&Method::DELETE, "/s/$ref").unwrap(),
+                Route::AuthenticationStrength("s".into())
+            );
+            assert!(parse(&Method::GET, "/s/$ref").is_err());
+            let action = parse(&Method::POST, "/s/updateallowedcombinations").unwrap();
+            assert_eq!(
+                action,
+                Route::AuthenticationStrengthUpdateAllowedCombinations("s".into())
+            );
+            assert_eq!(
+                action.template(),
+                "/policies/authenticationStrengthPolicies/{id}/updateAllowedCombinations"
+            );
+            assert_eq!(
+                parse(&Method::GET, "/s/updateAllowedCombinations")
+                    .unwrap_err()
+                    .code,
+                ErrorCode::MethodNotAllowed
+            );
+            assert_eq!(
+                parse(&Method::POST, "/s/combinationConfigurations").unwrap(),
+                Route::CombinationConfigurations("s".into())
+            );
+            for method in [Method::GET, Method::PATCH, Method::DELETE] {
+                assert_eq!(
+                    parse(&method, "/s/combinationConfigurations/c").unwrap(),
+                    Route::CombinationConfiguration("s".into(), "c".into())
+                );
+            }
+            assert_eq!(
+                parse(&Method::DELETE, "/s/combinationConfigurations/c/$ref").unwrap(),
+                Route::CombinationConfiguration("s".into(), "c".into())
+            );
+            assert_eq!(
+                parse(&Method::POST, "/s/combinationConfigurations/c")
+                    .unwrap_err()
+                    .code,
+                ErrorCode::MethodNotAllowed
+            );
+            let err = parse(&Method::GET, "/s/usage").unwrap_err();
+            assert_eq!(err.message, "Resource not found for the segment 'usage'.");
+        }
     }
 
     #[test]

@@ -320,6 +320,12 @@ impl Tenant {
             self.insert_unique("namedLocations", index, record, |t| &mut t.named_locations)?;
         }
         for (index, strength) in seed.authentication_strength_policies.iter().enumerate() {
+            if index >= authentication_strengths::MAX_CUSTOM {
+                return Err(seed_error(format!(
+                    "authenticationStrengthPolicies[{index}]: a tenant has at most {} custom authentication strengths",
+                    authentication_strengths::MAX_CUSTOM
+                )));
+            }
             let doc = authentication_strengths::custom_document(
                 &strength.display_name,
                 strength.description.as_deref(),
@@ -430,6 +436,20 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("nested in itself")
+        );
+        let strengths: String = (0..=authentication_strengths::MAX_CUSTOM)
+            .map(|n| format!("  - {{displayName: s{n}, allowedCombinations: [fido2]}}\n"))
+            .collect();
+        let err = build(
+            &format!("authenticationStrengthPolicies:\n{strengths}"),
+            0,
+            vec![],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("authenticationStrengthPolicies[15]: a tenant has at most 15"),
+            "{err}"
         );
         let policy = "conditionalAccessPolicies:\n  - displayName: p\n    state: on\n    conditions: {users: {includeUsers: [All]}, clientAppTypes: [all]}\n";
         let err = build(policy, 0, vec![]).unwrap_err().to_string();

@@ -1122,16 +1122,112 @@ open_enum! {
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticationStrengthPolicy {
     /// Id (`00000000-0000-0000-0000-00000000000{2,3,4}` for the built-ins).
+    #[serde(default)]
     pub id: String,
     /// Display name.
     #[serde(default)]
     pub display_name: String,
-    /// `builtIn` or `custom`.
-    #[serde(default)]
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `builtIn` or `custom` (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_type: Option<String>,
+    /// The method combinations that satisfy it (`authenticationMethodModes` joined by
+    /// commas; Graph's own examples also write `password, sms`).
+    #[serde(default)]
+    pub allowed_combinations: Vec<String>,
+    /// Restrictions of combinations (a navigation the LIST and GET return expanded,
+    /// `authenticationstrengthroot-list-policies.md`); written through its own collection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub combination_configurations: Vec<CombinationConfiguration>,
+    /// Everything else (`requirementsSatisfied`, timestamps, newer properties).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl AuthenticationStrengthPolicy {
+    /// The body of a POST (`authenticationstrengthroot-post-policies.md`: `displayName`,
+    /// `description`, `allowedCombinations`); combination configurations and the read-only
+    /// properties are not part of it.
+    pub fn to_write_body(&self) -> Value {
+        let mut body = write_body(
+            self,
+            &[
+                "id",
+                "policyType",
+                "requirementsSatisfied",
+                "createdDateTime",
+                "modifiedDateTime",
+                "combinationConfigurations",
+            ],
+        );
+        if let Value::Object(map) = &mut body {
+            map.insert(
+                "@odata.type".to_owned(),
+                Value::String(AUTHENTICATION_STRENGTH_POLICY_TYPE.to_owned()),
+            );
+        }
+        body
+    }
+}
+
+/// `@odata.type` of an authentication strength policy (its create example names it).
+pub const AUTHENTICATION_STRENGTH_POLICY_TYPE: &str =
+    "#microsoft.graph.authenticationStrengthPolicy";
+/// `@odata.type` of a FIDO2 combination configuration (`fido2combinationconfiguration.md`).
+pub const FIDO2_COMBINATION_CONFIGURATION_TYPE: &str =
+    "#microsoft.graph.fido2CombinationConfiguration";
+/// `@odata.type` of a certificate combination configuration
+/// (`x509certificatecombinationconfiguration.md`).
+pub const X509_COMBINATION_CONFIGURATION_TYPE: &str =
+    "#microsoft.graph.x509CertificateCombinationConfiguration";
+
+/// `authenticationCombinationConfiguration` (abstract): a restriction of some combinations of
+/// a custom strength.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CombinationConfiguration {
+    /// The derived type (FIDO2 or certificate).
+    #[serde(
+        rename = "@odata.type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub odata_type: Option<String>,
+    /// Id (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The combinations it restricts.
+    #[serde(default)]
+    pub applies_to_combinations: Vec<String>,
+    /// FIDO2: allowed AAGUIDs.
+    #[serde(
+        rename = "allowedAAGUIDs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_aaguids: Option<Vec<String>>,
+    /// Certificates: allowed issuer subject key identifiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_issuer_skis: Option<Vec<String>>,
+    /// Certificates: allowed policy OIDs.
+    #[serde(
+        rename = "allowedPolicyOIDs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_policy_oids: Option<Vec<String>>,
     /// Everything else.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl CombinationConfiguration {
+    /// The body of a POST to the configurations collection: everything but the id.
+    pub fn to_write_body(&self) -> Value {
+        write_body(self, &["id"])
+    }
 }
 
 /// A service principal: an application's identity in the tenant. Conditional Access names

@@ -65,6 +65,36 @@ pub fn restore_named_location(id: &str) -> String {
 /// (`api-reference/v1.0/api/authenticationstrengthroot-list-policies.md`).
 pub const AUTHENTICATION_STRENGTH_POLICIES: &str = "/policies/authenticationStrengthPolicies";
 
+/// One strength: PATCH (`displayName` and `description` only,
+/// `authenticationstrengthpolicy-update.md`), DELETE (`authenticationstrengthroot-delete-policies.md`).
+pub fn authentication_strength_policy(id: &str) -> String {
+    format!("{AUTHENTICATION_STRENGTH_POLICIES}/{id}")
+}
+
+/// A strength's allowed combinations are changed only through this action
+/// (`authenticationstrengthpolicy-updateallowedcombinations.md`).
+pub fn update_allowed_combinations(id: &str) -> String {
+    format!("{AUTHENTICATION_STRENGTH_POLICIES}/{id}/updateAllowedCombinations")
+}
+
+/// The strengths under Conditional Access: the only base the combination-configuration pages
+/// document (`authenticationstrengthpolicy-post-combinationconfigurations.md`).
+const CONDITIONAL_ACCESS_STRENGTHS: &str =
+    "/identity/conditionalAccess/authenticationStrength/policies";
+
+/// A custom strength's combination configurations: list and create
+/// (`authenticationstrengthpolicy-list-combinationconfigurations.md`,
+/// `authenticationstrengthpolicy-post-combinationconfigurations.md`).
+pub fn combination_configurations(id: &str) -> String {
+    format!("{CONDITIONAL_ACCESS_STRENGTHS}/{id}/combinationConfigurations")
+}
+
+/// One combination configuration: DELETE
+/// (`authenticationstrengthpolicy-delete-combinationconfigurations.md`).
+pub fn combination_configuration(id: &str, configuration: &str) -> String {
+    format!("{CONDITIONAL_ACCESS_STRENGTHS}/{id}/combinationConfigurations/{configuration}")
+}
+
 /// Conditional Access policies: list, create (`api-reference/v1.0/api/conditionalaccessroot-list-policies.md`,
 /// `conditionalaccessroot-post-policies.md`).
 pub const CONDITIONAL_ACCESS_POLICIES: &str = "/identity/conditionalAccess/policies";
@@ -135,6 +165,29 @@ mod tests {
                 AUTHENTICATION_STRENGTH_POLICIES.to_owned(),
                 None,
             ),
+            (
+                Method::POST,
+                AUTHENTICATION_STRENGTH_POLICIES.to_owned(),
+                Some(json!({})),
+            ),
+            (
+                Method::PATCH,
+                authentication_strength_policy("s"),
+                Some(json!({})),
+            ),
+            (Method::DELETE, authentication_strength_policy("s"), None),
+            (
+                Method::POST,
+                update_allowed_combinations("s"),
+                Some(json!({})),
+            ),
+            (Method::GET, combination_configurations("s"), None),
+            (
+                Method::POST,
+                combination_configurations("s"),
+                Some(json!({})),
+            ),
+            (Method::DELETE, combination_configuration("s", "c"), None),
             (Method::GET, CONDITIONAL_ACCESS_POLICIES.to_owned(), None),
             (
                 Method::POST,

@@ -92,6 +92,7 @@ impl Context {
             stores.connections.wait_until_ready(),
             stores.policies.wait_until_ready(),
             stores.locations.wait_until_ready(),
+            stores.strengths.wait_until_ready(),
             stores.revocations.wait_until_ready(),
         );
     }

@@ -18,8 +18,8 @@ use super::tenant_object::{self, Controlled};
 use super::{error_policy, revocation, server, tenant_connection};
 use crate::args::Args;
 use sessionops_api::{
-    ClusterTenantConnection, NamedLocation, RevocationRequest, SessionPolicy, TenantConnection,
-    TenantKind, TenantRef,
+    AuthenticationStrength, ClusterTenantConnection, NamedLocation, RevocationRequest,
+    SessionPolicy, TenantConnection, TenantKind, TenantRef,
 };
 
 /// Lease duration and renewal grace (seconds): a new leader takes over within ~15 s of a
@@ -209,6 +209,8 @@ async fn run_controllers(
     let (connections, connection_events) = watched::<TenantConnection>(api_for(&client, namespace));
     let (policies, policy_events) = watched::<SessionPolicy>(api_for(&client, namespace));
     let (locations, location_events) = watched::<NamedLocation>(api_for(&client, namespace));
+    let (strengths, strength_events) =
+        watched::<AuthenticationStrength>(api_for(&client, namespace));
     let (revocations, revocation_events) =
         watched::<RevocationRequest>(api_for(&client, namespace));
     let stores = Stores {
@@ -216,6 +218,7 @@ async fn run_controllers(
         connections: connections.clone(),
         policies: policies.clone(),
         locations: locations.clone(),
+        strengths: strengths.clone(),
         revocations: revocations.clone(),
     };
     let resync = settings.resync;
@@ -248,6 +251,14 @@ async fn run_controllers(
         seam_controller(
             location_events,
             locations,
+            &ctx,
+            namespace,
+            resync,
+            stopped()
+        ),
+        seam_controller(
+            strength_events,
+            strengths,
             &ctx,
             namespace,
             resync,

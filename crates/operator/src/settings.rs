@@ -8,7 +8,8 @@ use std::time::Duration;
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::Store;
 use sessionops_api::{
-    ClusterTenantConnection, NamedLocation, RevocationRequest, SessionPolicy, TenantConnection,
+    AuthenticationStrength, ClusterTenantConnection, NamedLocation, RevocationRequest,
+    SessionPolicy, TenantConnection,
 };
 use sessionops_core::revocation::RunOptions;
 use sessionops_graph::GraphConfig;
@@ -25,6 +26,8 @@ pub struct Stores {
     pub policies: Store<DeserializeGuard<SessionPolicy>>,
     /// NamedLocations.
     pub locations: Store<DeserializeGuard<NamedLocation>>,
+    /// AuthenticationStrengths.
+    pub strengths: Store<DeserializeGuard<AuthenticationStrength>>,
     /// RevocationRequests.
     pub revocations: Store<DeserializeGuard<RevocationRequest>>,
 }

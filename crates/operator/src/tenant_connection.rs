@@ -200,6 +200,20 @@ fn features(ctx: &Context, connection: &Connection) -> Features {
             )
         })
     });
+    // Strengths are read with Policy.Read.AuthenticationMethod and written with
+    // Policy.ReadWrite.ConditionalAccess (`authenticationstrengthroot-list-policies.md`,
+    // `authenticationstrengthroot-post-policies.md`).
+    if ctx.stores.strengths.state().iter().any(|strength| {
+        strength.0.as_ref().is_ok_and(|strength| {
+            uses(
+                &strength.spec.tenant_ref,
+                &strength.namespace().unwrap_or_default(),
+            )
+        })
+    }) {
+        features.policies = true;
+        features.strength_names = true;
+    }
     for request in ctx.stores.revocations.state() {
         if let Ok(request) = &request.0
             && uses(

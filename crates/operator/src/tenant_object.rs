@@ -1,4 +1,5 @@
-//! The controller of every kind on the tenant-object seam (SessionPolicy, NamedLocation):
+//! The controller of every kind on the tenant-object seam (SessionPolicy, NamedLocation,
+//! AuthenticationStrength):
 //! a finalizer that honours `deletionPolicy`, one shared tenant read per connection and kind
 //! per resync, the pure plan of the core, only the writes the plan needs, and a status patch
 //! only when the status changed. A kind brings its [`SeamKind`] implementation and its watch
@@ -20,7 +21,7 @@ use super::context::{Context, EventAction};
 use super::metrics::TenantWrite;
 use super::settings::Stores;
 use super::{Outcome, ReconcileError};
-use sessionops_api::{DeletionPolicy, NamedLocation, SessionPolicy};
+use sessionops_api::{AuthenticationStrength, DeletionPolicy, NamedLocation, SessionPolicy};
 use sessionops_core::failure::Failure;
 use sessionops_core::status::{self, Reason};
 use sessionops_core::tenant_object::io::{Applied, AppliedAction};
@@ -35,6 +36,12 @@ pub trait Controlled: SeamKind<Scope = NamespaceResourceScope> + Serialize {
 impl Controlled for SessionPolicy {
     fn store(stores: &Stores) -> &Store<DeserializeGuard<Self>> {
         &stores.policies
+    }
+}
+
+impl Controlled for AuthenticationStrength {
+    fn store(stores: &Stores) -> &Store<DeserializeGuard<Self>> {
+        &stores.strengths
     }
 }
 
@@ -141,6 +148,9 @@ fn managed_names(stores: &Stores, connection: &Connection) -> ManagedNames {
     let mut names = ManagedNames::default();
     let locations: Vec<Managed<NamedLocation>> = valid_on(&stores.locations, connection).collect();
     kind::managed_names(&locations, &mut names);
+    let strengths: Vec<Managed<AuthenticationStrength>> =
+        valid_on(&stores.strengths, connection).collect();
+    kind::managed_names(&strengths, &mut names);
     names
 }
 

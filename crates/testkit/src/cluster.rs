@@ -108,6 +108,7 @@ impl Cluster {
             connections: store(Vec::<TenantConnection>::new()),
             policies: store(policies),
             locations: store(locations),
+            strengths: store(Vec::<sessionops_api::AuthenticationStrength>::new()),
             revocations: store(revocations),
         };
         let ctx = Arc::new(Context::new(

@@ -23,8 +23,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    ClusterTenantConnection, GROUP, KINDS, Kind, NamedLocation, RevocationRequest, SessionPolicy,
-    TenantConnection, VERSION,
+    AuthenticationStrength, ClusterTenantConnection, GROUP, KINDS, Kind, NamedLocation,
+    RevocationRequest, SessionPolicy, TenantConnection, VERSION,
 };
 pub use error::{ManifestError, ManifestErrors};
 
@@ -64,6 +64,8 @@ pub enum Object {
     SessionPolicy(Box<SessionPolicy>),
     /// A Conditional Access named location.
     NamedLocation(Box<NamedLocation>),
+    /// A custom authentication strength.
+    AuthenticationStrength(Box<AuthenticationStrength>),
     /// A one-shot revocation.
     RevocationRequest(Box<RevocationRequest>),
 }
@@ -76,6 +78,7 @@ impl Object {
             Object::TenantConnection(_) => Kind::TenantConnection,
             Object::SessionPolicy(_) => Kind::SessionPolicy,
             Object::NamedLocation(_) => Kind::NamedLocation,
+            Object::AuthenticationStrength(_) => Kind::AuthenticationStrength,
             Object::RevocationRequest(_) => Kind::RevocationRequest,
         }
     }
@@ -87,6 +90,7 @@ impl Object {
             Object::TenantConnection(o) => o.meta_mut(),
             Object::SessionPolicy(o) => o.meta_mut(),
             Object::NamedLocation(o) => o.meta_mut(),
+            Object::AuthenticationStrength(o) => o.meta_mut(),
             Object::RevocationRequest(o) => o.meta_mut(),
         };
         meta.namespace
@@ -100,6 +104,7 @@ impl Object {
             Object::TenantConnection(o) => serde_json::to_value(o),
             Object::SessionPolicy(o) => serde_json::to_value(o),
             Object::NamedLocation(o) => serde_json::to_value(o),
+            Object::AuthenticationStrength(o) => serde_json::to_value(o),
             Object::RevocationRequest(o) => serde_json::to_value(o),
         };
         json.expect("sessionops objects serialize")
@@ -112,6 +117,7 @@ impl Object {
             Object::TenantConnection(o) => (o.namespace(), o.name_any()),
             Object::SessionPolicy(o) => (o.namespace(), o.name_any()),
             Object::NamedLocation(o) => (o.namespace(), o.name_any()),
+            Object::AuthenticationStrength(o) => (o.namespace(), o.name_any()),
             Object::RevocationRequest(o) => (o.namespace(), o.name_any()),
         };
         match namespace {

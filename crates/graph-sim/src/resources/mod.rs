@@ -160,7 +160,7 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, route: &Route) -> Result<GraphResponse
         (Route::NamedLocations, _) => named_locations::create(ctx),
         (Route::NamedLocation(id), Method::GET) => named_locations::COLLECTION.get(ctx, id),
         (Route::NamedLocation(id), Method::PATCH) => named_locations::update(ctx, id),
-        (Route::NamedLocation(id), _) => named_locations::COLLECTION.delete(ctx, id),
+        (Route::NamedLocation(id), _) => named_locations::delete(ctx, id),
         (Route::DeletedNamedLocations, _) => named_locations::COLLECTION.list_deleted(ctx),
         (Route::DeletedNamedLocation(id), Method::GET) => {
             named_locations::COLLECTION.get_deleted(ctx, id)
@@ -175,7 +175,31 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, route: &Route) -> Result<GraphResponse
             authentication_strengths::COLLECTION.list(ctx)
         }
         (Route::AuthenticationStrengths, _) => authentication_strengths::create(ctx),
-        (Route::AuthenticationStrength(id), _) => authentication_strengths::COLLECTION.get(ctx, id),
+        (Route::AuthenticationStrength(id), Method::GET) => {
+            authentication_strengths::COLLECTION.get(ctx, id)
+        }
+        (Route::AuthenticationStrength(id), Method::PATCH) => {
+            authentication_strengths::update(ctx, id)
+        }
+        (Route::AuthenticationStrength(id), _) => authentication_strengths::delete(ctx, id),
+        (Route::AuthenticationStrengthUpdateAllowedCombinations(id), _) => {
+            authentication_strengths::update_allowed_combinations(ctx, id)
+        }
+        (Route::CombinationConfigurations(id), Method::GET) => {
+            authentication_strengths::list_configurations(ctx, id)
+        }
+        (Route::CombinationConfigurations(id), _) => {
+            authentication_strengths::create_configuration(ctx, id)
+        }
+        (Route::CombinationConfiguration(id, configuration), Method::GET) => {
+            authentication_strengths::get_configuration(ctx, id, configuration)
+        }
+        (Route::CombinationConfiguration(id, configuration), Method::PATCH) => {
+            authentication_strengths::update_configuration(ctx, id, configuration)
+        }
+        (Route::CombinationConfiguration(id, configuration), _) => {
+            authentication_strengths::delete_configuration(ctx, id, configuration)
+        }
         (Route::TimeoutPolicies, Method::GET) => timeout_policies::COLLECTION.list(ctx),
         (Route::TimeoutPolicies, _) => timeout_policies::create(ctx),
         (Route::TimeoutPolicy(id), Method::GET) => timeout_policies::COLLECTION.get(ctx, id),
