@@ -5,7 +5,6 @@
 
 use sessionops_testkit as common;
 
-use graph_sim::SimConfig;
 use serde_json::{Value, json};
 use sessionops_api::AuthenticationStrengthSpec;
 use sessionops_core::authentication_strength::{apply, desired_strength, plan};
@@ -25,14 +24,7 @@ async fn strengths(client: &GraphClient) -> Vec<AuthenticationStrengthPolicy> {
 
 #[tokio::test]
 async fn a_strength_is_created_kept_in_sync_and_not_deleted_while_required() {
-    let sim = common::start(SimConfig {
-        ca_rps: 1000.0,
-        ..common::quiet()
-    })
-    .await;
-    let mut config = common::config(&sim);
-    config.ca_requests_per_second = 1000.0;
-    let client = GraphClient::new(config).unwrap();
+    let (_sim, client) = common::start_unpaced().await;
     let spec: AuthenticationStrengthSpec = serde_json::from_value(json!({
         "tenantRef": {"kind": "ClusterTenantConnection", "name": "contoso"},
         "displayName": "Company security keys",

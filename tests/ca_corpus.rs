@@ -106,16 +106,9 @@ fn fast(config: &mut sessionops_graph::GraphConfig) {
     config.ca_requests_per_second = 1000.0;
 }
 
-/// A client of `sim` whose Conditional Access lane is not paced (the simulator's is off too).
-fn client(sim: &Simulator) -> sessionops_graph::GraphClient {
-    let mut config = common::config(sim);
-    fast(&mut config);
-    sessionops_graph::GraphClient::new(config).unwrap()
-}
-
 /// The corpus policies as the tenant's beta endpoint returns them.
 async fn read_back(sim: &Simulator) -> Vec<Value> {
-    client(sim)
+    common::unpaced_client(sim)
         .list_all(
             GraphRequest::get("/identity/conditionalAccess/policies").version(ApiVersion::Beta),
         )
@@ -314,7 +307,7 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
 #[tokio::test]
 async fn v1_refuses_what_only_beta_has() {
     let sim = tenant(false).await;
-    let client = client(&sim);
+    let client = common::unpaced_client(&sim);
     let mut refused = 0;
     for original in corpus() {
         let policy: ConditionalAccessPolicy = serde_json::from_value(original.clone()).unwrap();

@@ -4,7 +4,6 @@
 
 use sessionops_testkit as common;
 
-use graph_sim::SimConfig;
 use serde_json::json;
 use sessionops_api::NamedLocationSpec;
 use sessionops_core::named_location::{ENDPOINTS, desired_location, plan};
@@ -23,14 +22,7 @@ async fn read(client: &GraphClient) -> io::TenantObjects<NamedLocation> {
 
 #[tokio::test]
 async fn a_location_is_created_kept_as_written_and_restored() {
-    let sim = common::start(SimConfig {
-        ca_rps: 1000.0,
-        ..common::quiet()
-    })
-    .await;
-    let mut config = common::config(&sim);
-    config.ca_requests_per_second = 1000.0;
-    let client = GraphClient::new(config).unwrap();
+    let (_sim, client) = common::start_unpaced().await;
     let spec: NamedLocationSpec = serde_json::from_value(json!({
         "tenantRef": {"kind": "ClusterTenantConnection", "name": "contoso"},
         "displayName": "Head office",
@@ -130,14 +122,7 @@ async fn policy_naming(client: &GraphClient, location: &str) -> String {
 async fn a_location_in_use_is_kept_and_a_trusted_one_is_untrusted_before_delete() {
     use sessionops_core::status::Reason;
     use sessionops_core::tenant_object::kind::SeamKind;
-    let sim = common::start(SimConfig {
-        ca_rps: 1000.0,
-        ..common::quiet()
-    })
-    .await;
-    let mut config = common::config(&sim);
-    config.ca_requests_per_second = 1000.0;
-    let client = GraphClient::new(config).unwrap();
+    let (_sim, client) = common::start_unpaced().await;
     let spec: NamedLocationSpec = serde_json::from_value(json!({
         "tenantRef": {"kind": "ClusterTenantConnection", "name": "contoso"},
         "displayName": "Head office",

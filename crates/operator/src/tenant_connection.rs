@@ -14,8 +14,10 @@ use kube::{Api, Resource, ResourceExt};
 use super::ReconcileError;
 use super::connections::Connection;
 use super::context::{Context, EventAction};
+use super::tenant_object::any_uses;
 use sessionops_api::{
-    ClusterTenantConnection, Kind, TenantConnection, TenantConnectionStatus, TenantRef,
+    AuthenticationStrength, ClusterTenantConnection, Kind, NamedLocation, TenantConnection,
+    TenantConnectionStatus, TenantRef,
 };
 use sessionops_core::connection::{self, Features};
 use sessionops_core::directory::resolve::NameKind;
@@ -192,25 +194,11 @@ fn features(ctx: &Context, connection: &Connection) -> Features {
     // Named locations need what policies need (`namedlocation-list.md`,
     // `conditionalaccessroot-post-namedlocations.md`: Policy.Read.All and
     // Policy.ReadWrite.ConditionalAccess).
-    features.policies |= ctx.stores.locations.state().iter().any(|location| {
-        location.0.as_ref().is_ok_and(|location| {
-            uses(
-                &location.spec.tenant_ref,
-                &location.namespace().unwrap_or_default(),
-            )
-        })
-    });
+    features.policies |= any_uses::<NamedLocation>(&ctx.stores, connection);
     // Strengths are read with Policy.Read.AuthenticationMethod and written with
     // Policy.ReadWrite.ConditionalAccess (`authenticationstrengthroot-list-policies.md`,
     // `authenticationstrengthroot-post-policies.md`).
-    if ctx.stores.strengths.state().iter().any(|strength| {
-        strength.0.as_ref().is_ok_and(|strength| {
-            uses(
-                &strength.spec.tenant_ref,
-                &strength.namespace().unwrap_or_default(),
-            )
-        })
-    }) {
+    if any_uses::<AuthenticationStrength>(&ctx.stores, connection) {
         features.policies = true;
         features.strength_names = true;
     }

@@ -143,6 +143,19 @@ fn valid_on<'a, K: Controlled>(
     })
 }
 
+/// Whether some valid object of `K` uses `connection`, one being deleted included (its
+/// deletion needs the connection's permissions too).
+pub(crate) fn any_uses<K: Controlled>(stores: &Stores, connection: &Connection) -> bool {
+    K::store(stores).state().iter().any(|guard| {
+        guard.0.as_ref().is_ok_and(|object| {
+            connection.serves(
+                K::tenant_ref(object.spec()),
+                &object.namespace().unwrap_or_default(),
+            )
+        })
+    })
+}
+
 /// The display names that objects other kinds refer to manage on `connection`.
 fn managed_names(stores: &Stores, connection: &Connection) -> ManagedNames {
     let mut names = ManagedNames::default();

@@ -108,3 +108,22 @@ pub async fn active_policies(sim: &Simulator) -> Vec<Value> {
         .cloned()
         .collect()
 }
+
+/// A client for `sim` whose Conditional Access lane is not paced (for a simulator whose CA
+/// limit is lifted too).
+pub fn unpaced_client(sim: &Simulator) -> GraphClient {
+    let mut config = config(sim);
+    config.ca_requests_per_second = 1000.0;
+    GraphClient::new(config).expect("client")
+}
+
+/// A quiet simulator without the Conditional Access limit, and an unpaced client for it.
+pub async fn start_unpaced() -> (Simulator, GraphClient) {
+    let sim = start(SimConfig {
+        ca_rps: 1000.0,
+        ..quiet()
+    })
+    .await;
+    let client = unpaced_client(&sim);
+    (sim, client)
+}

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::directory::resolve::NameKind;
 use crate::failure::Failure;
+use crate::session_policy::sync::refuse_while_used;
 use crate::status::Reason;
 use crate::tenant_object::io::{self, Applied, AppliedAction, Endpoints, TenantObjects};
 use crate::tenant_object::kind::{Managed, ManagedNames, SeamKind};
@@ -23,8 +24,8 @@ use sessionops_api::{
     DeletionPolicy, Kind, ProtectedPrincipals, TenantRef,
 };
 use sessionops_graph::models::{
-    AuthenticationStrengthPolicy, CombinationConfiguration, ConditionalAccessPolicy,
-    FIDO2_COMBINATION_CONFIGURATION_TYPE, X509_COMBINATION_CONFIGURATION_TYPE,
+    AuthenticationStrengthPolicy, CombinationConfiguration, FIDO2_COMBINATION_CONFIGURATION_TYPE,
+    X509_COMBINATION_CONFIGURATION_TYPE,
 };
 use sessionops_graph::{ApiVersion, GraphClient, GraphError, GraphRequest, paths};
 
@@ -342,35 +343,22 @@ impl SeamKind for AuthenticationStrength {
     /// referenced by a Conditional Access policy, it can't be deleted"; the error is
     /// undocumented, so sessionops checks first and names the policies).
     async fn delete(client: &GraphClient, id: &str) -> Result<(), Failure> {
-        let policies: Vec<ConditionalAccessPolicy> = client
-            .list_all(GraphRequest::get(paths::CONDITIONAL_ACCESS_POLICIES))
-            .await?;
-        let users: Vec<String> = policies
-            .iter()
-            .filter(|p| {
+        refuse_while_used(
+            client,
+            |p| {
                 p.grant_controls
                     .as_ref()
                     .and_then(|g| g.authentication_strength.as_ref())
                     .and_then(|s| s.id.as_deref())
                     .is_some_and(|s| s.eq_ignore_ascii_case(id))
-            })
-            .map(|p| {
+            },
+            |users| {
                 format!(
-                    "policy {:?} ({})",
-                    p.display_name,
-                    p.id.as_deref().unwrap_or("?")
+                    "authentication strength {id} is still required by Conditional Access {users}: remove it from them first (it is deleted once no policy requires it)"
                 )
-            })
-            .collect();
-        if !users.is_empty() {
-            return Err(Failure::refused(
-                Reason::InUse,
-                format!(
-                    "authentication strength {id} is still required by Conditional Access {}: remove it from them first (it is deleted once no policy requires it)",
-                    users.join(", ")
-                ),
-            ));
-        }
+            },
+        )
+        .await?;
         Ok(io::delete(client, &ENDPOINTS, id).await?)
     }
 

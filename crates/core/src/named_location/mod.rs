@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::directory::resolve::NameKind;
 use crate::failure::Failure;
+use crate::session_policy::sync::refuse_while_used;
 use crate::status::Reason;
 use crate::tenant_object::io::{self, Applied, DeletedItems, Endpoints, TenantObjects};
 use crate::tenant_object::kind::{Managed, ManagedNames, SeamKind};
@@ -21,8 +22,8 @@ use sessionops_api::{
     CountryLookup, DeletionPolicy, Kind, NamedLocationSpec, ProtectedPrincipals, TenantRef,
 };
 use sessionops_graph::models::{
-    COUNTRY_NAMED_LOCATION_TYPE, ConditionalAccessPolicy, CountryLookupMethod,
-    IP_NAMED_LOCATION_TYPE, IPV4_CIDR_RANGE_TYPE, IPV6_CIDR_RANGE_TYPE, IpRange, NamedLocation,
+    COUNTRY_NAMED_LOCATION_TYPE, CountryLookupMethod, IP_NAMED_LOCATION_TYPE, IPV4_CIDR_RANGE_TYPE,
+    IPV6_CIDR_RANGE_TYPE, IpRange, NamedLocation,
 };
 use sessionops_graph::{ApiVersion, GraphClient, GraphError, GraphRequest, paths};
 
@@ -377,21 +378,28 @@ impl SeamKind for sessionops_api::NamedLocation {
     }
 
     /// Refused while a Conditional Access policy still names the location (Graph refuses it
-    /// too; its error is undocumented, so sessionops checks first and names the policies). A
+    /// too, see [`refuse_while_used`]). A
     /// trusted location is marked untrusted first: entra-docs
     /// `identity/conditional-access/concept-assignment-network.md` says a trusted location
     /// cannot be deleted until it is no longer trusted.
     async fn delete(client: &GraphClient, id: &str) -> Result<(), Failure> {
-        let users = policies_using(client, id).await?;
-        if !users.is_empty() {
-            return Err(Failure::refused(
-                Reason::InUse,
+        refuse_while_used(
+            client,
+            |p| {
+                p.conditions.locations.as_ref().is_some_and(|l| {
+                    l.include_locations
+                        .iter()
+                        .chain(&l.exclude_locations)
+                        .any(|l| l.eq_ignore_ascii_case(id))
+                })
+            },
+            |users| {
                 format!(
-                    "named location {id} is still used by Conditional Access {}: remove it from them first (it is deleted once no policy names it)",
-                    users.join(", ")
-                ),
-            ));
-        }
+                    "named location {id} is still used by Conditional Access {users}: remove it from them first (it is deleted once no policy names it)"
+                )
+            },
+        )
+        .await?;
         let current: NamedLocation = match client
             .send_json(GraphRequest::get(&paths::named_location(id)))
             .await
@@ -416,30 +424,4 @@ impl SeamKind for sessionops_api::NamedLocation {
     fn forget(read: &mut LocationRead, id: &str) {
         read.locations.forget(id);
     }
-}
-
-/// The Conditional Access policies (`"displayName" (id)`) whose locations condition names
-/// the location `id`: one LIST of the policies (v1.0 has the locations condition).
-async fn policies_using(client: &GraphClient, id: &str) -> Result<Vec<String>, GraphError> {
-    let policies: Vec<ConditionalAccessPolicy> = client
-        .list_all(GraphRequest::get(paths::CONDITIONAL_ACCESS_POLICIES))
-        .await?;
-    Ok(policies
-        .iter()
-        .filter(|p| {
-            p.conditions.locations.as_ref().is_some_and(|l| {
-                l.include_locations
-                    .iter()
-                    .chain(&l.exclude_locations)
-                    .any(|l| l.eq_ignore_ascii_case(id))
-            })
-        })
-        .map(|p| {
-            format!(
-                "policy {:?} ({})",
-                p.display_name,
-                p.id.as_deref().unwrap_or("?")
-            )
-        })
-        .collect())
 }

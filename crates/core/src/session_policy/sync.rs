@@ -353,6 +353,39 @@ impl SeamKind for SessionPolicy {
     }
 }
 
+/// Refuses (`InUse`) while a Conditional Access policy of the tenant `uses` the object a
+/// deletion is about to remove (a named location, an authentication strength): one LIST of
+/// the policies. Graph refuses such a delete too, with an undocumented error, so sessionops
+/// checks first and names the policies (`"displayName" (id)`, joined) through `message`.
+pub async fn refuse_while_used(
+    client: &GraphClient,
+    uses: impl Fn(&ConditionalAccessPolicy) -> bool,
+    message: impl FnOnce(&str) -> String,
+) -> Result<(), Failure> {
+    let policies: Vec<ConditionalAccessPolicy> = client
+        .list_all(sessionops_graph::GraphRequest::get(POLICIES))
+        .await?;
+    let users: Vec<String> = policies
+        .iter()
+        .filter(|p| uses(p))
+        .map(|p| {
+            format!(
+                "policy {:?} ({})",
+                p.display_name,
+                p.id.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    if users.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::refused(
+            crate::status::Reason::InUse,
+            message(&users.join(", ")),
+        ))
+    }
+}
+
 /// A compact value for plan output (`["a","b"]`, `12h (…)`, `null`).
 pub fn show(value: &Value) -> String {
     match value {

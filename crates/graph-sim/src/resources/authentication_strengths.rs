@@ -389,6 +389,21 @@ fn custom_strength_mut<'t>(
     Ok(record)
 }
 
+/// Why a property a strength's POST or PATCH does not take is refused: read-only, or not a
+/// property of the type (Graph's wording for both).
+fn not_writable(key: &str) -> GraphError {
+    match key {
+        "id" | "createdDateTime" | "modifiedDateTime" | "policyType" | "requirementsSatisfied" => {
+            bad(format!(
+                "The property '{key}' is read-only and cannot be set."
+            ))
+        }
+        other => bad(format!(
+            "The property '{other}' does not exist on type 'microsoft.graph.authenticationStrengthPolicy'. Make sure to only use property names that are defined by the type or mark the type as open type."
+        )),
+    }
+}
+
 /// `POST`: a custom strength; 201 (`authenticationstrengthroot-post-policies.md`). The body may carry
 /// `combinationConfigurations` to create with it, as entra-docs
 /// `concept-authentication-strength-advanced-options.md` ("To create a new Conditional Access authentication
@@ -404,20 +419,7 @@ pub(crate) fn create(ctx: &mut Ctx<'_>) -> Result<GraphResponse, GraphError> {
             | "allowedCombinations"
             | "combinationConfigurations"
             | "@odata.type" => {}
-            "id"
-            | "createdDateTime"
-            | "modifiedDateTime"
-            | "policyType"
-            | "requirementsSatisfied" => {
-                return Err(bad(format!(
-                    "The property '{key}' is read-only and cannot be set."
-                )));
-            }
-            other => {
-                return Err(bad(format!(
-                    "The property '{other}' does not exist on type 'microsoft.graph.authenticationStrengthPolicy'. Make sure to only use property names that are defined by the type or mark the type as open type."
-                )));
-            }
+            other => return Err(not_writable(other)),
         }
     }
     let combinations = string_list(body, "allowedCombinations")?.unwrap_or_default();
@@ -517,20 +519,7 @@ pub(crate) fn update(ctx: &mut Ctx<'_>, id: &str) -> Result<GraphResponse, Graph
                     "The navigation property 'combinationConfigurations' cannot be updated with PATCH: use the policy's combinationConfigurations collection.",
                 ));
             }
-            "id"
-            | "createdDateTime"
-            | "modifiedDateTime"
-            | "policyType"
-            | "requirementsSatisfied" => {
-                return Err(bad(format!(
-                    "The property '{key}' is read-only and cannot be set."
-                )));
-            }
-            other => {
-                return Err(bad(format!(
-                    "The property '{other}' does not exist on type 'microsoft.graph.authenticationStrengthPolicy'. Make sure to only use property names that are defined by the type or mark the type as open type."
-                )));
-            }
+            other => return Err(not_writable(other)),
         }
     }
     record.doc = doc;
