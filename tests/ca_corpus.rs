@@ -17,7 +17,7 @@ use graph_sim::{Seed, SimConfig, Simulator};
 use serde_json::{Value, json};
 use sessionops::cli::{export, objects, policies};
 use sessionops_api::manifest::{self, ManifestSet, Object};
-use sessionops_api::{TenantKind, TenantRef};
+use sessionops_api::{Kind, TenantKind, TenantRef};
 use sessionops_core::session_policy::fields::MANAGED_FIELDS;
 use sessionops_core::session_policy::plan::PolicyPlan;
 use sessionops_core::status::Reason;
@@ -40,6 +40,7 @@ groups:
 namedLocations:
   - {'@odata.type': '#microsoft.graph.ipNamedLocation', id: 33333333-cccc-4ccc-8ccc-000000000001, displayName: Head office, isTrusted: true, ipRanges: [{'@odata.type': '#microsoft.graph.iPv4CidrRange', cidrAddress: 203.0.113.0/24}]}
   - {'@odata.type': '#microsoft.graph.countryNamedLocation', id: 33333333-cccc-4ccc-8ccc-000000000002, displayName: Blocked countries, countriesAndRegions: [KP, IR], includeUnknownCountriesAndRegions: true}
+  - {'@odata.type': '#microsoft.graph.compliantNetworkNamedLocation', id: 3d46dbda-8382-466a-856d-eb00cbc6b910, displayName: All Compliant Network Locations, compliantNetworkType: allTenantCompliantNetworks, isTrusted: true}
 authenticationStrengthPolicies:
   - {id: 44444444-dddd-4ddd-8ddd-000000000001, displayName: FIDO2 only, allowedCombinations: [fido2]}
 servicePrincipals:
@@ -200,7 +201,43 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
         Vec::new(),
         "every corpus policy is representable"
     );
-    assert_eq!(result.exported.len(), originals.len());
+    // The tree: every policy, both named locations and the custom strength; the
+    // compliant-network location and the built-in strengths are named as left out.
+    let count = |kind: Kind| result.exported.iter().filter(|e| e.kind == kind).count();
+    assert_eq!(count(Kind::SessionPolicy), originals.len());
+    assert_eq!(count(Kind::NamedLocation), 2);
+    assert_eq!(count(Kind::AuthenticationStrength), 1);
+    for exported in &result.exported {
+        let folder = exported.kind.info().plural;
+        assert!(
+            exported.file_name.starts_with(&format!("{folder}/")),
+            "{}",
+            exported.file_name
+        );
+    }
+    let left_out: Vec<(Kind, &str)> = result
+        .left_out
+        .iter()
+        .map(|l| (l.kind, l.display_name.as_str()))
+        .collect();
+    assert!(
+        left_out.contains(&(Kind::NamedLocation, "All Compliant Network Locations"))
+            && left_out.contains(&(Kind::AuthenticationStrength, "Phishing-resistant MFA")),
+        "{left_out:?}"
+    );
+    let strength = result
+        .exported
+        .iter()
+        .find(|e| e.kind == Kind::AuthenticationStrength)
+        .unwrap();
+    assert!(
+        strength.yaml.contains("displayName: FIDO2 only")
+            && strength
+                .yaml
+                .contains("44444444-dddd-4ddd-8ddd-000000000001"),
+        "{}",
+        strength.yaml
+    );
     // Names where they are unique, keywords for Graph's well-known ids.
     let yaml = |name: &str| {
         let original = originals.iter().find(|p| p["displayName"] == name).unwrap();
@@ -208,7 +245,7 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
         &result
             .exported
             .iter()
-            .find(|e| e.policy_id == id)
+            .find(|e| e.id == id)
             .unwrap_or_else(|| panic!("{name} exported"))
             .yaml
     };
@@ -238,18 +275,20 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
         set.objects.extend(loaded.objects);
     }
 
-    // Plan: every policy already as its manifest says. Apply: not one write.
+    // Plan: every object already as its manifest says. Apply: not one write.
     common::stats(&sim).await;
     common::reset_stats(&sim).await;
-    let reports = policies::run(&set, &env(&sim), true, &fast).await;
-    assert_eq!(reports.len(), originals.len());
-    for report in &reports {
-        assert!(
-            matches!(report.plan, Ok(PolicyPlan::NoOp { .. })),
-            "{}: {:?}",
-            report.display_name,
-            report.plan
-        );
+    let all = objects::run_all(&set, &env(&sim), true, &fast).await;
+    assert_eq!(all.policies.len(), originals.len());
+    assert_eq!((all.locations.len(), all.strengths.len()), (2, 1));
+    for (key, plan) in all
+        .locations
+        .iter()
+        .map(|r| (&r.key, &r.plan))
+        .chain(all.strengths.iter().map(|r| (&r.key, &r.plan)))
+        .chain(all.policies.iter().map(|r| (&r.key, &r.plan)))
+    {
+        assert!(matches!(plan, Ok(Plan::NoOp { .. })), "{key}: {plan:?}");
     }
     assert_eq!(common::stats(&sim).await["totals"]["writes"], 0);
 

@@ -9,10 +9,11 @@ use std::path::Path;
 
 use graph_sim::{Seed, SimConfig};
 use serde_json::{Value, json};
-use sessionops::cli::{export, policies};
+use sessionops::cli::{export, objects};
 use sessionops_api::manifest::{self, ManifestSet, Object};
-use sessionops_api::{Endpoints, TenantKind, TenantRef};
+use sessionops_api::{Endpoints, Kind, TenantKind, TenantRef};
 use sessionops_core::session_policy::plan::PolicyPlan;
+use sessionops_core::tenant_object::Plan;
 use sessionops_graph::GraphRequest;
 use sessionops_graph::models::Group;
 
@@ -479,7 +480,11 @@ async fn export_then_plan_changes_nothing() {
         .unwrap();
 
     assert_eq!(
-        result.exported.len(),
+        result
+            .exported
+            .iter()
+            .filter(|e| e.kind == Kind::SessionPolicy)
+            .count(),
         36,
         "every representable policy exported; skipped: {:?}",
         result.skipped
@@ -504,7 +509,7 @@ async fn export_then_plan_changes_nothing() {
     let kiosks = result
         .exported
         .iter()
-        .find(|e| e.file_name == "c-groups.yaml")
+        .find(|e| e.file_name == "sessionpolicies/c-groups.yaml")
         .unwrap();
     assert!(
         kiosks.yaml.contains("sg-shared-kiosks")
@@ -514,12 +519,12 @@ async fn export_then_plan_changes_nothing() {
     );
     assert!(
         kiosks.yaml.starts_with("# Exported by `sessionops export`")
-            && kiosks.yaml.contains(&kiosks.policy_id)
+            && kiosks.yaml.contains(&kiosks.id)
     );
     let admins = result
         .exported
         .iter()
-        .find(|e| e.file_name == "g-strength-phishing-resistant-admins.yaml")
+        .find(|e| e.file_name == "sessionpolicies/g-strength-phishing-resistant-admins.yaml")
         .unwrap();
     assert!(
         admins.yaml.contains("Global Administrator") && admins.yaml.contains("phishingResistant"),
@@ -546,9 +551,27 @@ async fn export_then_plan_changes_nothing() {
         sim.client_secret().to_owned(),
     )]
     .into();
-    let reports = policies::run(&set, &env, false, &|c| c.ca_requests_per_second = 50.0).await;
-    assert_eq!(reports.len(), 36);
-    for report in &reports {
+    let all = objects::run_all(&set, &env, false, &|c| c.ca_requests_per_second = 50.0).await;
+    assert_eq!(all.policies.len(), 36);
+    let others = result.exported.len() - 36;
+    assert_eq!(all.locations.len() + all.strengths.len(), others);
+    for report in &all.locations {
+        assert!(
+            matches!(report.plan, Ok(Plan::NoOp { .. })),
+            "{}: {:?}",
+            report.key,
+            report.plan
+        );
+    }
+    for report in &all.strengths {
+        assert!(
+            matches!(report.plan, Ok(Plan::NoOp { .. })),
+            "{}: {:?}",
+            report.key,
+            report.plan
+        );
+    }
+    for report in &all.policies {
         match &report.plan {
             Ok(PolicyPlan::NoOp { .. }) => {}
             Ok(PolicyPlan::Update { changes, .. }) => panic!(

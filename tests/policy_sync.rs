@@ -576,6 +576,76 @@ async fn the_cli_exits_2_with_changes_then_0_when_in_sync() {
         "{}",
         String::from_utf8_lossy(&plan_after.stdout)
     );
+
+    // Onboarding: export the tenant as a tree, then plan the tree alone: no changes.
+    let tree = tempfile::tempdir().unwrap();
+    let cli = |args: Vec<String>| {
+        let vars = vars.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_sessionops"))
+                .args(args)
+                .envs(vars)
+                .output()
+                .unwrap()
+        })
+    };
+    let tenant_file = dir.path().join("tenant-connection.yaml");
+    let tree_path = tree.path().to_str().unwrap().to_owned();
+    let exported = cli(vec![
+        "export".into(),
+        "--tenant".into(),
+        tenant_file.to_str().unwrap().into(),
+        "--out".into(),
+        tree_path.clone(),
+    ])
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&exported.stderr);
+    assert_eq!(exported.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("left out: AuthenticationStrength") && stderr.contains("built-in"),
+        "{stderr}"
+    );
+    let files = |folder: &str| {
+        std::fs::read_dir(tree.path().join(folder))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    let sources = |prefix: &str| {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_str()
+                    .unwrap()
+                    .starts_with(prefix)
+            })
+            .count()
+    };
+    assert!(files("sessionpolicies") >= sources("policy-"));
+    assert!(files("namedlocations") >= sources("named-location-"));
+    assert_eq!(
+        files("authenticationstrengths"),
+        sources("authentication-strength-")
+    );
+    let replanned = cli(vec![
+        "plan".into(),
+        "-R".into(),
+        "-f".into(),
+        tenant_file.to_str().unwrap().into(),
+        "-f".into(),
+        tree_path,
+    ])
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&replanned.stdout);
+    assert_eq!(replanned.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("0 to create, 0 to update, 0 to delete"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]

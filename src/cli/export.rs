@@ -1,39 +1,66 @@
-//! `sessionops export`: one SessionPolicy manifest per Conditional Access policy of the tenant,
-//! ids turned back into names where they resolve uniquely. One paged LIST of policies (through
-//! beta, so beta-only controls are exported too) and a few batched lookups, whatever the size.
+//! `sessionops export`: the tenant's Conditional Access as a tree of manifests,
+//! `<plural>/<name>.yaml` (`namedlocations/`, `authenticationstrengths/`, `sessionpolicies/`),
+//! ids turned back into names where they resolve uniquely. One paged LIST per kind (policies
+//! and named locations through beta, so beta-only content is exported too) and a few batched
+//! lookups, whatever the size. Every manifest is checked before it is written: it must pass
+//! `validate` and plan back to no change.
 
 use std::path::Path;
 
 use kube::ResourceExt;
-use serde_json::json;
+use serde::Serialize;
+use serde_json::{Value, json};
 
-use sessionops_api::manifest::{ManifestSet, Object};
-use sessionops_api::{ConnectionSettings, TenantKind, TenantRef};
+use sessionops_api::manifest::{self, ManifestSet, Object};
+use sessionops_api::{ConnectionSettings, Kind, TenantKind, TenantRef};
+use sessionops_core::authentication_strength::export::spec_from_strength;
 use sessionops_core::connection::config::{Environment, config_from_environment};
 use sessionops_core::directory::{self, IdRequests};
-use sessionops_core::session_policy::export::{self, Unexportable};
-use sessionops_graph::models::ConditionalAccessPolicy;
-use sessionops_graph::paths::CONDITIONAL_ACCESS_POLICIES as POLICIES;
+use sessionops_core::named_location::export::spec_from_location;
+use sessionops_core::session_policy::export as policy_export;
+use sessionops_core::tenant_object::export::{Exported as Export, Unexportable, object_name};
+use sessionops_graph::models::{
+    AuthenticationStrengthPolicy, ConditionalAccessPolicy, NamedLocation,
+};
+use sessionops_graph::paths;
 use sessionops_graph::{ApiVersion, GraphClient, GraphConfig, GraphError, GraphRequest};
 
 /// One exported manifest.
 #[derive(Clone, Debug)]
 pub struct Exported {
-    /// Suggested file name.
+    /// Its kind.
+    pub kind: Kind,
+    /// Path relative to the output directory: `<plural>/<name>.yaml`.
     pub file_name: String,
-    /// The source policy id.
-    pub policy_id: String,
+    /// The source object's id in the tenant.
+    pub id: String,
     /// The manifest text (YAML with a comment header).
     pub yaml: String,
+}
+
+/// A tenant object export leaves out by design (a built-in strength, the compliant-network
+/// location): named, not an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The kind it would be.
+    pub kind: Kind,
+    /// Its id.
+    pub id: String,
+    /// Its display name.
+    pub display_name: String,
+    /// Why no manifest owns it.
+    pub why: &'static str,
 }
 
 /// What an export produced.
 #[derive(Clone, Debug, Default)]
 pub struct ExportResult {
-    /// Exported manifests.
+    /// Exported manifests: named locations, then strengths, then policies.
     pub exported: Vec<Exported>,
-    /// Policies that could not be represented, with reasons.
+    /// Objects that could not be represented, with reasons.
     pub skipped: Vec<Unexportable>,
+    /// Objects no manifest manages.
+    pub left_out: Vec<LeftOut>,
 }
 
 /// The tenant connection of the `--tenant` file and the tenantRef exported manifests use.
@@ -82,7 +109,7 @@ pub fn connection(
     }
 }
 
-/// Exports every policy of the tenant.
+/// Exports every policy, named location and custom authentication strength of the tenant.
 pub async fn export(
     settings: &dyn ConnectionSettings,
     tenant_ref: &TenantRef,
@@ -94,71 +121,188 @@ pub async fn export(
     configure(&mut config);
     let client = GraphClient::new(config)?;
     let policies: Vec<ConditionalAccessPolicy> = client
-        .list_all(GraphRequest::get(POLICIES).version(ApiVersion::Beta))
+        .list_all(GraphRequest::get(paths::CONDITIONAL_ACCESS_POLICIES).version(ApiVersion::Beta))
+        .await?;
+    // Beta lists the compliant-network location too (beta `compliantnetworknamedlocation.md`),
+    // so that it is named as left out rather than unknown.
+    let locations: Vec<NamedLocation> = client
+        .list_all(GraphRequest::get(paths::NAMED_LOCATIONS).version(ApiVersion::Beta))
+        .await?;
+    let strengths: Vec<AuthenticationStrengthPolicy> = client
+        .list_all(GraphRequest::get(paths::AUTHENTICATION_STRENGTH_POLICIES))
         .await?;
     let ids = IdRequests::of_policies(&policies);
-    let names = directory::names_for_ids(&client, &ids).await?;
-    let exported_at = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let mut result = ExportResult::default();
-    let mut used = std::collections::BTreeSet::new();
-    for policy in &policies {
-        match export::spec_from_policy(policy, &names, tenant_ref) {
-            Ok(spec) => {
-                let mut name = export::object_name(&policy.display_name);
-                while !used.insert(name.clone()) {
-                    name = format!(
-                        "{}-{}",
-                        name.chars().take(54).collect::<String>(),
-                        &policy
-                            .id
-                            .clone()
-                            .unwrap_or_default()
-                            .chars()
-                            .take(8)
-                            .collect::<String>()
-                    );
-                }
-                let manifest = json!({
-                    "apiVersion": "sessionops.io/v1alpha1",
-                    "kind": "SessionPolicy",
-                    "metadata": {"name": name, "namespace": namespace},
-                    "spec": spec,
-                });
-                let id = policy.id.clone().unwrap_or_default();
-                let template = policy
-                    .template_id
-                    .as_deref()
-                    .map(|t| format!("# Created from the Microsoft template {t:?} (templateId is read-only and not managed).\n"))
-                    .unwrap_or_default();
-                let header = format!(
-                    "# Exported by `sessionops export` on {exported_at} from Conditional Access policy\n# {id} ({:?}, last modified {}).\n{template}# Applying it unchanged changes nothing in the tenant.\n",
-                    policy.display_name,
-                    policy.modified_date_time.as_deref().unwrap_or("unknown")
-                );
-                let yaml =
-                    serde_saphyr::to_string(&manifest).map_err(|e| GraphError::Protocol {
-                        detail: format!("cannot write YAML: {e}"),
-                        ids: Default::default(),
-                    })?;
-                result.exported.push(Exported {
-                    file_name: format!("{name}.yaml"),
-                    policy_id: id,
-                    yaml: format!("{header}{yaml}"),
-                });
-            }
-            Err(unexportable) => result.skipped.push(unexportable),
-        }
+    let names = directory::names_for_ids(&client, &ids, &locations, &strengths).await?;
+    let mut writer = Writer {
+        exported_at: jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+        namespace,
+        result: ExportResult::default(),
+        used: Default::default(),
+    };
+    for location in &locations {
+        let source = Source {
+            kind: Kind::NamedLocation,
+            noun: "named location",
+            id: location.id.as_deref().unwrap_or_default(),
+            display_name: &location.display_name,
+            modified: location.modified_date_time.as_deref(),
+            note: String::new(),
+        };
+        writer.add(source, spec_from_location(location, tenant_ref))?;
     }
-    Ok(result)
+    for strength in &strengths {
+        let source = Source {
+            kind: Kind::AuthenticationStrength,
+            noun: "authentication strength",
+            id: &strength.id,
+            display_name: &strength.display_name,
+            modified: strength
+                .extra
+                .get("modifiedDateTime")
+                .and_then(Value::as_str),
+            note: String::new(),
+        };
+        writer.add(source, spec_from_strength(strength, tenant_ref))?;
+    }
+    for policy in &policies {
+        let source = Source {
+            kind: Kind::SessionPolicy,
+            noun: "Conditional Access policy",
+            id: policy.id.as_deref().unwrap_or_default(),
+            display_name: &policy.display_name,
+            modified: policy.modified_date_time.as_deref(),
+            note: policy
+                .template_id
+                .as_deref()
+                .map(|t| format!("# Created from the Microsoft template {t:?} (templateId is read-only and not managed).\n"))
+                .unwrap_or_default(),
+        };
+        let spec = policy_export::spec_from_policy(policy, &names, tenant_ref).map(Export::Spec);
+        writer.add(source, spec)?;
+    }
+    Ok(writer.result)
 }
 
-/// Writes the manifests into `dir` (atomically, one file each).
+/// The tenant object a manifest comes from, as its header names it.
+struct Source<'a> {
+    kind: Kind,
+    noun: &'static str,
+    id: &'a str,
+    display_name: &'a str,
+    modified: Option<&'a str>,
+    /// More header lines.
+    note: String,
+}
+
+struct Writer<'a> {
+    exported_at: String,
+    namespace: &'a str,
+    result: ExportResult,
+    /// File names taken, per kind.
+    used: std::collections::BTreeSet<(Kind, String)>,
+}
+
+impl Writer<'_> {
+    fn add<S: Serialize>(
+        &mut self,
+        source: Source<'_>,
+        exported: Result<Export<S>, Unexportable>,
+    ) -> Result<(), GraphError> {
+        let spec = match exported {
+            Ok(Export::Spec(spec)) => spec,
+            Ok(Export::LeftOut(why)) => {
+                self.result.left_out.push(LeftOut {
+                    kind: source.kind,
+                    id: source.id.to_owned(),
+                    display_name: source.display_name.to_owned(),
+                    why,
+                });
+                return Ok(());
+            }
+            Err(unexportable) => {
+                self.result.skipped.push(unexportable);
+                return Ok(());
+            }
+        };
+        let mut name = object_name(source.display_name);
+        while !self.used.insert((source.kind, name.clone())) {
+            let short: String = source
+                .id
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(8)
+                .collect();
+            name = format!(
+                "{}-{}",
+                name.chars()
+                    .take(54)
+                    .collect::<String>()
+                    .trim_end_matches('-'),
+                short.to_lowercase()
+            );
+        }
+        let spec = sessionops_core::tenant_object::export::strip_empty(
+            serde_json::to_value(&spec)
+                .map_err(|e| protocol(format!("cannot write the spec: {e}")))?,
+        );
+        let manifest = json!({
+            "apiVersion": "sessionops.io/v1alpha1",
+            "kind": source.kind.as_str(),
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": spec,
+        });
+        let header = format!(
+            "# Exported by `sessionops export` on {} from {}\n# {} ({:?}, last modified {}).\n{}# Applying it unchanged changes nothing in the tenant.\n",
+            self.exported_at,
+            source.noun,
+            source.id,
+            source.display_name,
+            source.modified.unwrap_or("unknown"),
+            source.note,
+        );
+        let yaml = serde_saphyr::to_string(&manifest)
+            .map_err(|e| protocol(format!("cannot write YAML: {e}")))?;
+        let file_name = format!("{}/{name}.yaml", source.kind.info().plural);
+        let yaml = format!("{header}{yaml}");
+        // What is written must load as `validate` loads it (schema and CEL rules): a value
+        // Graph accepts but the CRD does not is named, never written.
+        if let Err(errors) = manifest::load_str(Path::new(&file_name), &yaml) {
+            self.used.remove(&(source.kind, name));
+            self.result.skipped.push(Unexportable {
+                kind: source.kind,
+                id: source.id.to_owned(),
+                display_name: source.display_name.to_owned(),
+                reasons: vec![format!("the manifest would not validate: {errors}")],
+            });
+            return Ok(());
+        }
+        self.result.exported.push(Exported {
+            kind: source.kind,
+            file_name,
+            id: source.id.to_owned(),
+            yaml,
+        });
+        Ok(())
+    }
+}
+
+fn protocol(detail: String) -> GraphError {
+    GraphError::Protocol {
+        detail,
+        ids: Default::default(),
+    }
+}
+
+/// Writes the manifests into `dir/<plural>/` (atomically, one file each).
 pub fn write(result: &ExportResult, dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
     for exported in &result.exported {
-        crate::util::write_atomic(&dir.join(&exported.file_name), exported.yaml.as_bytes())?;
+        let path = dir.join(&exported.file_name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        crate::util::write_atomic(&path, exported.yaml.as_bytes())?;
     }
     Ok(())
 }

@@ -403,10 +403,20 @@ fn export_command(args: &ExportArgs) -> ExitCode {
     };
     for skipped in &result.skipped {
         eprintln!(
-            "not exported: policy {} ({:?}) uses what SessionPolicy cannot represent: {}",
-            skipped.id,
-            skipped.display_name,
-            skipped.reasons.join(", ")
+            "not exported: {} {} (\"{}\") holds what the kind cannot represent: {}",
+            skipped.kind,
+            render::printable(&skipped.id),
+            render::printable(&skipped.display_name),
+            render::printable(&skipped.reasons.join(", "))
+        );
+    }
+    for left_out in &result.left_out {
+        eprintln!(
+            "left out: {} {} (\"{}\"): {}",
+            left_out.kind,
+            render::printable(&left_out.id),
+            render::printable(&left_out.display_name),
+            left_out.why
         );
     }
     match (&args.out, args.output) {
@@ -414,16 +424,21 @@ fn export_command(args: &ExportArgs) -> ExitCode {
             let exported: Vec<serde_json::Value> = result
                 .exported
                 .iter()
-                .map(|e| serde_json::json!({"file": e.file_name, "policyId": e.policy_id, "manifest": e.yaml}))
+                .map(|e| serde_json::json!({"kind": e.kind.as_str(), "file": e.file_name, "id": e.id, "manifest": e.yaml}))
                 .collect();
             let skipped: Vec<serde_json::Value> = result
                 .skipped
                 .iter()
-                .map(|s| serde_json::json!({"policyId": s.id, "displayName": s.display_name, "reasons": s.reasons}))
+                .map(|s| serde_json::json!({"kind": s.kind.as_str(), "id": s.id, "displayName": s.display_name, "reasons": s.reasons}))
+                .collect();
+            let left_out: Vec<serde_json::Value> = result
+                .left_out
+                .iter()
+                .map(|l| serde_json::json!({"kind": l.kind.as_str(), "id": l.id, "displayName": l.display_name, "why": l.why}))
                 .collect();
             println!(
                 "{}",
-                serde_json::json!({"exported": exported, "skipped": skipped})
+                serde_json::json!({"exported": exported, "skipped": skipped, "leftOut": left_out})
             );
         }
         (Some(dir), OutputFormat::Text) => {

@@ -1,6 +1,7 @@
 //! Printing plans and statuses: readable text (colored on a terminal, unless `NO_COLOR`) and
 //! stable JSON for machines.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
@@ -11,6 +12,31 @@ use sessionops_core::session_policy::sync::show;
 use sessionops_core::status::{self, ConditionType, Reason};
 use sessionops_core::tenant_object::kind::{SeamKind, SeamStatus};
 use sessionops_core::tenant_object::{FieldChange, Plan};
+
+/// Text from the tenant or a manifest made safe for a terminal: control characters (ANSI
+/// escapes that would recolor or rewrite the screen, newlines and carriage returns that would
+/// fake a line) and the bidirectional overrides that reorder what is shown are printed
+/// escaped (`\u{1b}`), so that a display name can never pass for sessionops' own output.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hostile) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if hostile(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
 
 /// Counts for the summary line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -116,7 +142,12 @@ pub fn plan_text<K: SeamKind>(reports: &[Report<K>]) -> String {
     let noun = K::NOUN;
     let mut out = String::new();
     for report in reports {
-        let header = format!("{} {}  \"{}\"", K::KIND, report.key, report.display_name);
+        let header = format!(
+            "{} {}  \"{}\"",
+            K::KIND,
+            report.key,
+            printable(&report.display_name)
+        );
         match &report.plan {
             Ok(Plan::Create { body, version }) => {
                 out.push_str(&format!("{} {header}\n", style.paint("32", "+")));
@@ -130,7 +161,7 @@ pub fn plan_text<K: SeamKind>(reports: &[Report<K>]) -> String {
                     .unwrap_or_default()
                     .lines()
                 {
-                    out.push_str(&format!("      {}\n", style.paint("32", line)));
+                    out.push_str(&format!("      {}\n", style.paint("32", &printable(line))));
                 }
             }
             Ok(Plan::Update {
@@ -174,15 +205,17 @@ pub fn plan_text<K: SeamKind>(reports: &[Report<K>]) -> String {
             }
             Err(failure) if failure.reason() == Reason::WaitingForDependency => {
                 out.push_str(&format!(
-                    "{} {header}\n    {failure}; applied right after\n",
+                    "{} {header}\n    {}; applied right after\n",
                     style.paint("32", "+"),
+                    printable(&failure.to_string()),
                 ));
             }
             Err(failure) => {
                 out.push_str(&format!(
-                    "{} {header}\n    {}: {failure}\n",
+                    "{} {header}\n    {}: {}\n",
                     style.paint("31", "!"),
-                    style.paint("31", failure.reason().as_str())
+                    style.paint("31", failure.reason().as_str()),
+                    printable(&failure.to_string())
                 ));
             }
         }
@@ -200,9 +233,9 @@ fn push_changes(
         out.push_str(&format!(
             "      {}: {} {} {}\n",
             change.field,
-            style.paint("31", &named(&change.tenant, names)),
+            style.paint("31", &printable(&named(&change.tenant, names))),
             "->",
-            style.paint("32", &named(&change.desired, names))
+            style.paint("32", &printable(&named(&change.desired, names)))
         ));
     }
 }
@@ -327,7 +360,8 @@ pub fn status_text<K: SeamKind>(reports: &[Report<K>]) -> String {
             K::KIND,
             report.key,
             K::NOUN,
-            status.tenant_id().unwrap_or("-")
+            status.tenant_id().unwrap_or("-"),
+            message = printable(message),
         ));
     }
     out
@@ -351,5 +385,20 @@ fn set_properties(body: &Value) -> Value {
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn tenant_text_cannot_recolor_or_fake_lines() {
+        assert_eq!(printable("Require MFA – Zürich"), "Require MFA – Zürich");
+        assert_eq!(
+            printable("ok\u{1b}[32m\n= policy in sync\r"),
+            "ok\\u{1b}[32m\\u{a}= policy in sync\\u{d}"
+        );
+        assert_eq!(printable("abc\u{202e}fed"), "abc\\u{202e}fed");
     }
 }

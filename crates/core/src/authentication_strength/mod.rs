@@ -249,6 +249,8 @@ pub fn plan(
     }
 }
 
+pub mod export;
+
 crate::seam_status!(AuthenticationStrengthStatus, strength_id);
 
 /// What planning the AuthenticationStrengths of one tenant needs: one LIST of the strengths

@@ -307,10 +307,13 @@ impl IdRequests {
 }
 
 /// Names for ids, kept only where the name resolves back to that same id (unique names), so an
-/// exported manifest plans to exactly the policy it came from.
+/// exported manifest plans to exactly the policy it came from. Named locations and
+/// authentication strengths come from the caller, who has read them whole to export them too.
 pub async fn names_for_ids(
     client: &GraphClient,
     ids: &IdRequests,
+    locations: &[NamedLocation],
+    strengths: &[AuthenticationStrengthPolicy],
 ) -> Result<crate::session_policy::export::IdNames, GraphError> {
     let mut names = crate::session_policy::export::IdNames::default();
     let users: Vec<&str> = ids.users.iter().map(String::as_str).collect();
@@ -390,28 +393,20 @@ pub async fn names_for_ids(
             templates.into_iter().map(|t| (t.id, t.display_name)),
         );
     }
-    if !ids.strengths.is_empty() {
-        let strengths: Vec<AuthenticationStrengthPolicy> = client
-            .list_all(GraphRequest::get(paths::AUTHENTICATION_STRENGTH_POLICIES))
-            .await?;
-        unique_names(
-            &mut names,
-            NameKind::AuthenticationStrength,
-            strengths.into_iter().map(|s| (s.id, s.display_name)),
-        );
-    }
-    if !ids.locations.is_empty() {
-        let locations: Vec<NamedLocation> = client
-            .list_all(GraphRequest::get(paths::NAMED_LOCATIONS))
-            .await?;
-        unique_names(
-            &mut names,
-            NameKind::Location,
-            locations
-                .into_iter()
-                .filter_map(|l| l.id.map(|id| (id, l.display_name))),
-        );
-    }
+    unique_names(
+        &mut names,
+        NameKind::AuthenticationStrength,
+        strengths
+            .iter()
+            .map(|s| (s.id.clone(), s.display_name.clone())),
+    );
+    unique_names(
+        &mut names,
+        NameKind::Location,
+        locations
+            .iter()
+            .filter_map(|l| Some((l.id.clone()?, l.display_name.clone()))),
+    );
     Ok(names)
 }
 

@@ -265,6 +265,7 @@ pub fn plan(
     ))
 }
 
+pub mod export;
 #[cfg(test)]
 mod tests;
 

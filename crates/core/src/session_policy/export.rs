@@ -13,8 +13,10 @@ use crate::session_policy::plan::{
     self, BUILT_IN_STRENGTHS, COMPLIANT_NETWORK_LOCATION_ID, COMPLIANT_NETWORKS,
 };
 use crate::session_policy::wire::ToWire;
+use crate::tenant_object::export::strip_empty;
+pub use crate::tenant_object::export::{Unexportable, object_name};
 use crate::tenant_object::is_content;
-use sessionops_api::{SessionPolicySpec, TenantRef, UserAction};
+use sessionops_api::{Kind, SessionPolicySpec, TenantRef, UserAction};
 use sessionops_graph::models::{
     ALL_EXTERNAL_TENANTS_TYPE, ConditionalAccessPolicy, Filter, Flags, GuestsOrExternalUsers,
     MembershipKind,
@@ -50,17 +52,6 @@ impl IdNames {
         }
         resolutions
     }
-}
-
-/// A policy that cannot be exported faithfully, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unexportable {
-    /// Policy id.
-    pub id: String,
-    /// Display name.
-    pub display_name: String,
-    /// What the API cannot represent.
-    pub reasons: Vec<String>,
 }
 
 /// The parts of a policy the API does not model, by JSON path (empty: exportable): the
@@ -118,28 +109,52 @@ pub fn unmodelled_content(policy: &ConditionalAccessPolicy) -> Vec<String> {
     }
     if let Some(session) = &policy.session_controls {
         check("sessionControls.", &session.extra);
-    }
-    found
-}
-
-/// A Kubernetes object name for a display name: lowercase, `-` for anything else, at most 63.
-pub fn object_name(display_name: &str) -> String {
-    let mut name = String::new();
-    for c in display_name.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() {
-            name.push(c);
-        } else if !name.ends_with('-') {
-            name.push('-');
+        let controls = [
+            (
+                "applicationEnforcedRestrictions",
+                session
+                    .application_enforced_restrictions
+                    .as_ref()
+                    .map(|c| &c.extra),
+            ),
+            (
+                "cloudAppSecurity",
+                session.cloud_app_security.as_ref().map(|c| &c.extra),
+            ),
+            (
+                "signInFrequency",
+                session.sign_in_frequency.as_ref().map(|c| &c.extra),
+            ),
+            (
+                "persistentBrowser",
+                session.persistent_browser.as_ref().map(|c| &c.extra),
+            ),
+            (
+                "secureSignInSession",
+                session.secure_sign_in_session.as_ref().map(|c| &c.extra),
+            ),
+            (
+                "continuousAccessEvaluation",
+                session
+                    .continuous_access_evaluation
+                    .as_ref()
+                    .map(|c| &c.extra),
+            ),
+            (
+                "globalSecureAccessFilteringProfile",
+                session
+                    .global_secure_access_filtering_profile
+                    .as_ref()
+                    .map(|c| &c.extra),
+            ),
+        ];
+        for (control, extra) in controls {
+            if let Some(extra) = extra {
+                check(&format!("sessionControls.{control}."), extra);
+            }
         }
     }
-    let name: String = name.trim_matches('-').chars().take(63).collect();
-    let name = name.trim_end_matches('-').to_owned();
-    if name.is_empty() {
-        "policy".to_owned()
-    } else {
-        name
-    }
+    found
 }
 
 /// The members of a flags value the API names (`none` is no member).
@@ -191,6 +206,7 @@ pub fn spec_from_policy(
     tenant_ref: &TenantRef,
 ) -> Result<SessionPolicySpec, Unexportable> {
     let unexportable = |reasons: Vec<String>| Unexportable {
+        kind: Kind::SessionPolicy,
         id: policy.id.clone().unwrap_or_default(),
         display_name: policy.display_name.clone(),
         reasons,
@@ -390,21 +406,6 @@ pub fn spec_from_policy(
     Ok(spec)
 }
 
-/// Drops nulls, `false`, empty lists and objects, so manifests read like hand-written ones.
-fn strip_empty(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, strip_empty(v)))
-                .filter(|(_, v)| {
-                    !(v.is_null() || *v == json!(false) || *v == json!([]) || *v == json!({}))
-                })
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,13 +467,22 @@ mod tests {
         assert_eq!(unmodelled_content(&policy), ["conditions.times"]);
     }
 
+    /// A property Graph adds to a session control tomorrow is named, not dropped.
     #[test]
-    fn object_names_are_valid_kubernetes_names() {
+    fn unknown_properties_of_session_controls_are_unmodelled_content() {
+        let policy: ConditionalAccessPolicy = serde_json::from_value(json!({
+            "id": "p-2", "displayName": "Session", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "sessionControls": {
+                "signInFrequency": {"isEnabled": true, "value": 4, "type": "hours", "frequencyInterval": "timeBased", "graceMinutes": 10},
+                "persistentBrowser": {"@odata.type": "#microsoft.graph.persistentBrowserSessionControl", "isEnabled": true, "mode": "never"},
+                "continuousAccessEvaluation": {"mode": "strictEnforcement", "scope": null}
+            }
+        }))
+        .unwrap();
         assert_eq!(
-            object_name("Session: sign-in frequency 12h"),
-            "session-sign-in-frequency-12h"
+            unmodelled_content(&policy),
+            ["sessionControls.signInFrequency.graceMinutes"]
         );
-        assert_eq!(object_name("!!!"), "policy");
-        assert_eq!(object_name(&"x".repeat(100)).len(), 63);
     }
 }

@@ -4,6 +4,7 @@
 //! of complete managed sub-objects that leave unmodelled content alone, and the plan. Pure: no
 //! IO. A kind supplies its wire model ([`TenantObject`]) and its [`Field`] table.
 
+pub mod export;
 pub mod fields;
 pub mod io;
 pub mod kind;

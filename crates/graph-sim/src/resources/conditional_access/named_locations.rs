@@ -1,5 +1,12 @@
 //! `/identity/conditionalAccess/namedLocations` and its deleted items (`conditionalaccessroot-post-namedlocations.md`): IP and
 //! country locations, told apart by their required `@odata.type`.
+//!
+//! A seed may also hold the Global Secure Access compliant-network location (beta
+//! `resources/compliantnetworknamedlocation.md`: "Automatically created with the name \"All
+//! Compliant Network Locations\""; its methods list no create, so a POST of that type is
+//! refused like any other type). It is listed through both versions: what v1.0, whose
+//! metadata has no such type, returns for it is undocumented, and listing it is the cautious
+//! assumption (a client must tell it apart by its `@odata.type`).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
@@ -17,6 +24,7 @@ use crate::time;
 
 const IP: &str = "#microsoft.graph.ipNamedLocation";
 const COUNTRY: &str = "#microsoft.graph.countryNamedLocation";
+const COMPLIANT_NETWORK: &str = "#microsoft.graph.compliantNetworkNamedLocation";
 const IPV4_RANGE: &str = "#microsoft.graph.iPv4CidrRange";
 const IPV6_RANGE: &str = "#microsoft.graph.iPv6CidrRange";
 
@@ -31,6 +39,7 @@ const PROPERTIES: &[&str] = &[
     "countriesAndRegions",
     "includeUnknownCountriesAndRegions",
     "countryLookupMethod",
+    "compliantNetworkType",
 ];
 const READ_ONLY: &[&str] = &[
     "id",
@@ -327,6 +336,28 @@ pub(crate) fn record_from_raw(
         None => tenant.ids.next("namedLocation"),
     };
     fields.retain(|key, _| !READ_ONLY.contains(&key.as_str()));
+    if fields
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.trim_start_matches('#') == COMPLIANT_NETWORK.trim_start_matches('#'))
+    {
+        // `compliantnetworknamedlocation.md`: `compliantNetworkType`
+        // (`allTenantCompliantNetworks`) and `isTrusted` beside the base properties.
+        fields.retain(|key, _| {
+            [
+                "@odata.type",
+                "displayName",
+                "compliantNetworkType",
+                "isTrusted",
+            ]
+            .contains(&key.as_str())
+        });
+        fields.insert("@odata.type".into(), json!(COMPLIANT_NETWORK));
+        fields
+            .entry("compliantNetworkType")
+            .or_insert_with(|| json!("allTenantCompliantNetworks"));
+        return Ok(Record::new(id, fields, now, at));
+    }
     validate(&mut fields)?;
     Ok(Record::new(id, fields, now, at))
 }
