@@ -17,7 +17,7 @@ use kube::ResourceExt;
 use kube::core::DeserializeGuard;
 use serde_json::{Value, json};
 use sessionops_api::manifest::{self, Object};
-use sessionops_api::{RevocationRequest, SessionPolicy};
+use sessionops_api::{NamedLocation, NamedLocationStatus, RevocationRequest, SessionPolicy};
 use sessionops_core::revocation::RunOptions;
 use sessionops_core::tenant_object::kind::SeamKind;
 use sessionops_operator::{Context, Settings, revocation, tenant_connection, tenant_object};
@@ -710,4 +710,218 @@ async fn end_to_end_in_a_real_cluster() {
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+}
+
+/// The object as the API server holds it after `calls` to `path`: its finalizer added and the
+/// last status written.
+fn after_at<K>(mut object: K, path: &str, calls: &[Call]) -> K
+where
+    K: SeamKind + kube::Resource + serde::de::DeserializeOwned,
+    K::Status: serde::de::DeserializeOwned,
+    K: HasStatus,
+{
+    object.meta_mut().finalizers = Some(vec![K::FINALIZER.into()]);
+    if let Some(patch) = calls
+        .iter()
+        .rev()
+        .find(|c| c.is("PATCH", &format!("{path}/status")))
+    {
+        object.set_status(serde_json::from_value(patch.body["status"].clone()).unwrap());
+    }
+    object
+}
+
+/// Status write access the generic helper needs (the CRD structs keep `status` public).
+trait HasStatus: SeamKind {
+    fn set_status(&mut self, status: Self::Status);
+}
+
+impl HasStatus for NamedLocation {
+    fn set_status(&mut self, status: NamedLocationStatus) {
+        self.status = Some(status);
+    }
+}
+
+impl HasStatus for SessionPolicy {
+    fn set_status(&mut self, status: sessionops_api::SessionPolicyStatus) {
+        self.status = Some(status);
+    }
+}
+
+fn example_object(file: &str) -> Object {
+    let set = manifest::load(&[common::fixtures::example(file)], false).unwrap();
+    set.objects.into_iter().next().unwrap().object
+}
+
+/// A SessionPolicy naming a NamedLocation of the cluster that does not exist yet waits for it:
+/// Ready=False `WaitingForDependency`, a transient error (the controller retries with
+/// backoff) and no policy written. The location's reconcile creates it (finalizer, status
+/// `locationId`, an Event); the policy's retry is then Ready and names the location's id.
+/// Deleting the location while the policy names it is refused with `InUse`: the finalizer
+/// stays and the location stays in the tenant.
+#[tokio::test]
+async fn a_policy_waits_for_its_location_and_the_location_is_not_deleted_while_used() {
+    let sim = demo_tenant(20.0).await;
+    let Object::NamedLocation(location) = example_object("named-location-blocked-countries.yaml")
+    else {
+        panic!("a NamedLocation example")
+    };
+    let mut location = *location;
+    location.spec.deletion_policy = serde_json::from_value(json!("Delete")).unwrap();
+    let Object::SessionPolicy(policy) = example_object("policy-block-blocked-countries.yaml")
+    else {
+        panic!("a SessionPolicy example")
+    };
+    let policy = *policy;
+    let location_path = common::cluster::location_path(&location);
+    let policy_path = common::cluster::policy_path(&policy);
+    let cluster_of = |locations: Vec<NamedLocation>, policies: Vec<SessionPolicy>| {
+        Cluster::with_locations(
+            settings(None),
+            vec![example_connection(&sim)],
+            policies,
+            locations,
+            vec![],
+        )
+        .with_secret(
+            "sessionops-system",
+            "contoso-graph",
+            &[("client-secret", sim.client_secret())],
+        )
+    };
+    let mut cluster = cluster_of(vec![location.clone()], vec![policy.clone()]);
+    let guard = |p: SessionPolicy| Arc::new(DeserializeGuard(Ok(p)));
+    let located = |l: NamedLocation| Arc::new(DeserializeGuard(Ok(l)));
+
+    // 1. The policy first: it waits, and Graph is not written.
+    let (result, calls) = cluster
+        .run(
+            tenant_object::reconcile::<SessionPolicy>(guard(policy.clone()), cluster.ctx.clone()),
+            |_| {},
+        )
+        .await;
+    assert!(
+        matches!(
+            result,
+            Err(sessionops_operator::ReconcileError::Transient(_))
+        ),
+        "{result:?}"
+    );
+    let status = &calls
+        .iter()
+        .find(|c| c.is("PATCH", &format!("{policy_path}/status")))
+        .expect("status written")
+        .body["status"];
+    assert_eq!(ready(status), ("False", "WaitingForDependency"));
+    let message = status["conditions"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Blocked countries") && message.contains("identity/blocked-countries"),
+        "{message}"
+    );
+    let stats = common::stats(&sim).await;
+    assert_eq!(
+        common::total(&stats, "POST /identity/conditionalAccess/policies"),
+        0
+    );
+    let waiting = after_at(policy.clone(), &policy_path, &calls);
+
+    // 2. The location: created, finalizer first, its id in status, an Event.
+    let (result, calls) = cluster
+        .run(
+            tenant_object::reconcile::<NamedLocation>(
+                located(location.clone()),
+                cluster.ctx.clone(),
+            ),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(
+        calls[0].body,
+        json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": null},
+            {"op": "add", "path": "/metadata/finalizers", "value": [NamedLocation::FINALIZER]}
+        ])
+    );
+    assert_eq!(calls[0].path, location_path);
+    let status = &calls
+        .iter()
+        .find(|c| c.is("PATCH", &format!("{location_path}/status")))
+        .expect("status written")
+        .body["status"];
+    assert_eq!(ready(status), ("True", "Synced"));
+    let location_id = status["locationId"].as_str().unwrap().to_owned();
+    let event = calls
+        .iter()
+        .find(|c| c.is("POST", "/apis/events.k8s.io/v1/namespaces/identity/events"))
+        .unwrap();
+    assert_eq!(event.body["action"], "Create");
+    let created = after_at(location.clone(), &location_path, &calls);
+
+    // 3. The policy's retry: Ready, naming the location by its id in the tenant.
+    let (result, calls) = cluster
+        .run(
+            tenant_object::reconcile::<SessionPolicy>(guard(waiting), cluster.ctx.clone()),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let status = &calls
+        .iter()
+        .find(|c| c.is("PATCH", &format!("{policy_path}/status")))
+        .expect("status written")
+        .body["status"];
+    assert_eq!(ready(status), ("True", "Synced"));
+    let in_tenant = common::active_policies(&sim).await;
+    assert_eq!(
+        in_tenant[0]["conditions"]["locations"]["includeLocations"],
+        json!([location_id])
+    );
+
+    // 4. Deleting the location while the policy names it: refused, nothing removed.
+    let mut deleting = created;
+    deleting.metadata.deletion_timestamp = Some(
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+    );
+    let mut cluster = cluster_of(vec![deleting.clone()], vec![]);
+    let (result, calls) = cluster
+        .run(
+            tenant_object::reconcile::<NamedLocation>(located(deleting), cluster.ctx.clone()),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_err(), "retried: {result:?}");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.is("PATCH", &location_path) && c.body.to_string().contains("remove")),
+        "the finalizer stays: {calls:?}"
+    );
+    let warning = calls
+        .iter()
+        .find(|c| c.is("POST", "/apis/events.k8s.io/v1/namespaces/identity/events"))
+        .expect("a Warning event");
+    assert_eq!(
+        (
+            warning.body["type"].as_str(),
+            warning.body["reason"].as_str()
+        ),
+        (Some("Warning"), Some("InUse"))
+    );
+    let note = warning.body["note"].as_str().unwrap();
+    assert!(
+        note.contains(in_tenant[0]["id"].as_str().unwrap()),
+        "{note}"
+    );
+    let locations: Value = common::unpaced_client(&sim)
+        .send_json(sessionops_graph::GraphRequest::get(
+            "/identity/conditionalAccess/namedLocations",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        locations["value"].as_array().unwrap().len(),
+        1,
+        "still there"
+    );
 }

@@ -59,13 +59,8 @@ pub const KINDS: &[KindInfo] = &[
         finalizer: true,
         crd: AuthenticationStrength::crd,
         load: |source, document, display| {
-            manifest::typed(
-                source,
-                document,
-                display,
-                AuthenticationStrength::validate_cel,
-            )
-            .map(Object::AuthenticationStrength)
+            manifest::typed::<AuthenticationStrength>(source, document, display)
+                .map(Object::AuthenticationStrength)
         },
     },
     KindInfo {
@@ -76,13 +71,8 @@ pub const KINDS: &[KindInfo] = &[
         finalizer: false,
         crd: ClusterTenantConnection::crd,
         load: |source, document, display| {
-            manifest::typed(
-                source,
-                document,
-                display,
-                ClusterTenantConnection::validate_cel,
-            )
-            .map(Object::ClusterTenantConnection)
+            manifest::typed::<ClusterTenantConnection>(source, document, display)
+                .map(Object::ClusterTenantConnection)
         },
     },
     KindInfo {
@@ -93,8 +83,7 @@ pub const KINDS: &[KindInfo] = &[
         finalizer: true,
         crd: NamedLocation::crd,
         load: |source, document, display| {
-            manifest::typed(source, document, display, NamedLocation::validate_cel)
-                .map(Object::NamedLocation)
+            manifest::typed::<NamedLocation>(source, document, display).map(Object::NamedLocation)
         },
     },
     KindInfo {
@@ -105,7 +94,7 @@ pub const KINDS: &[KindInfo] = &[
         finalizer: false,
         crd: RevocationRequest::crd,
         load: |source, document, display| {
-            manifest::typed(source, document, display, RevocationRequest::validate_cel)
+            manifest::typed::<RevocationRequest>(source, document, display)
                 .map(Object::RevocationRequest)
         },
     },
@@ -117,8 +106,7 @@ pub const KINDS: &[KindInfo] = &[
         finalizer: true,
         crd: SessionPolicy::crd,
         load: |source, document, display| {
-            manifest::typed(source, document, display, SessionPolicy::validate_cel)
-                .map(Object::SessionPolicy)
+            manifest::typed::<SessionPolicy>(source, document, display).map(Object::SessionPolicy)
         },
     },
     KindInfo {
@@ -129,7 +117,7 @@ pub const KINDS: &[KindInfo] = &[
         finalizer: false,
         crd: TenantConnection::crd,
         load: |source, document, display| {
-            manifest::typed(source, document, display, TenantConnection::validate_cel)
+            manifest::typed::<TenantConnection>(source, document, display)
                 .map(Object::TenantConnection)
         },
     },

@@ -17,7 +17,8 @@ pub struct Seed {
     /// Security groups, members by UPN or nested group name.
     #[serde(default)]
     pub groups: Vec<SeedGroup>,
-    /// Raw Graph JSON of `ipNamedLocation` / `countryNamedLocation` objects (`@odata.type` required).
+    /// Raw Graph JSON of `ipNamedLocation` / `countryNamedLocation` objects (`@odata.type`
+    /// required), or the one `compliantNetworkNamedLocation` Global Secure Access creates.
     #[serde(default)]
     pub named_locations: Vec<Value>,
     /// Service principals (enterprise applications), for names in Conditional Access policies.

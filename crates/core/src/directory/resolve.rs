@@ -50,12 +50,22 @@ impl NameKind {
         NameKind::Application,
         NameKind::ServicePrincipal,
     ];
+}
 
-    /// The kind and name of a `status.resolved`-style label (`location:Head office`).
-    pub fn parse_label(label: &str) -> Option<(NameKind, &str)> {
-        let (prefix, name) = label.split_once(':')?;
-        let kind = NameKind::ALL.iter().find(|k| k.prefix() == prefix)?;
-        Some((*kind, name))
+/// A name of a manifest that matches nothing in the tenant, kept structured so that a caller
+/// can tell which object of which kind it waits for; shown as its label (`location:Head
+/// office`), the form of `status.resolved` keys.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MissingName {
+    /// What the name stands for.
+    pub kind: NameKind,
+    /// The name as the manifest wrote it.
+    pub name: String,
+}
+
+impl std::fmt::Display for MissingName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind.prefix(), self.name)
     }
 }
 
@@ -165,11 +175,11 @@ mod tests {
             "2d6c3b7e-8f1a-4b2c-9d3e-4f5a6b7c8d9e",
             &["All"],
         );
-        for kind in NameKind::ALL {
-            let label = format!("{}:Head: office", kind.prefix());
-            assert_eq!(NameKind::parse_label(&label), Some((*kind, "Head: office")));
-        }
-        assert_eq!(NameKind::parse_label("planet:Mars"), None);
+        let missing = MissingName {
+            kind: NameKind::Location,
+            name: "Head: office".into(),
+        };
+        assert_eq!(missing.to_string(), "location:Head: office");
         assert_eq!(
             requests.of(NameKind::User).collect::<Vec<_>>(),
             ["JDoe@contoso.com"]

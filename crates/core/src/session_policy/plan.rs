@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::fields::MANAGED_FIELDS;
 use super::wire::{self, ToWire};
 use crate::connection::ProtectedIds;
-use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions, is_object_id};
+use crate::directory::resolve::{
+    MissingName, NameKind, NameRequests, Resolution, Resolutions, is_object_id,
+};
 use crate::failure::Failure;
 use crate::status::Reason;
 use crate::tenant_object;
@@ -66,8 +68,8 @@ pub fn default_display_name(namespace: &str, name: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
     /// Names that match no directory object.
-    #[error("names not found in the tenant: {}", .0.join(", "))]
-    NameNotFound(Vec<String>),
+    #[error("names not found in the tenant: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    NameNotFound(Vec<MissingName>),
     /// Names that match nothing yet but that other sessionops objects on the connection
     /// manage (a NamedLocation or AuthenticationStrength about to be created): the policy is
     /// applied right after them.
@@ -674,7 +676,7 @@ fn keyword_or_id(value: &str, keywords: &[&str]) -> String {
 struct Resolver<'a> {
     resolutions: &'a Resolutions,
     resolved: BTreeMap<String, String>,
-    missing: Vec<String>,
+    missing: Vec<MissingName>,
     ambiguous: Vec<String>,
 }
 
@@ -708,7 +710,10 @@ impl Resolver<'_> {
                 None
             }
             Some(Resolution::Missing) | None => {
-                self.missing.push(label);
+                self.missing.push(MissingName {
+                    kind,
+                    name: name.to_owned(),
+                });
                 None
             }
         }

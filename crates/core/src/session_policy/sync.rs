@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use crate::connection::ProtectedIds;
 use crate::directory;
-use crate::directory::resolve::NameKind;
 use crate::directory::resolve::{NameRequests, Resolutions};
 use crate::session_policy::plan::{self, DesiredPolicy, Found, PolicyError, PolicyPlan};
 use crate::tenant_object::io::{self, DeletedItems, Endpoints};
@@ -262,19 +261,15 @@ impl SeamKind for SessionPolicy {
             &read.resolutions,
         );
         let desired = match desired {
-            Err(PolicyError::NameNotFound(labels)) => {
-                let missing: Vec<(NameKind, String)> = labels
-                    .iter()
-                    .filter_map(|label| NameKind::parse_label(label))
-                    .map(|(kind, name)| (kind, name.to_owned()))
-                    .collect();
-                let waiting = kind::waiting_for(missing, others);
-                if waiting.len() == labels.len() {
+            Err(PolicyError::NameNotFound(missing)) => {
+                let waiting =
+                    kind::waiting_for(missing.iter().map(|m| (m.kind, m.name.clone())), others);
+                if waiting.len() == missing.len() {
                     Err(PolicyError::WaitingForDependency(
                         waiting.into_iter().collect(),
                     ))
                 } else {
-                    Err(PolicyError::NameNotFound(labels))
+                    Err(PolicyError::NameNotFound(missing))
                 }
             }
             other => other,

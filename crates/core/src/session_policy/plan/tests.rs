@@ -126,8 +126,14 @@ fn every_unresolved_name_is_reported_at_once() {
     assert_eq!(
         error,
         PolicyError::NameNotFound(vec![
-            "user:ghost@contoso.com".into(),
-            "group:sg-nobody".into()
+            MissingName {
+                kind: NameKind::User,
+                name: "ghost@contoso.com".into()
+            },
+            MissingName {
+                kind: NameKind::Group,
+                name: "sg-nobody".into()
+            }
         ])
     );
     assert_eq!(error.reason(), Reason::NameNotFound);
