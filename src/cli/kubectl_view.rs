@@ -3,6 +3,7 @@
 //! object's conditions as `kubectl describe` lists them. Used by the demo to show the operator's
 //! view of the objects it just reconciled.
 
+use super::render::printable;
 use serde_json::Value;
 use sessionops_api::Kind;
 
@@ -31,7 +32,7 @@ pub fn table(kind: Kind, objects: &[Value]) -> String {
             match (value, c.type_.as_str()) {
                 (None, "date") => "<unknown>".to_owned(),
                 (None, _) => "".to_owned(),
-                (Some(Value::String(s)), _) => s.clone(),
+                (Some(Value::String(s)), _) => printable(s).into_owned(),
                 (Some(other), _) => other.to_string(),
             }
         }));
@@ -66,7 +67,7 @@ pub fn table(kind: Kind, objects: &[Value]) -> String {
                 condition["type"].as_str().unwrap_or(""),
                 condition["status"].as_str().unwrap_or(""),
                 condition["reason"].as_str().unwrap_or(""),
-                condition["message"].as_str().unwrap_or("")
+                printable(condition["message"].as_str().unwrap_or(""))
             ));
         }
     }

@@ -65,7 +65,9 @@ pub enum Command {
     /// Check manifests offline (schema and validation rules, as the API server would);
     /// needs no credentials. Exit code 0: valid, 1: invalid.
     Validate(ManifestArgs),
-    /// Write a SessionPolicy manifest for every Conditional Access policy in the tenant.
+    /// Write the tenant's Conditional Access as manifests: named locations, custom
+    /// authentication strengths and policies, one file each under DIR/<plural>/.
+    /// Exit code 0: everything exported, 1: an object could not be (named on stderr).
     Export(ExportArgs),
     /// Print the CustomResourceDefinitions (the files in crds/ and the Helm chart are this output).
     Crds(CrdsArgs),
@@ -104,10 +106,10 @@ pub struct ExportArgs {
     /// Manifest with the tenant connection to export from.
     #[arg(long, value_name = "FILE")]
     pub tenant: PathBuf,
-    /// Directory to write one file per policy into (default: stdout).
+    /// Directory to write the tree into, `<plural>/<name>.yaml` (default: stdout).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Namespace of the exported SessionPolicies (default: the connection's namespace, or the
+    /// Namespace of the exported objects (default: the connection's namespace, or the
     /// first of a ClusterTenantConnection's allowedNamespaces).
     #[arg(long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
@@ -366,7 +368,7 @@ fn apply(
     }
 }
 
-/// `sessionops export`: exit 0 when every policy was exported, 1 otherwise (skipped ones are
+/// `sessionops export`: exit 0 when every object was exported, 1 otherwise (skipped ones are
 /// named on stderr).
 fn export_command(args: &ExportArgs) -> ExitCode {
     let set = match manifest::load(std::slice::from_ref(&args.tenant), false) {

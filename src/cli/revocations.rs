@@ -3,6 +3,7 @@
 //! never runs it again and a killed `apply` resumes where it stopped. Temporary passwords go to
 //! a mode-0600 file whose path is printed, never to the terminal or the state.
 
+use super::render::printable;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -304,13 +305,13 @@ fn describe_targets(request: &RevocationRequest) -> String {
     parts.join("; ")
 }
 
-/// Reports as text.
+/// Reports as text; names and Graph messages printed through [`printable`].
 pub fn text(reports: &[RevocationReport]) -> String {
     let mut out = String::new();
     for report in reports {
         out.push_str(&format!("RevocationRequest {}\n", report.key));
         if let Some((reason, message)) = &report.error {
-            out.push_str(&format!("    {reason}: {message}\n"));
+            out.push_str(&format!("    {reason}: {}\n", printable(message)));
             continue;
         }
         match &report.status {
@@ -326,12 +327,19 @@ pub fn text(reports: &[RevocationReport]) -> String {
                 if let Some(ready) = status::get(&status.conditions, ConditionType::Failed)
                     .filter(|c| status::holds(c))
                 {
-                    out.push_str(&format!("    {}: {}\n", ready.reason, ready.message));
+                    out.push_str(&format!(
+                        "    {}: {}\n",
+                        ready.reason,
+                        printable(&ready.message)
+                    ));
                 }
                 for failure in &status.failures {
                     out.push_str(&format!(
                         "    failed: {} {}: {}: {}\n",
-                        failure.target, failure.action, failure.reason, failure.message
+                        printable(&failure.target),
+                        failure.action,
+                        failure.reason,
+                        printable(&failure.message)
                     ));
                 }
                 if (status.failures.len() as i64) < c.failed {
@@ -341,7 +349,7 @@ pub fn text(reports: &[RevocationReport]) -> String {
                     ));
                 }
             }
-            _ => out.push_str(&format!("    {}\n", report.summary)),
+            _ => out.push_str(&format!("    {}\n", printable(&report.summary))),
         }
         if let Some(file) = &report.password_file {
             out.push_str(&format!(
