@@ -21,6 +21,8 @@ use sessionops_api::{
     AuthenticationStrength, ClusterTenantConnection, NamedLocation, RevocationRequest,
     SessionPolicy, TenantConnection, TenantKind, TenantRef,
 };
+use sessionops_core::status::{self, Reason};
+use sessionops_core::tenant_object::kind::SeamStatus;
 
 /// Lease duration and renewal grace (seconds): a new leader takes over within ~15 s of a
 /// crash; a leader renews 5 s before its lease would lapse.
@@ -247,22 +249,48 @@ async fn run_controllers(
                 ctx.clone()
             )
             .for_each(drain::<_, _>("TenantConnection")),
-        seam_controller(policy_events, policies, &ctx, namespace, resync, stopped()),
-        seam_controller(
-            location_events,
-            locations,
-            &ctx,
-            namespace,
-            resync,
-            stopped()
+        run_seam(
+            seam_controller(
+                policy_events,
+                policies.clone(),
+                &ctx,
+                namespace,
+                resync,
+                stopped()
+            )
+            .watches(
+                api_for::<NamedLocation>(&ctx.client, namespace),
+                watcher::Config::default().any_semantic(),
+                waiting_policies::<NamedLocation>(policies.clone()),
+            )
+            .watches(
+                api_for::<AuthenticationStrength>(&ctx.client, namespace),
+                watcher::Config::default().any_semantic(),
+                waiting_policies::<AuthenticationStrength>(policies),
+            ),
+            &ctx
         ),
-        seam_controller(
-            strength_events,
-            strengths,
-            &ctx,
-            namespace,
-            resync,
-            stopped()
+        run_seam(
+            seam_controller(
+                location_events,
+                locations,
+                &ctx,
+                namespace,
+                resync,
+                stopped()
+            ),
+            &ctx
+        ),
+        run_seam(
+            seam_controller(
+                strength_events,
+                strengths,
+                &ctx,
+                namespace,
+                resync,
+                stopped()
+            ),
+            &ctx
         ),
         Controller::for_stream(revocation_events, revocations.clone())
             .watches(
@@ -299,7 +327,7 @@ fn seam_controller<K: Controlled>(
     namespace: Option<&str>,
     resync: std::time::Duration,
     stopped: impl std::future::Future<Output = ()> + Send + Sync + 'static,
-) -> impl std::future::Future<Output = ()> {
+) -> Controller<DeserializeGuard<K>> {
     let tenant_ref = tenant_object::tenant_ref_of::<K>;
     Controller::for_stream(events, store.clone())
         .watches(
@@ -318,8 +346,61 @@ fn seam_controller<K: Controlled>(
         )
         .reconcile_all_on(tokio_stream_interval(resync))
         .graceful_shutdown_on(stopped)
+}
+
+/// Runs a seam kind's controller to its end.
+fn run_seam<K: Controlled>(
+    controller: Controller<DeserializeGuard<K>>,
+    ctx: &Arc<Context>,
+) -> impl std::future::Future<Output = ()> {
+    controller
         .run(tenant_object::reconcile::<K>, error_policy, ctx.clone())
         .for_each(drain::<_, _>(K::KIND.as_str()))
+}
+
+/// Maps a NamedLocation or AuthenticationStrength that is Ready (just created, or adopted) to
+/// the SessionPolicies on the same connection that wait for an object of the plan
+/// (`Ready=False`, `WaitingForDependency`), so that they are applied right after it instead of
+/// at the end of their backoff. Waking one that waits for another object costs one plan
+/// against the cached read, nothing more.
+fn waiting_policies<D>(
+    policies: Store<DeserializeGuard<SessionPolicy>>,
+) -> impl Fn(DeserializeGuard<D>) -> Vec<ObjectRef<DeserializeGuard<SessionPolicy>>>
++ Send
++ Sync
++ 'static
+where
+    D: Controlled,
+{
+    move |dependency| {
+        let Ok(dependency) = &dependency.0 else {
+            return Vec::new();
+        };
+        let ready = dependency
+            .status()
+            .is_some_and(|s| status::ready(s.conditions()).ready);
+        if !ready {
+            return Vec::new();
+        }
+        let tenant = D::tenant_ref(dependency.spec());
+        let namespace = dependency.meta().namespace.clone();
+        policies
+            .state()
+            .iter()
+            .filter(|guard| {
+                guard.0.as_ref().is_ok_and(|policy| {
+                    let waiting = policy.status.as_ref().is_some_and(|s| {
+                        status::ready(&s.conditions).reason == Reason::WaitingForDependency
+                    });
+                    waiting
+                        && policy.spec.tenant_ref == *tenant
+                        && (tenant.kind == TenantKind::ClusterTenantConnection
+                            || policy.metadata.namespace == namespace)
+                })
+            })
+            .map(|guard| ObjectRef::from_obj(guard.as_ref()))
+            .collect()
+    }
 }
 
 /// Consumes a controller's results; failures were logged by the error policy already.
@@ -445,6 +526,49 @@ mod tests {
         let mut tc = TenantConnection::new("contoso", serde_json::from_value(serde_json::json!({"tenantId": "t", "clientId": "c", "credentials": {"workloadIdentity": {}}})).unwrap());
         tc.metadata.namespace = Some("identity".into());
         assert_eq!(names(namespaced(DeserializeGuard(Ok(tc)))), ["c"]);
+    }
+
+    fn ready(reason: &str) -> serde_json::Value {
+        serde_json::json!({"conditions": [{
+            "type": "Ready", "status": if reason == "Synced" { "True" } else { "False" },
+            "reason": reason, "message": "m", "lastTransitionTime": "2026-01-01T00:00:00Z"
+        }]})
+    }
+
+    /// A location that became Ready wakes the policies of its connection that wait for an
+    /// object of the plan, and no other.
+    #[test]
+    fn a_ready_location_wakes_the_policies_that_wait_on_its_connection() {
+        let mut writer = reflector::store::Writer::<DeserializeGuard<SessionPolicy>>::default();
+        for (name, connection, reason) in [
+            ("waiting", "contoso", "WaitingForDependency"),
+            ("synced", "contoso", "Synced"),
+            ("missing-name", "contoso", "NameNotFound"),
+            ("other-tenant", "fabrikam", "WaitingForDependency"),
+        ] {
+            let mut p = policy("identity", name, "ClusterTenantConnection");
+            p.spec.tenant_ref.name = connection.into();
+            p.status = Some(serde_json::from_value(ready(reason)).unwrap());
+            writer.apply_watcher_event(&watcher::Event::Apply(DeserializeGuard(Ok(p))));
+        }
+        let wake = waiting_policies::<NamedLocation>(writer.as_reader());
+        let mut location: NamedLocation = serde_json::from_value(serde_json::json!({
+            "apiVersion": "sessionops.io/v1alpha1", "kind": "NamedLocation",
+            "metadata": {"name": "office", "namespace": "identity"},
+            "spec": {"tenantRef": {"kind": "ClusterTenantConnection", "name": "contoso"},
+                     "ip": {"ranges": ["203.0.113.0/24"]}}
+        }))
+        .unwrap();
+        assert!(
+            wake(DeserializeGuard(Ok(location.clone()))).is_empty(),
+            "not created yet"
+        );
+        location.status = Some(serde_json::from_value(ready("Synced")).unwrap());
+        let woken: Vec<String> = wake(DeserializeGuard(Ok(location)))
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(woken, ["waiting"]);
     }
 
     /// Status patches (the operator's own writes) must not trigger a reconcile; spec changes,
