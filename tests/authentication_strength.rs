@@ -133,3 +133,66 @@ async fn a_strength_is_created_kept_in_sync_and_not_deleted_while_required() {
         .unwrap();
     assert!(strengths(&client).await.iter().all(|s| s.id != id));
 }
+
+/// A strength made in the portal is adopted by its display name (no second one is created);
+/// one deleted in the portal is created again, as strengths have no deleted items to restore
+/// from.
+#[tokio::test]
+async fn a_portal_strength_is_adopted_by_name_and_a_deleted_one_created_again() {
+    let (_sim, client) = common::start_unpaced().await;
+    let portal: Value = client
+        .send_json(GraphRequest::post(
+            paths::AUTHENTICATION_STRENGTH_POLICIES,
+            json!({"@odata.type": "#microsoft.graph.authenticationStrengthPolicy",
+                   "displayName": "Passkeys only", "description": "made in the portal",
+                   "allowedCombinations": ["fido2"]}),
+        ))
+        .await
+        .unwrap();
+    let portal_id = portal["id"].as_str().unwrap().to_owned();
+    let spec: AuthenticationStrengthSpec = serde_json::from_value(json!({
+        "tenantRef": {"kind": "ClusterTenantConnection", "name": "contoso"},
+        "displayName": "Passkeys only",
+        "description": "made in the portal",
+        "allowedCombinations": ["fido2", "windowsHelloForBusiness"]
+    }))
+    .unwrap();
+    let desired = desired_strength(&spec, "identity", "passkeys");
+    let adopt = plan(&desired, None, &strengths(&client).await).unwrap();
+    let Plan::Update {
+        id,
+        adopted,
+        changes,
+        ..
+    } = &adopt
+    else {
+        panic!("adopted, not created: {adopt:?}")
+    };
+    assert_eq!((id.as_str(), *adopted), (portal_id.as_str(), true));
+    assert_eq!(changes[0].field, "allowedCombinations");
+    apply(&client, &adopt).await.unwrap();
+    let customs = |all: &[AuthenticationStrengthPolicy]| {
+        all.iter()
+            .filter(|s| s.display_name == "Passkeys only")
+            .count()
+    };
+    assert_eq!(customs(&strengths(&client).await), 1);
+
+    client
+        .send(GraphRequest::delete(
+            &paths::authentication_strength_policy(&portal_id),
+        ))
+        .await
+        .unwrap();
+    let again = plan(&desired, Some(&portal_id), &strengths(&client).await).unwrap();
+    assert!(matches!(again, Plan::Create { .. }), "{again:?}");
+    let applied = apply(&client, &again).await.unwrap();
+    assert_eq!(applied.action, AppliedAction::Created);
+    assert_ne!(applied.id, portal_id);
+    let listed = strengths(&client).await;
+    assert_eq!(customs(&listed), 1);
+    assert!(matches!(
+        plan(&desired, Some(&applied.id), &listed).unwrap(),
+        Plan::NoOp { .. }
+    ));
+}

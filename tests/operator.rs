@@ -925,3 +925,78 @@ async fn a_policy_waits_for_its_location_and_the_location_is_not_deleted_while_u
         "still there"
     );
 }
+
+/// The blocked-countries example keeps `deletionPolicy: Retain`: deleting the object removes
+/// only its finalizer (with a `Retained` event), and the location stays in the tenant.
+#[tokio::test]
+async fn a_retained_location_stays_in_the_tenant_when_its_object_is_deleted() {
+    let sim = demo_tenant(20.0).await;
+    let Object::NamedLocation(location) = example_object("named-location-blocked-countries.yaml")
+    else {
+        panic!("a NamedLocation example")
+    };
+    let location = *location;
+    let path = common::cluster::location_path(&location);
+    let cluster_of = |locations: Vec<NamedLocation>| {
+        Cluster::with_locations(
+            settings(None),
+            vec![example_connection(&sim)],
+            vec![],
+            locations,
+            vec![],
+        )
+        .with_secret(
+            "sessionops-system",
+            "contoso-graph",
+            &[("client-secret", sim.client_secret())],
+        )
+    };
+    let mut cluster = cluster_of(vec![location.clone()]);
+    let (result, calls) = cluster
+        .run(
+            tenant_object::reconcile::<NamedLocation>(
+                Arc::new(DeserializeGuard(Ok(location.clone()))),
+                cluster.ctx.clone(),
+            ),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let mut deleting = after_at(location, &path, &calls);
+    deleting.metadata.deletion_timestamp = Some(
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+    );
+    let mut cluster = cluster_of(vec![deleting.clone()]);
+    let (result, calls) = cluster
+        .run(
+            tenant_object::reconcile::<NamedLocation>(
+                Arc::new(DeserializeGuard(Ok(deleting))),
+                cluster.ctx.clone(),
+            ),
+            |_| {},
+        )
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(
+        call_shapes(&calls),
+        [
+            ("POST", "/apis/events.k8s.io/v1/namespaces/identity/events"),
+            ("PATCH", path.as_str()),
+        ]
+    );
+    assert_eq!(calls[0].body["reason"], "Retained");
+    assert_eq!(
+        calls[1].body,
+        json!([
+            {"op": "test", "path": "/metadata/finalizers/0", "value": NamedLocation::FINALIZER},
+            {"op": "remove", "path": "/metadata/finalizers/0"}
+        ])
+    );
+    let locations: Value = common::unpaced_client(&sim)
+        .send_json(sessionops_graph::GraphRequest::get(
+            "/identity/conditionalAccess/namedLocations",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(locations["value"][0]["displayName"], "Blocked countries");
+}
