@@ -748,6 +748,26 @@ impl HasStatus for SessionPolicy {
     }
 }
 
+/// [`cluster_with`] holding NamedLocations too.
+fn location_cluster(
+    sim: &Simulator,
+    locations: Vec<NamedLocation>,
+    policies: Vec<SessionPolicy>,
+) -> Cluster {
+    Cluster::with_locations(
+        settings(None),
+        vec![example_connection(sim)],
+        policies,
+        locations,
+        vec![],
+    )
+    .with_secret(
+        "sessionops-system",
+        "contoso-graph",
+        &[("client-secret", sim.client_secret())],
+    )
+}
+
 fn example_object(file: &str) -> Object {
     let set = manifest::load(&[common::fixtures::example(file)], false).unwrap();
     set.objects.into_iter().next().unwrap().object
@@ -775,21 +795,7 @@ async fn a_policy_waits_for_its_location_and_the_location_is_not_deleted_while_u
     let policy = *policy;
     let location_path = common::cluster::location_path(&location);
     let policy_path = common::cluster::policy_path(&policy);
-    let cluster_of = |locations: Vec<NamedLocation>, policies: Vec<SessionPolicy>| {
-        Cluster::with_locations(
-            settings(None),
-            vec![example_connection(&sim)],
-            policies,
-            locations,
-            vec![],
-        )
-        .with_secret(
-            "sessionops-system",
-            "contoso-graph",
-            &[("client-secret", sim.client_secret())],
-        )
-    };
-    let mut cluster = cluster_of(vec![location.clone()], vec![policy.clone()]);
+    let mut cluster = location_cluster(&sim, vec![location.clone()], vec![policy.clone()]);
     let guard = |p: SessionPolicy| Arc::new(DeserializeGuard(Ok(p)));
     let located = |l: NamedLocation| Arc::new(DeserializeGuard(Ok(l)));
 
@@ -883,7 +889,7 @@ async fn a_policy_waits_for_its_location_and_the_location_is_not_deleted_while_u
     deleting.metadata.deletion_timestamp = Some(
         k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
     );
-    let mut cluster = cluster_of(vec![deleting.clone()], vec![]);
+    let mut cluster = location_cluster(&sim, vec![deleting.clone()], vec![]);
     let (result, calls) = cluster
         .run(
             tenant_object::reconcile::<NamedLocation>(located(deleting), cluster.ctx.clone()),
@@ -937,21 +943,7 @@ async fn a_retained_location_stays_in_the_tenant_when_its_object_is_deleted() {
     };
     let location = *location;
     let path = common::cluster::location_path(&location);
-    let cluster_of = |locations: Vec<NamedLocation>| {
-        Cluster::with_locations(
-            settings(None),
-            vec![example_connection(&sim)],
-            vec![],
-            locations,
-            vec![],
-        )
-        .with_secret(
-            "sessionops-system",
-            "contoso-graph",
-            &[("client-secret", sim.client_secret())],
-        )
-    };
-    let mut cluster = cluster_of(vec![location.clone()]);
+    let mut cluster = location_cluster(&sim, vec![location.clone()], vec![]);
     let (result, calls) = cluster
         .run(
             tenant_object::reconcile::<NamedLocation>(
@@ -966,7 +958,7 @@ async fn a_retained_location_stays_in_the_tenant_when_its_object_is_deleted() {
     deleting.metadata.deletion_timestamp = Some(
         k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
     );
-    let mut cluster = cluster_of(vec![deleting.clone()]);
+    let mut cluster = location_cluster(&sim, vec![deleting.clone()], vec![]);
     let (result, calls) = cluster
         .run(
             tenant_object::reconcile::<NamedLocation>(
