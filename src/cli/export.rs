@@ -23,6 +23,8 @@ use sessionops_graph::models::{
     AuthenticationStrengthPolicy, ConditionalAccessPolicy, NamedLocation,
 };
 use sessionops_graph::paths;
+
+use super::render::printable;
 use sessionops_graph::{ApiVersion, GraphClient, GraphConfig, GraphError, GraphRequest};
 
 /// One exported manifest.
@@ -226,23 +228,7 @@ impl Writer<'_> {
                 return Ok(());
             }
         };
-        let mut name = object_name(source.display_name);
-        while !self.used.insert((source.kind, name.clone())) {
-            let short: String = source
-                .id
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(8)
-                .collect();
-            name = format!(
-                "{}-{}",
-                name.chars()
-                    .take(54)
-                    .collect::<String>()
-                    .trim_end_matches('-'),
-                short.to_lowercase()
-            );
-        }
+        let name = self.file_name(source.kind, source.display_name, source.id);
         let spec = sessionops_core::tenant_object::export::strip_empty(
             serde_json::to_value(&spec)
                 .map_err(|e| protocol(format!("cannot write the spec: {e}")))?,
@@ -253,13 +239,15 @@ impl Writer<'_> {
             "metadata": {"name": name, "namespace": self.namespace},
             "spec": spec,
         });
+        // Tenant text in a comment is escaped (`{:?}`, `printable`): a newline in it would
+        // otherwise end the comment and write YAML of the tenant's choosing.
         let header = format!(
             "# Exported by `sessionops export` on {} from {}\n# {} ({:?}, last modified {}).\n{}# Applying it unchanged changes nothing in the tenant.\n",
             self.exported_at,
             source.noun,
-            source.id,
+            printable(source.id),
             source.display_name,
-            source.modified.unwrap_or("unknown"),
+            printable(source.modified.unwrap_or("unknown")),
             source.note,
         );
         let yaml = serde_saphyr::to_string(&manifest)
@@ -288,6 +276,37 @@ impl Writer<'_> {
     }
 }
 
+impl Writer<'_> {
+    /// A file name for the object not yet taken by its kind: the display name as a Kubernetes
+    /// name, then with the id's first characters, then with a counter.
+    fn file_name(&mut self, kind: Kind, display_name: &str, id: &str) -> String {
+        let base = object_name(display_name);
+        let short: String = id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect::<String>()
+            .to_lowercase();
+        let short = if short.is_empty() {
+            "0".to_owned()
+        } else {
+            short
+        };
+        // 50 + `-` + 8 + `-` + a counter below 1000: within the 63 of a Kubernetes name.
+        let stem: String = base.chars().take(50).collect();
+        let stem = stem.trim_end_matches('-');
+        let candidates = std::iter::once(base.clone())
+            .chain(std::iter::once(format!("{stem}-{short}")))
+            .chain((2..).map(|n| format!("{stem}-{short}-{n}")));
+        for name in candidates {
+            if self.used.insert((kind, name.clone())) {
+                return name;
+            }
+        }
+        unreachable!("the counter never runs out")
+    }
+}
+
 fn protocol(detail: String) -> GraphError {
     GraphError::Protocol {
         detail,
@@ -305,4 +324,43 @@ pub fn write(result: &ExportResult, dir: &Path) -> std::io::Result<()> {
         crate::util::write_atomic(&path, exported.yaml.as_bytes())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two objects of a kind that share a display name, and ids that share their first
+    /// characters, still get files of their own, each a valid Kubernetes name.
+    #[test]
+    fn file_names_never_collide_and_stay_valid_names() {
+        let mut writer = Writer {
+            exported_at: String::new(),
+            namespace: "identity",
+            result: ExportResult::default(),
+            used: Default::default(),
+        };
+        let long = "Block legacy authentication for every user in every country ".repeat(2);
+        let names: Vec<String> = [
+            "33333333-cccc-4ccc-8ccc-000000000001",
+            "33333333-cccc-4ccc-8ccc-000000000002",
+            "33333333-cccc-4ccc-8ccc-000000000003",
+        ]
+        .iter()
+        .map(|id| writer.file_name(Kind::SessionPolicy, &long, id))
+        .collect();
+        assert_eq!(
+            names
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            3
+        );
+        assert!(names[1].ends_with("-33333333") && names[2].ends_with("-33333333-2"));
+        for name in &names {
+            assert!(name.len() <= 63 && !name.ends_with('-'), "{name}");
+        }
+        // Another kind may use the same name.
+        assert_eq!(writer.file_name(Kind::NamedLocation, &long, "l"), names[0]);
+    }
 }
