@@ -294,7 +294,11 @@ fn round_trip(example: &Example, raw: &Value, found: &mut RoundTrips) {
         name: "contoso".into(),
     };
     match export::spec_from_policy(&policy, &IdNames::default(), &tenant) {
-        Ok(spec) => {
+        Ok(exported) => {
+            let spec = exported
+                .spec()
+                .expect("policies are never left out")
+                .clone();
             let desired = plan::desired_policy(
                 &spec,
                 "identity",

@@ -63,6 +63,22 @@ pub struct ExportResult {
     pub skipped: Vec<Unexportable>,
     /// Objects no manifest manages.
     pub left_out: Vec<LeftOut>,
+    /// Exported objects holding content this build does not model, left as it is.
+    pub partial: Vec<Partial>,
+}
+
+/// An exported object with content this build does not model (a property Graph added later):
+/// the manifest manages everything else; that content stays as it is in the tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partial {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its id.
+    pub id: String,
+    /// Its display name.
+    pub display_name: String,
+    /// The content left as it is, by JSON path.
+    pub unmodelled: Vec<String>,
 }
 
 /// The tenant connection of the `--tenant` file and the tenantRef exported manifests use.
@@ -181,7 +197,7 @@ pub async fn export(
                 .map(|t| format!("# Created from the Microsoft template {t:?} (templateId is read-only and not managed).\n"))
                 .unwrap_or_default(),
         };
-        let spec = policy_export::spec_from_policy(policy, &names, tenant_ref).map(Export::Spec);
+        let spec = policy_export::spec_from_policy(policy, &names, tenant_ref);
         writer.add(source, spec)?;
     }
     Ok(writer.result)
@@ -212,8 +228,9 @@ impl Writer<'_> {
         source: Source<'_>,
         exported: Result<Export<S>, Unexportable>,
     ) -> Result<(), GraphError> {
-        let spec = match exported {
-            Ok(Export::Spec(spec)) => spec,
+        let (spec, unmodelled) = match exported {
+            Ok(Export::Spec(spec)) => (spec, Vec::new()),
+            Ok(Export::Partial { spec, unmodelled }) => (spec, unmodelled),
             Ok(Export::LeftOut(why)) => {
                 self.result.left_out.push(LeftOut {
                     kind: source.kind,
@@ -250,6 +267,14 @@ impl Writer<'_> {
             printable(source.modified.unwrap_or("unknown")),
             source.note,
         );
+        let header = if unmodelled.is_empty() {
+            header
+        } else {
+            format!(
+                "{header}# Not in this manifest and left as it is in the tenant (this build does not model it):\n# {}\n",
+                printable(&unmodelled.join(", "))
+            )
+        };
         let yaml = serde_saphyr::to_string(&manifest)
             .map_err(|e| protocol(format!("cannot write YAML: {e}")))?;
         let file_name = format!("{}/{name}.yaml", source.kind.info().plural);
@@ -265,6 +290,14 @@ impl Writer<'_> {
                 reasons: vec![format!("the manifest would not validate: {errors}")],
             });
             return Ok(());
+        }
+        if !unmodelled.is_empty() {
+            self.result.partial.push(Partial {
+                kind: source.kind,
+                id: source.id.to_owned(),
+                display_name: source.display_name.to_owned(),
+                unmodelled,
+            });
         }
         self.result.exported.push(Exported {
             kind: source.kind,

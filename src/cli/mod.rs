@@ -412,6 +412,15 @@ fn export_command(args: &ExportArgs) -> ExitCode {
             render::printable(&skipped.reasons.join(", "))
         );
     }
+    for partial in &result.partial {
+        eprintln!(
+            "warning: {} {} (\"{}\") exported without what this build does not model, left as it is in the tenant: {}",
+            partial.kind,
+            render::printable(&partial.id),
+            render::printable(&partial.display_name),
+            render::printable(&partial.unmodelled.join(", "))
+        );
+    }
     for left_out in &result.left_out {
         eprintln!(
             "left out: {} {} (\"{}\"): {}",
@@ -438,9 +447,14 @@ fn export_command(args: &ExportArgs) -> ExitCode {
                 .iter()
                 .map(|l| serde_json::json!({"kind": l.kind.as_str(), "id": l.id, "displayName": l.display_name, "why": l.why}))
                 .collect();
+            let partial: Vec<serde_json::Value> = result
+                .partial
+                .iter()
+                .map(|p| serde_json::json!({"kind": p.kind.as_str(), "id": p.id, "displayName": p.display_name, "unmodelled": p.unmodelled}))
+                .collect();
             println!(
                 "{}",
-                serde_json::json!({"exported": exported, "skipped": skipped, "leftOut": left_out})
+                serde_json::json!({"exported": exported, "skipped": skipped, "leftOut": left_out, "partial": partial})
             );
         }
         (Some(dir), OutputFormat::Text) => {

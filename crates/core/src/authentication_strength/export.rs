@@ -30,7 +30,10 @@ pub fn spec_from_strength(
             "a built-in strength: policies require it by name and it cannot be changed",
         ));
     }
-    let mut reasons = unmodelled("", &strength.extra, READ_ONLY);
+    // Top-level content no field manages stays as it is (PATCH names only managed fields); a
+    // configuration's unknown content would be lost when it is posted again, so it refuses.
+    let unknown = unmodelled("", &strength.extra, READ_ONLY);
+    let mut reasons = Vec::new();
     let mut fido2 = None;
     let mut certificates = Vec::new();
     for (index, configuration) in strength.combination_configurations.iter().enumerate() {
@@ -97,7 +100,7 @@ pub fn spec_from_strength(
     if !changes.is_empty() {
         return Err(unexportable(changes));
     }
-    Ok(Exported::Spec(spec))
+    Ok(Exported::of(spec, unknown))
 }
 
 #[cfg(test)]

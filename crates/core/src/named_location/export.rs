@@ -30,7 +30,10 @@ pub fn spec_from_location(
         display_name: location.display_name.clone(),
         reasons,
     };
-    let mut reasons = unmodelled("", &location.extra, &[]);
+    // Top-level content no field manages stays as it is (PATCH names only managed fields);
+    // a range's unknown content would be lost when `ipRanges` is written whole, so it refuses.
+    let unknown = unmodelled("", &location.extra, &[]);
+    let mut reasons = Vec::new();
     let mut spec = NamedLocationSpec {
         tenant_ref: tenant_ref.clone(),
         display_name: Some(location.display_name.clone()),
@@ -104,7 +107,7 @@ pub fn spec_from_location(
     if !changes.is_empty() {
         return Err(unexportable(changes));
     }
-    Ok(Exported::Spec(spec))
+    Ok(Exported::of(spec, unknown))
 }
 
 #[cfg(test)]
@@ -183,7 +186,6 @@ mod tests {
         assert_eq!(
             unexportable.reasons,
             [
-                "futureFlag",
                 "ipRanges[0] is a #microsoft.graph.iPv4Range without cidrAddress",
                 "ipRanges[0].lowerAddress",
                 "ipRanges[0].upperAddress"

@@ -1,7 +1,8 @@
 //! Conditional Access policy → SessionPolicy manifest (onboarding an existing tenant). Pure:
-//! the caller supplies the id → name table. A policy with content the API does not model is
-//! not exported half-way: it is named with the reasons, so that applying an exported manifest
-//! never changes the tenant.
+//! the caller supplies the id → name table. Applying an exported manifest never changes the
+//! tenant: a policy whose modelled fields the spec cannot carry back unchanged is refused with
+//! the reasons; content no metadata describes is left as it is and named
+//! ([`Exported::Partial`]), since no PATCH names it.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use crate::session_policy::plan::{
     self, BUILT_IN_STRENGTHS, COMPLIANT_NETWORK_LOCATION_ID, COMPLIANT_NETWORKS,
 };
 use crate::session_policy::wire::ToWire;
-use crate::tenant_object::export::strip_empty;
+use crate::tenant_object::export::{Exported, strip_empty};
 pub use crate::tenant_object::export::{Unexportable, object_name};
 use crate::tenant_object::is_content;
 use sessionops_api::{Kind, SessionPolicySpec, TenantRef, UserAction};
@@ -54,8 +55,8 @@ impl IdNames {
     }
 }
 
-/// The parts of a policy the API does not model, by JSON path (empty: exportable): the
-/// properties a build does not know (newer than it) at any level of the policy.
+/// The parts of a policy the API does not model, by JSON path: the properties a build does
+/// not know (newer than it) at any level of the policy.
 pub fn unmodelled_content(policy: &ConditionalAccessPolicy) -> Vec<String> {
     let mut found = Vec::new();
     let mut check = |path: &str, extra: &BTreeMap<String, Value>| {
@@ -204,14 +205,15 @@ pub fn spec_from_policy(
     policy: &ConditionalAccessPolicy,
     names: &IdNames,
     tenant_ref: &TenantRef,
-) -> Result<SessionPolicySpec, Unexportable> {
+) -> Result<Exported<SessionPolicySpec>, Unexportable> {
     let unexportable = |reasons: Vec<String>| Unexportable {
         kind: Kind::SessionPolicy,
         id: policy.id.clone().unwrap_or_default(),
         display_name: policy.display_name.clone(),
         reasons,
     };
-    let mut reasons = unmodelled_content(policy);
+    let unmodelled = unmodelled_content(policy);
+    let mut reasons = Vec::new();
     let c = &policy.conditions;
     let users = c.users.clone().unwrap_or_default();
     let applications = c.applications.clone().unwrap_or_default();
@@ -403,7 +405,7 @@ pub fn spec_from_policy(
                 .collect(),
         ));
     }
-    Ok(spec)
+    Ok(Exported::of(spec, unmodelled))
 }
 
 #[cfg(test)]
@@ -437,8 +439,22 @@ mod tests {
         );
         let mut fine = policy.clone();
         fine.conditions.client_app_types = vec!["browser".into()];
-        let spec = spec_from_policy(&fine, &IdNames::default(), &tenant).unwrap();
-        assert_eq!(spec.display_name.as_deref(), Some("Browsers"));
+        let exported = spec_from_policy(&fine, &IdNames::default(), &tenant).unwrap();
+        assert_eq!(
+            exported.spec().unwrap().display_name.as_deref(),
+            Some("Browsers")
+        );
+        // Content this build does not know is left as it is, and named: not a refusal.
+        fine.conditions.extra.insert(
+            "times".into(),
+            json!({"included": {"@odata.type": "#microsoft.graph.conditionalAccessAllTimes"}}),
+        );
+        let Ok(Exported::Partial { unmodelled, .. }) =
+            spec_from_policy(&fine, &IdNames::default(), &tenant)
+        else {
+            panic!("exported, naming what it leaves alone")
+        };
+        assert_eq!(unmodelled, ["conditions.times"]);
     }
 
     /// Annotations anywhere (`@odata.type` of a complex value, `@odata.context` of a

@@ -28,9 +28,38 @@ pub struct Unexportable {
 pub enum Exported<S> {
     /// The spec that manages it exactly as it is.
     Spec(S),
+    /// The spec that manages every modelled field exactly as it is; `unmodelled` names content
+    /// this build does not know (a property Graph added later). It is not in the manifest and
+    /// stays as it is in the tenant: no PATCH names it and no plan compares it. Export never
+    /// refuses an object for such content; it says so instead.
+    Partial {
+        /// The spec.
+        spec: S,
+        /// The content it leaves as it is, by JSON path.
+        unmodelled: Vec<String>,
+    },
     /// Not something this kind manages (a built-in, an object another service owns): named in
     /// the output, not an error.
     LeftOut(&'static str),
+}
+
+impl<S> Exported<S> {
+    /// `Spec` when nothing is unmodelled, else `Partial`.
+    pub fn of(spec: S, unmodelled: Vec<String>) -> Exported<S> {
+        if unmodelled.is_empty() {
+            Exported::Spec(spec)
+        } else {
+            Exported::Partial { spec, unmodelled }
+        }
+    }
+
+    /// The spec, unless left out.
+    pub fn spec(&self) -> Option<&S> {
+        match self {
+            Exported::Spec(spec) | Exported::Partial { spec, .. } => Some(spec),
+            Exported::LeftOut(_) => None,
+        }
+    }
 }
 
 /// A Kubernetes object name for a display name: lowercase, `-` for anything else, at most 63
