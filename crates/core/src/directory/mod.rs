@@ -12,7 +12,6 @@ use futures::TryStreamExt;
 use sessionops_graph::{Method, paths};
 
 use crate::directory::resolve::{NameKind, NameRequests, Resolution, Resolutions, is_object_id};
-use crate::session_policy::plan::BUILT_IN_STRENGTHS;
 use sessionops_graph::models::{
     AuthenticationStrengthPolicy, ConditionalAccessPolicy, DirectoryRoleTemplate, Group,
     NamedLocation, Page, ServicePrincipal, User,
@@ -226,7 +225,8 @@ fn record(
     }
 }
 
-/// Ids found in exported policies, by kind.
+/// Ids found in exported policies, by kind, that need a lookup to be named (named locations
+/// and strengths are named from the export's own LISTs).
 #[derive(Clone, Debug, Default)]
 pub struct IdRequests {
     /// User ids.
@@ -235,10 +235,6 @@ pub struct IdRequests {
     pub groups: std::collections::BTreeSet<String>,
     /// Role template ids.
     pub roles: std::collections::BTreeSet<String>,
-    /// Named location ids.
-    pub locations: std::collections::BTreeSet<String>,
-    /// Custom authentication strength ids (the built-ins have names of their own).
-    pub strengths: std::collections::BTreeSet<String>,
     /// Application (client) ids of included and excluded apps.
     pub applications: std::collections::BTreeSet<String>,
     /// Service principal object ids of workload-identity conditions.
@@ -258,14 +254,6 @@ impl IdRequests {
                 ids.groups.extend(groups.cloned());
                 let roles = users.include_roles.iter().chain(&users.exclude_roles);
                 ids.roles.extend(roles.cloned());
-            }
-            if let Some(locations) = &policy.conditions.locations {
-                let location_ids = locations
-                    .include_locations
-                    .iter()
-                    .chain(&locations.exclude_locations);
-                ids.locations
-                    .extend(location_ids.filter(|l| is_object_id(l)).cloned());
             }
             if let Some(apps) = &policy.conditions.applications {
                 let app_ids = apps
@@ -288,18 +276,6 @@ impl IdRequests {
                         .filter(|p| is_object_id(p))
                         .map(|p| p.to_lowercase()),
                 );
-            }
-            let strength = policy
-                .grant_controls
-                .as_ref()
-                .and_then(|g| g.authentication_strength.as_ref())
-                .and_then(|s| s.id.as_ref());
-            if let Some(id) = strength
-                && !BUILT_IN_STRENGTHS
-                    .iter()
-                    .any(|(_, builtin)| builtin.eq_ignore_ascii_case(id))
-            {
-                ids.strengths.insert(id.to_lowercase());
             }
         }
         ids
