@@ -281,13 +281,7 @@ async fn the_corpus_exports_plans_as_is_and_recreates_equal() {
     let all = objects::run_all(&set, &env(&sim), true, &fast).await;
     assert_eq!(all.policies.len(), originals.len());
     assert_eq!((all.locations.len(), all.strengths.len()), (2, 1));
-    for (key, plan) in all
-        .locations
-        .iter()
-        .map(|r| (&r.key, &r.plan))
-        .chain(all.strengths.iter().map(|r| (&r.key, &r.plan)))
-        .chain(all.policies.iter().map(|r| (&r.key, &r.plan)))
-    {
+    for (key, plan) in all.plans() {
         assert!(matches!(plan, Ok(Plan::NoOp { .. })), "{key}: {plan:?}");
     }
     assert_eq!(common::stats(&sim).await["totals"]["writes"], 0);
@@ -525,13 +519,7 @@ async fn every_example_policy_applies_and_then_plans_no_change() {
         assert!(ready, "{key}: {plan:?} {status}");
     }
     let again = objects::run_all(&set, &env(&sim), false, &fast).await;
-    for (key, plan) in again
-        .locations
-        .iter()
-        .map(|r| (&r.key, &r.plan))
-        .chain(again.strengths.iter().map(|r| (&r.key, &r.plan)))
-        .chain(again.policies.iter().map(|r| (&r.key, &r.plan)))
-    {
+    for (key, plan) in again.plans() {
         assert!(matches!(plan, Ok(Plan::NoOp { .. })), "{key}: {plan:?}");
     }
 }

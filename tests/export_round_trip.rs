@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use sessionops::cli::{export, objects};
 use sessionops_api::manifest::{self, ManifestSet, Object};
 use sessionops_api::{Endpoints, Kind, TenantKind, TenantRef};
-use sessionops_core::session_policy::plan::PolicyPlan;
 use sessionops_core::tenant_object::Plan;
 use sessionops_graph::GraphRequest;
 use sessionops_graph::models::Group;
@@ -573,30 +572,13 @@ async fn export_then_plan_changes_nothing() {
     assert_eq!(all.policies.len(), 37);
     let others = result.exported.len() - 37;
     assert_eq!(all.locations.len() + all.strengths.len(), others);
-    for report in &all.locations {
-        assert!(
-            matches!(report.plan, Ok(Plan::NoOp { .. })),
-            "{}: {:?}",
-            report.key,
-            report.plan
-        );
-    }
-    for report in &all.strengths {
-        assert!(
-            matches!(report.plan, Ok(Plan::NoOp { .. })),
-            "{}: {:?}",
-            report.key,
-            report.plan
-        );
-    }
-    for report in &all.policies {
-        match &report.plan {
-            Ok(PolicyPlan::NoOp { .. }) => {}
-            Ok(PolicyPlan::Update { changes, .. }) => panic!(
-                "{}: exported manifest plans changes: {changes:?}",
-                report.key
-            ),
-            other => panic!("{}: {other:?}", report.key),
+    for (key, plan) in all.plans() {
+        match plan {
+            Ok(Plan::NoOp { .. }) => {}
+            Ok(Plan::Update { changes, .. }) => {
+                panic!("{key}: exported manifest plans changes: {changes:?}")
+            }
+            other => panic!("{key}: {other:?}"),
         }
     }
     assert_eq!(common::stats(&sim).await["totals"]["writes"], 0);

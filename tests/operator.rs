@@ -15,9 +15,10 @@ use std::time::Duration;
 use graph_sim::{Seed, SimConfig, Simulator};
 use kube::ResourceExt;
 use kube::core::DeserializeGuard;
+use kube::core::object::HasStatus;
 use serde_json::{Value, json};
 use sessionops_api::manifest::{self, Object};
-use sessionops_api::{NamedLocation, NamedLocationStatus, RevocationRequest, SessionPolicy};
+use sessionops_api::{NamedLocation, RevocationRequest, SessionPolicy};
 use sessionops_core::revocation::RunOptions;
 use sessionops_core::tenant_object::kind::SeamKind;
 use sessionops_operator::{Context, Settings, revocation, tenant_connection, tenant_object};
@@ -99,16 +100,17 @@ fn reconcile_policy(
 }
 
 /// The policy as the API server holds it after `calls` (finalizer added, status written).
-fn after(mut policy: SessionPolicy, calls: &[Call]) -> SessionPolicy {
-    policy.metadata.finalizers = Some(vec![SessionPolicy::FINALIZER.into()]);
-    if let Some(patch) = calls
+fn after(policy: SessionPolicy, calls: &[Call]) -> SessionPolicy {
+    after_at(policy, POLICY_PATH, calls)
+}
+
+/// The last status `calls` wrote to the object at `path`.
+fn written_status<'a>(calls: &'a [Call], path: &str) -> Option<&'a Value> {
+    calls
         .iter()
         .rev()
-        .find(|c| c.is("PATCH", &format!("{POLICY_PATH}/status")))
-    {
-        policy.status = Some(serde_json::from_value(patch.body["status"].clone()).unwrap());
-    }
-    policy
+        .find(|c| c.is("PATCH", &format!("{path}/status")))
+        .map(|c| &c.body["status"])
 }
 
 /// First apply, then the steady state: the finalizer, the policy created once, status written
@@ -716,36 +718,14 @@ async fn end_to_end_in_a_real_cluster() {
 /// last status written.
 fn after_at<K>(mut object: K, path: &str, calls: &[Call]) -> K
 where
-    K: SeamKind + kube::Resource + serde::de::DeserializeOwned,
-    K::Status: serde::de::DeserializeOwned,
-    K: HasStatus,
+    K: SeamKind + HasStatus<Status = <K as SeamKind>::Status>,
+    <K as SeamKind>::Status: serde::de::DeserializeOwned,
 {
     object.meta_mut().finalizers = Some(vec![K::FINALIZER.into()]);
-    if let Some(patch) = calls
-        .iter()
-        .rev()
-        .find(|c| c.is("PATCH", &format!("{path}/status")))
-    {
-        object.set_status(serde_json::from_value(patch.body["status"].clone()).unwrap());
+    if let Some(status) = written_status(calls, path) {
+        *object.status_mut() = Some(serde_json::from_value(status.clone()).unwrap());
     }
     object
-}
-
-/// Status write access the generic helper needs (the CRD structs keep `status` public).
-trait HasStatus: SeamKind {
-    fn set_status(&mut self, status: Self::Status);
-}
-
-impl HasStatus for NamedLocation {
-    fn set_status(&mut self, status: NamedLocationStatus) {
-        self.status = Some(status);
-    }
-}
-
-impl HasStatus for SessionPolicy {
-    fn set_status(&mut self, status: sessionops_api::SessionPolicyStatus) {
-        self.status = Some(status);
-    }
 }
 
 /// [`cluster_with`] holding NamedLocations too.
@@ -813,11 +793,7 @@ async fn a_policy_waits_for_its_location_and_the_location_is_not_deleted_while_u
         ),
         "{result:?}"
     );
-    let status = &calls
-        .iter()
-        .find(|c| c.is("PATCH", &format!("{policy_path}/status")))
-        .expect("status written")
-        .body["status"];
+    let status = written_status(&calls, &policy_path).expect("status written");
     assert_eq!(ready(status), ("False", "WaitingForDependency"));
     let message = status["conditions"][0]["message"].as_str().unwrap();
     assert!(
@@ -850,11 +826,7 @@ async fn a_policy_waits_for_its_location_and_the_location_is_not_deleted_while_u
         ])
     );
     assert_eq!(calls[0].path, location_path);
-    let status = &calls
-        .iter()
-        .find(|c| c.is("PATCH", &format!("{location_path}/status")))
-        .expect("status written")
-        .body["status"];
+    let status = written_status(&calls, &location_path).expect("status written");
     assert_eq!(ready(status), ("True", "Synced"));
     let location_id = status["locationId"].as_str().unwrap().to_owned();
     let event = calls
@@ -872,11 +844,7 @@ async fn a_policy_waits_for_its_location_and_the_location_is_not_deleted_while_u
         )
         .await;
     assert!(result.is_ok(), "{result:?}");
-    let status = &calls
-        .iter()
-        .find(|c| c.is("PATCH", &format!("{policy_path}/status")))
-        .expect("status written")
-        .body["status"];
+    let status = written_status(&calls, &policy_path).expect("status written");
     assert_eq!(ready(status), ("True", "Synced"));
     let in_tenant = common::active_policies(&sim).await;
     assert_eq!(

@@ -531,16 +531,17 @@ async fn the_cli_exits_2_with_changes_then_0_when_in_sync() {
     let dir_path = dir.path().to_str().unwrap().to_owned();
     let vars = env(&sim);
     // The simulator runs on this test's runtime: run the CLI off it.
-    let run = |command: &'static str| {
-        let (dir_path, vars) = (dir_path.clone(), vars.clone());
+    let cli = |args: Vec<String>| {
+        let vars = vars.clone();
         tokio::task::spawn_blocking(move || {
             std::process::Command::new(env!("CARGO_BIN_EXE_sessionops"))
-                .args([command, "-f", &dir_path])
+                .args(args)
                 .envs(vars)
                 .output()
                 .unwrap()
         })
     };
+    let run = |command: &str| cli(vec![command.into(), "-f".into(), dir_path.clone()]);
     let plan_before = run("plan").await.unwrap();
     let stdout = String::from_utf8_lossy(&plan_before.stdout);
     assert_eq!(
@@ -579,16 +580,6 @@ async fn the_cli_exits_2_with_changes_then_0_when_in_sync() {
 
     // Onboarding: export the tenant as a tree, then plan the tree alone: no changes.
     let tree = tempfile::tempdir().unwrap();
-    let cli = |args: Vec<String>| {
-        let vars = vars.clone();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_sessionops"))
-                .args(args)
-                .envs(vars)
-                .output()
-                .unwrap()
-        })
-    };
     let tenant_file = dir.path().join("tenant-connection.yaml");
     let tree_path = tree.path().to_str().unwrap().to_owned();
     let exported = cli(vec![

@@ -100,6 +100,18 @@ impl Reports {
             && self.strengths.iter().all(Report::is_ready)
             && self.policies.iter().all(Report::is_ready)
     }
+
+    /// Every object's key and plan, dependencies first.
+    pub fn plans(&self) -> impl Iterator<Item = (&str, &Result<Plan, Failure>)> {
+        fn of<K: SeamKind>(
+            reports: &[Report<K>],
+        ) -> impl Iterator<Item = (&str, &Result<Plan, Failure>)> {
+            reports.iter().map(|r| (r.key.as_str(), &r.plan))
+        }
+        of(&self.locations)
+            .chain(of(&self.strengths))
+            .chain(of(&self.policies))
+    }
 }
 
 /// Plans every seam object of `set`; with `apply`, applies the plans too: named locations
