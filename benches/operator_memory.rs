@@ -209,6 +209,7 @@ async fn run() {
         policies: common::store(policies.clone()),
         locations: common::store(Vec::new()),
         strengths: common::store(Vec::new()),
+        idle_timeouts: common::store(Vec::new()),
         revocations: common::store(revocations.clone()),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -8,6 +8,7 @@ mod examples;
 mod export_round_trip;
 mod graph_client;
 mod graph_docs;
+mod idle_timeout;
 mod manifest_loading;
 mod named_location;
 mod operator;

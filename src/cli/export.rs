@@ -1,5 +1,6 @@
-//! `sessionops export`: the tenant's Conditional Access as a tree of manifests,
-//! `<plural>/<name>.yaml` (`namedlocations/`, `authenticationstrengths/`, `sessionpolicies/`),
+//! `sessionops export`: the tenant's Conditional Access and idle sign-out as a tree of
+//! manifests, `<plural>/<name>.yaml` (`namedlocations/`, `authenticationstrengths/`,
+//! `sessionpolicies/`, `idletimeoutpolicies/`),
 //! ids turned back into names where they resolve uniquely. One paged LIST per kind (policies
 //! and named locations through beta, so beta-only content is exported too) and a few batched
 //! lookups, whatever the size. Every manifest is checked before it is written: it must pass
@@ -16,11 +17,13 @@ use sessionops_api::{ConnectionSettings, Kind, TenantKind, TenantRef};
 use sessionops_core::authentication_strength::export::spec_from_strength;
 use sessionops_core::connection::config::{Environment, config_from_environment};
 use sessionops_core::directory::{self, IdRequests};
+use sessionops_core::idle_timeout::export::spec_from_timeout_policy;
 use sessionops_core::named_location::export::spec_from_location;
 use sessionops_core::session_policy::export as policy_export;
 use sessionops_core::tenant_object::export::{Exported as Export, Unexportable, object_name};
 use sessionops_graph::models::{
-    AuthenticationStrengthPolicy, ConditionalAccessPolicy, NamedLocation,
+    ActivityBasedTimeoutPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy,
+    IdleSessionSignOut, NamedLocation, SharePointSettings,
 };
 use sessionops_graph::paths;
 
@@ -200,7 +203,81 @@ pub async fn export(
         let spec = policy_export::spec_from_policy(policy, &names, tenant_ref);
         writer.add(source, spec)?;
     }
+    export_idle_timeouts(&client, tenant_ref, &mut writer).await?;
     Ok(writer.result)
+}
+
+/// The organization-default activity-based timeout policy, with SharePoint's idle sign-out
+/// when it is on. SharePoint's setting needs `SharePointTenantSettings.Read.All`: without it
+/// the policy is exported without `sharePoint` and the setting is named as left as it is.
+async fn export_idle_timeouts(
+    client: &GraphClient,
+    tenant_ref: &TenantRef,
+    writer: &mut Writer<'_>,
+) -> Result<(), GraphError> {
+    let timeouts: Vec<ActivityBasedTimeoutPolicy> = client
+        .list_all(GraphRequest::get(paths::ACTIVITY_BASED_TIMEOUT_POLICIES))
+        .await?;
+    let share_point: Result<Option<IdleSessionSignOut>, &'static str> = match client
+        .send_json::<Value>(GraphRequest::get(paths::SHAREPOINT_SETTINGS))
+        .await
+    {
+        Ok(body) => Ok(SharePointSettings::from_response(body)
+            .map_err(|e| {
+                protocol(format!(
+                    "{} is not a sharepointSettings: {e}",
+                    paths::SHAREPOINT_SETTINGS
+                ))
+            })?
+            .idle_session_sign_out),
+        Err(GraphError::Forbidden { .. }) => Err(
+            "SharePoint's idleSessionSignOut (not read: the app lacks SharePointTenantSettings.Read.All)",
+        ),
+        Err(error) => return Err(error),
+    };
+    let share_point_on = matches!(&share_point, Ok(Some(s)) if s.is_enabled == Some(true));
+    let mut exported_default = false;
+    for timeout in &timeouts {
+        exported_default |= timeout.is_organization_default == Some(true);
+        let source = Source {
+            kind: Kind::IdleTimeoutPolicy,
+            noun: "activity-based timeout policy",
+            id: timeout.id.as_deref().unwrap_or_default(),
+            display_name: &timeout.display_name,
+            modified: None,
+            note: String::new(),
+        };
+        let setting = share_point.as_ref().ok().and_then(Option::as_ref);
+        let spec = spec_from_timeout_policy(timeout, setting, tenant_ref).map(|exported| {
+            match (&share_point, exported) {
+                (Err(unread), Export::Spec(spec)) => Export::Partial {
+                    spec,
+                    unmodelled: vec![(*unread).to_owned()],
+                },
+                (
+                    Err(unread),
+                    Export::Partial {
+                        spec,
+                        mut unmodelled,
+                    },
+                ) => {
+                    unmodelled.push((*unread).to_owned());
+                    Export::Partial { spec, unmodelled }
+                }
+                (_, exported) => exported,
+            }
+        });
+        writer.add(source, spec)?;
+    }
+    if share_point_on && !exported_default {
+        writer.result.left_out.push(LeftOut {
+            kind: Kind::IdleTimeoutPolicy,
+            id: String::new(),
+            display_name: "SharePoint idle session sign-out".to_owned(),
+            why: "an IdleTimeoutPolicy carries it with the organization's activity-based timeout, and the tenant has none",
+        });
+    }
+    Ok(())
 }
 
 /// The tenant object a manifest comes from, as its header names it.

@@ -1,5 +1,5 @@
 //! `plan` and `apply` outside a cluster for every kind on the tenant-object seam
-//! (SessionPolicy, NamedLocation, AuthenticationStrength): the manifests' tenant connections, credentials from the
+//! (SessionPolicy, NamedLocation, AuthenticationStrength, IdleTimeoutPolicy): the manifests' tenant connections, credentials from the
 //! Azure SDK environment, one read per tenant and kind, then the reconcile core. Kinds that
 //! others refer to by name (named locations, authentication strengths) are applied first, so that a SessionPolicy
 //! naming a location created in the same apply resolves it; in a plan such a policy is shown
@@ -13,8 +13,8 @@ use kube::ResourceExt;
 
 use sessionops_api::manifest::{ManifestSet, Object};
 use sessionops_api::{
-    AuthenticationStrength, ClusterTenantConnection, ConnectionSettings, NamedLocation,
-    SessionPolicy, TenantConnection, TenantRef,
+    AuthenticationStrength, ClusterTenantConnection, ConnectionSettings, IdleTimeoutPolicy,
+    NamedLocation, SessionPolicy, TenantConnection, TenantRef,
 };
 use sessionops_core::connection::config::{Environment, config_from_environment};
 use sessionops_core::connection::{self, ConnectionSource, Found};
@@ -44,6 +44,15 @@ impl FromManifest for AuthenticationStrength {
     fn of(object: &Object) -> Option<&Self> {
         match object {
             Object::AuthenticationStrength(strength) => Some(strength),
+            _ => None,
+        }
+    }
+}
+
+impl FromManifest for IdleTimeoutPolicy {
+    fn of(object: &Object) -> Option<&Self> {
+        match object {
+            Object::IdleTimeoutPolicy(policy) => Some(policy),
             _ => None,
         }
     }
@@ -91,26 +100,55 @@ pub struct Reports {
     pub strengths: Vec<Report<AuthenticationStrength>>,
     /// SessionPolicies.
     pub policies: Vec<Report<SessionPolicy>>,
+    /// IdleTimeoutPolicies.
+    pub idle_timeouts: Vec<Report<IdleTimeoutPolicy>>,
+}
+
+/// Something done with the reports of each kind in turn ([`Reports::visit`]), so that what
+/// walks every kind is written once per walk, not once per kind.
+pub trait Visitor {
+    /// Called once per kind, dependencies first.
+    fn visit<K: SeamKind>(&mut self, reports: &[Report<K>]);
 }
 
 impl Reports {
+    /// Calls `visitor` with every kind's reports, dependencies first.
+    pub fn visit<V: Visitor>(&self, visitor: &mut V) {
+        visitor.visit(&self.locations);
+        visitor.visit(&self.strengths);
+        visitor.visit(&self.policies);
+        visitor.visit(&self.idle_timeouts);
+    }
+
     /// Every object applied and Ready=True.
     pub fn all_ready(&self) -> bool {
-        self.locations.iter().all(Report::is_ready)
-            && self.strengths.iter().all(Report::is_ready)
-            && self.policies.iter().all(Report::is_ready)
+        struct AllReady(bool);
+        impl Visitor for AllReady {
+            fn visit<K: SeamKind>(&mut self, reports: &[Report<K>]) {
+                self.0 &= reports.iter().all(Report::is_ready);
+            }
+        }
+        let mut all = AllReady(true);
+        self.visit(&mut all);
+        all.0
     }
 
     /// Every object's key and plan, dependencies first.
-    pub fn plans(&self) -> impl Iterator<Item = (&str, &Result<Plan, Failure>)> {
-        fn of<K: SeamKind>(
-            reports: &[Report<K>],
-        ) -> impl Iterator<Item = (&str, &Result<Plan, Failure>)> {
-            reports.iter().map(|r| (r.key.as_str(), &r.plan))
+    pub fn plans(&self) -> Vec<(&str, &Result<Plan, Failure>)> {
+        struct Plans<'a>(Vec<(&'a str, &'a Result<Plan, Failure>)>);
+        // The visitor's reports borrow from `self` for as long as the plans do.
+        impl<'a> Plans<'a> {
+            fn add<K: SeamKind>(&mut self, reports: &'a [Report<K>]) {
+                self.0
+                    .extend(reports.iter().map(|r| (r.key.as_str(), &r.plan)));
+            }
         }
-        of(&self.locations)
-            .chain(of(&self.strengths))
-            .chain(of(&self.policies))
+        let mut plans = Plans(Vec::new());
+        plans.add(&self.locations);
+        plans.add(&self.strengths);
+        plans.add(&self.policies);
+        plans.add(&self.idle_timeouts);
+        plans.0
     }
 }
 
@@ -127,10 +165,12 @@ pub async fn run_all(
     let locations = run::<NamedLocation>(set, env, apply, configure, &others).await;
     let strengths = run::<AuthenticationStrength>(set, env, apply, configure, &others).await;
     let policies = run::<SessionPolicy>(set, env, apply, configure, &others).await;
+    let idle_timeouts = run::<IdleTimeoutPolicy>(set, env, apply, configure, &others).await;
     Reports {
         locations,
         strengths,
         policies,
+        idle_timeouts,
     }
 }
 

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 
 use serde_json::{Value, json};
 
-use super::objects::{Report, Reports};
+use super::objects::{Report, Reports, Visitor};
 use sessionops_core::session_policy::sync::show;
 use sessionops_core::status::{self, ConditionType, Reason};
 use sessionops_core::tenant_object::kind::{SeamKind, SeamStatus};
@@ -66,9 +66,7 @@ impl Summary {
     /// Tallies the reports of every kind.
     pub fn of_all(reports: &Reports) -> Summary {
         let mut summary = Summary::default();
-        summary.add(&reports.locations);
-        summary.add(&reports.strengths);
-        summary.add(&reports.policies);
+        reports.visit(&mut summary);
         summary
     }
 
@@ -131,9 +129,23 @@ impl Style {
     }
 }
 
+impl Visitor for Summary {
+    fn visit<K: SeamKind>(&mut self, reports: &[Report<K>]) {
+        self.add(reports);
+    }
+}
+
 /// The plan of every kind as text, dependencies first.
 pub fn plan_text_all(reports: &Reports) -> String {
-    plan_text(&reports.locations) + &plan_text(&reports.strengths) + &plan_text(&reports.policies)
+    struct Plans(String);
+    impl Visitor for Plans {
+        fn visit<K: SeamKind>(&mut self, reports: &[Report<K>]) {
+            self.0 += &plan_text(reports);
+        }
+    }
+    let mut text = Plans(String::new());
+    reports.visit(&mut text);
+    text.0
 }
 
 /// The plan of one kind as text.
@@ -259,9 +271,15 @@ fn named(value: &Value, names: &BTreeMap<String, String>) -> String {
 
 /// The plan (and statuses, after apply) of every kind as JSON, dependencies first.
 pub fn reports_json(reports: &Reports) -> Value {
-    let mut objects = objects_json(&reports.locations);
-    objects.extend(objects_json(&reports.strengths));
-    objects.extend(objects_json(&reports.policies));
+    struct Objects(Vec<Value>);
+    impl Visitor for Objects {
+        fn visit<K: SeamKind>(&mut self, reports: &[Report<K>]) {
+            self.0.extend(objects_json(reports));
+        }
+    }
+    let mut objects = Objects(Vec::new());
+    reports.visit(&mut objects);
+    let objects = objects.0;
     let summary = Summary::of_all(reports);
     json!({
         "objects": objects,
@@ -330,9 +348,15 @@ fn objects_json<K: SeamKind>(reports: &[Report<K>]) -> Vec<Value> {
 
 /// Statuses after apply of every kind, dependencies first.
 pub fn status_text_all(reports: &Reports) -> String {
-    status_text(&reports.locations)
-        + &status_text(&reports.strengths)
-        + &status_text(&reports.policies)
+    struct Statuses(String);
+    impl Visitor for Statuses {
+        fn visit<K: SeamKind>(&mut self, reports: &[Report<K>]) {
+            self.0 += &status_text(reports);
+        }
+    }
+    let mut text = Statuses(String::new());
+    reports.visit(&mut text);
+    text.0
 }
 
 /// Statuses after apply, as `kubectl get` would show them.

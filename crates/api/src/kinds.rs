@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::manifest::{self, ManifestError, Object, Source};
 use crate::{
-    AuthenticationStrength, ClusterTenantConnection, NamedLocation, RevocationRequest,
-    SessionPolicy, TenantConnection,
+    AuthenticationStrength, ClusterTenantConnection, IdleTimeoutPolicy, NamedLocation,
+    RevocationRequest, SessionPolicy, TenantConnection,
 };
 
 /// A sessionops kind.
@@ -26,6 +26,8 @@ pub enum Kind {
     SessionPolicy,
     /// One Conditional Access named location.
     NamedLocation,
+    /// The tenant's idle sign-out (one per connection).
+    IdleTimeoutPolicy,
     /// A one-shot revocation.
     RevocationRequest,
 }
@@ -73,6 +75,18 @@ pub const KINDS: &[KindInfo] = &[
         load: |source, document, display| {
             manifest::typed::<ClusterTenantConnection>(source, document, display)
                 .map(Object::ClusterTenantConnection)
+        },
+    },
+    KindInfo {
+        kind: Kind::IdleTimeoutPolicy,
+        name: "IdleTimeoutPolicy",
+        plural: "idletimeoutpolicies",
+        namespaced: true,
+        finalizer: true,
+        crd: IdleTimeoutPolicy::crd,
+        load: |source, document, display| {
+            manifest::typed::<IdleTimeoutPolicy>(source, document, display)
+                .map(Object::IdleTimeoutPolicy)
         },
     },
     KindInfo {

@@ -11,6 +11,7 @@
 pub mod authentication_strength;
 pub mod common;
 pub mod crds;
+pub mod idle_timeout;
 pub mod kinds;
 pub mod manifest;
 pub mod named_location;
@@ -24,6 +25,10 @@ pub use authentication_strength::{
     CertificateCombination, CertificateRestriction, Fido2Restriction,
 };
 pub use common::{Conditions, IncludeExclude, TenantKind, TenantRef};
+pub use idle_timeout::{
+    ApplicationIdleTimeout, IdleTimeoutPolicy, IdleTimeoutPolicySpec, IdleTimeoutPolicyStatus,
+    SharePointIdleSignOut,
+};
 pub use kinds::{KINDS, Kind, KindInfo};
 pub use named_location::{
     CountryLocation, CountryLookup, IpLocation, NamedLocation, NamedLocationSpec,

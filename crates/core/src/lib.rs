@@ -15,6 +15,7 @@ pub mod authentication_strength;
 pub mod connection;
 pub mod directory;
 pub mod failure;
+pub mod idle_timeout;
 pub mod named_location;
 pub mod revocation;
 pub mod session_policy;

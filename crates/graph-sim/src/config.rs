@@ -31,6 +31,7 @@ pub const DEFAULT_ROLES: &[&str] = &[
     "RoleManagement.Read.Directory",
     "IdentityRiskyUser.ReadWrite.All",
     "Application.Read.All",
+    "SharePointTenantSettings.ReadWrite.All",
 ];
 
 /// Directory roles assigned to the app's service principal unless told otherwise: the ones

@@ -51,6 +51,7 @@ pub(crate) enum Route {
     CombinationConfiguration(String, String),
     TimeoutPolicies,
     TimeoutPolicy(String),
+    SharePointSettings,
     RiskyUsers,
     RiskyUser(String),
     RiskyUsersConfirmCompromised,
@@ -225,6 +226,13 @@ pub(crate) mod permissions {
     ];
     pub(crate) const TIMEOUT_POLICY_WRITE: Requirement =
         &[&["Policy.ReadWrite.ApplicationConfiguration"]];
+    /// `sharepointsettings-get.md`, `sharepointsettings-update.md`.
+    pub(crate) const SHAREPOINT_SETTINGS_READ: Requirement = &[
+        &["SharePointTenantSettings.Read.All"],
+        &["SharePointTenantSettings.ReadWrite.All"],
+    ];
+    pub(crate) const SHAREPOINT_SETTINGS_WRITE: Requirement =
+        &[&["SharePointTenantSettings.ReadWrite.All"]];
     /// `riskyuser-confirmcompromised.md`.
     pub(crate) const RISKY_USER_READ: Requirement = &[
         &["IdentityRiskyUser.Read.All"],
@@ -310,6 +318,7 @@ impl Route {
             }
             ["policies", "activityBasedTimeoutPolicies"] => Route::TimeoutPolicies,
             ["policies", "activityBasedTimeoutPolicies", _] => Route::TimeoutPolicy(own(2)),
+            ["admin", "sharepoint", "settings"] => Route::SharePointSettings,
             ["directoryRoleTemplates"] => Route::RoleTemplates,
             ["servicePrincipals"] => Route::ServicePrincipals,
             ["directoryRoleTemplates", _] => Route::RoleTemplate(own(1)),
@@ -382,7 +391,7 @@ impl Route {
             | RoleAssignments
             | ServicePrincipals => GET,
             RiskyUsers | RiskyUser(_) => GET,
-            User(_) | Device(_) => GET_PATCH,
+            User(_) | Device(_) | SharePointSettings => GET_PATCH,
             UserRevokeSignInSessions(_)
             | CaDeletedPolicyRestore(_)
             | AuthenticationStrengthUpdateAllowedCombinations(_) => POST,
@@ -455,6 +464,7 @@ impl Route {
             }
             TimeoutPolicies => "/policies/activityBasedTimeoutPolicies".into(),
             TimeoutPolicy(_) => "/policies/activityBasedTimeoutPolicies/{id}".into(),
+            SharePointSettings => "/admin/sharepoint/settings".into(),
             RiskyUsers => "/identityProtection/riskyUsers".into(),
             RiskyUser(_) => "/identityProtection/riskyUsers/{id}".into(),
             RiskyUsersConfirmCompromised => {
@@ -557,6 +567,13 @@ impl Route {
                     TIMEOUT_POLICY_READ
                 }
             }
+            SharePointSettings => {
+                if write {
+                    SHAREPOINT_SETTINGS_WRITE
+                } else {
+                    SHAREPOINT_SETTINGS_READ
+                }
+            }
             RiskyUsers | RiskyUser(_) => RISKY_USER_READ,
             RiskyUsersConfirmCompromised | RiskyUsersDismiss => RISKY_USER_WRITE,
             Batch => NONE,
@@ -582,6 +599,7 @@ const ROOTS: &[&str] = &[
     "servicePrincipals",
     "roleManagement",
     "identityProtection",
+    "admin",
     "$batch",
 ];
 
@@ -620,6 +638,9 @@ const SEGMENT_NAMES: &[&str] = &[
     "riskyUsers",
     "confirmCompromised",
     "dismiss",
+    "admin",
+    "sharepoint",
+    "settings",
 ];
 
 /// Segment names are matched whatever their case, as Graph does: `serviceprincipal-list.md`

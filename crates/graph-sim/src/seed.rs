@@ -34,6 +34,10 @@ pub struct Seed {
     /// Raw Graph JSON of activity-based timeout policies.
     #[serde(default)]
     pub activity_based_timeout_policies: Vec<Value>,
+    /// SharePoint tenant settings to set over the defaults, as a PATCH of
+    /// `/admin/sharepoint/settings` would carry them (`{"idleSessionSignOut": {...}}`).
+    #[serde(default)]
+    pub share_point_settings: Option<Value>,
 }
 
 /// Member or guest (B2B).

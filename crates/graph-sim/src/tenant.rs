@@ -16,8 +16,8 @@ use super::resources::risky_users::{RISK_LEVELS, RISK_STATES};
 use super::resources::role_templates;
 use super::resources::service_principals::ServicePrincipal;
 use super::resources::store::{Record, RecordStore};
-use super::resources::timeout_policies;
 use super::resources::users::{RiskState, User, Users};
+use super::resources::{sharepoint_settings, timeout_policies};
 use super::seed::{Seed, SeedGroup, SeedUser, UserType};
 
 /// Everything in the tenant.
@@ -31,6 +31,8 @@ pub(crate) struct Tenant {
     pub named_locations: RecordStore,
     pub authentication_strengths: RecordStore,
     pub timeout_policies: RecordStore,
+    /// SharePoint and OneDrive tenant settings (`/admin/sharepoint/settings`).
+    pub share_point_settings: serde_json::Map<String, serde_json::Value>,
     /// Ids of objects created through the API.
     pub ids: IdSequence,
 }
@@ -56,6 +58,7 @@ impl Tenant {
             named_locations: RecordStore::default(),
             authentication_strengths: RecordStore::default(),
             timeout_policies: RecordStore::default(),
+            share_point_settings: sharepoint_settings::defaults(),
             ids: IdSequence::default(),
         };
         for record in authentication_strengths::built_ins(at) {
@@ -364,6 +367,13 @@ impl Tenant {
             self.insert_unique("activityBasedTimeoutPolicies", index, record, |t| {
                 &mut t.timeout_policies
             })?;
+        }
+        if let Some(settings) = &seed.share_point_settings {
+            let Some(settings) = settings.as_object() else {
+                return Err(seed_error("sharePointSettings must be an object"));
+            };
+            sharepoint_settings::merge(&mut self.share_point_settings, settings)
+                .map_err(|e| seed_error(format!("sharePointSettings: {}", e.message)))?;
         }
         Ok(())
     }

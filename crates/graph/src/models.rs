@@ -1262,7 +1262,8 @@ pub struct DirectoryRoleTemplate {
     pub extra: Extra,
 }
 
-/// `activityBasedTimeoutPolicy` (idle session timeout).
+/// `activityBasedTimeoutPolicy` (`activitybasedtimeoutpolicy.md`): the idle timeout of web
+/// sessions, active only as the organization default.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityBasedTimeoutPolicy {
@@ -1272,15 +1273,71 @@ pub struct ActivityBasedTimeoutPolicy {
     /// Display name.
     #[serde(default)]
     pub display_name: String,
-    /// One escaped JSON string with the policy definition.
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// One JSON string with the policy definition (`{"ActivityBasedTimeoutPolicy": {"Version":
+    /// 1, "ApplicationPolicies": [...]}}`).
     #[serde(default)]
     pub definition: Vec<String>,
-    /// Must be true to take effect.
+    /// "If set to true, activates this policy"; only one policy can be the organization default.
     #[serde(default)]
     pub is_organization_default: Option<bool>,
     /// Everything else.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl ActivityBasedTimeoutPolicy {
+    /// The body to send on POST or PATCH: `id` and annotations removed.
+    pub fn to_write_body(&self) -> Value {
+        write_body(self, &["id", "deletedDateTime"])
+    }
+}
+
+/// `sharepointSettings` (`sharepointsettings.md`): the tenant's SharePoint and OneDrive
+/// settings; sessionops reads and writes only `idleSessionSignOut`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharePointSettings {
+    /// Idle session sign-out.
+    #[serde(default)]
+    pub idle_session_sign_out: Option<IdleSessionSignOut>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl SharePointSettings {
+    /// The settings from a GET response. `sharepointsettings-get.md`'s example wraps them in
+    /// `"value"` while `sharepointsettings-update.md`'s response is the object itself: both
+    /// are read.
+    pub fn from_response(mut body: Value) -> Result<SharePointSettings, serde_json::Error> {
+        if let Some(inner) = body
+            .as_object_mut()
+            .filter(|o| !o.contains_key("idleSessionSignOut"))
+            .and_then(|o| o.remove("value"))
+            .filter(Value::is_object)
+        {
+            body = inner;
+        }
+        serde_json::from_value(body)
+    }
+}
+
+/// `idleSessionSignOut` (`idlesessionsignout.md`): SharePoint's and OneDrive's idle sign-out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdleSessionSignOut {
+    /// Whether the policy is enabled.
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+    /// Seconds of inactivity after which the user is warned.
+    #[serde(default)]
+    pub warn_after_in_seconds: Option<i64>,
+    /// Seconds of inactivity after which the user is signed out.
+    #[serde(default)]
+    pub sign_out_after_in_seconds: Option<i64>,
 }
 
 /// A risky user (Identity Protection).

@@ -119,6 +119,21 @@ pub fn restore_conditional_access_policy(id: &str) -> String {
 /// (`api-reference/v1.0/api/riskyuser-confirmcompromised.md`).
 pub const CONFIRM_COMPROMISED: &str = "/identityProtection/riskyUsers/confirmCompromised";
 
+/// Activity-based timeout policies: list, create
+/// (`api-reference/v1.0/api/activitybasedtimeoutpolicy-list.md`,
+/// `activitybasedtimeoutpolicy-post-activitybasedtimeoutpolicies.md`).
+pub const ACTIVITY_BASED_TIMEOUT_POLICIES: &str = "/policies/activityBasedTimeoutPolicies";
+
+/// One activity-based timeout policy: update, delete (`activitybasedtimeoutpolicy-update.md`,
+/// `activitybasedtimeoutpolicy-delete.md`).
+pub fn activity_based_timeout_policy(id: &str) -> String {
+    format!("{ACTIVITY_BASED_TIMEOUT_POLICIES}/{id}")
+}
+
+/// SharePoint and OneDrive tenant settings, among them `idleSessionSignOut`: get, update
+/// (`api-reference/v1.0/api/sharepointsettings-get.md`, `sharepointsettings-update.md`).
+pub const SHAREPOINT_SETTINGS: &str = "/admin/sharepoint/settings";
+
 #[cfg(test)]
 mod tests {
     use reqwest::Method;
@@ -206,6 +221,28 @@ mod tests {
                 None,
             ),
             (Method::POST, restore_conditional_access_policy("p"), None),
+            (
+                Method::GET,
+                ACTIVITY_BASED_TIMEOUT_POLICIES.to_owned(),
+                None,
+            ),
+            (
+                Method::POST,
+                ACTIVITY_BASED_TIMEOUT_POLICIES.to_owned(),
+                Some(json!({})),
+            ),
+            (
+                Method::PATCH,
+                activity_based_timeout_policy("t"),
+                Some(json!({})),
+            ),
+            (Method::DELETE, activity_based_timeout_policy("t"), None),
+            (Method::GET, SHAREPOINT_SETTINGS.to_owned(), None),
+            (
+                Method::PATCH,
+                SHAREPOINT_SETTINGS.to_owned(),
+                Some(json!({})),
+            ),
             (
                 Method::POST,
                 CONFIRM_COMPROMISED.to_owned(),

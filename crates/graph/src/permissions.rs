@@ -68,6 +68,14 @@ pub fn required(
                 &["Policy.Read.All"]
             }
         }
+        // sharepointsettings-get.md, sharepointsettings-update.md.
+        ["admin", "sharepoint", "settings"] => {
+            if write {
+                &["SharePointTenantSettings.ReadWrite.All"]
+            } else {
+                &["SharePointTenantSettings.Read.All"]
+            }
+        }
         // serviceprincipal-list.md.
         ["servicePrincipals", ..] => &["Application.Read.All"],
         ["directoryRoleTemplates", ..] | ["roleManagement", "directory", ..] => {

@@ -18,8 +18,8 @@ use super::tenant_object::{self, Controlled};
 use super::{error_policy, revocation, server, tenant_connection};
 use crate::args::Args;
 use sessionops_api::{
-    AuthenticationStrength, ClusterTenantConnection, NamedLocation, RevocationRequest,
-    SessionPolicy, TenantConnection, TenantKind, TenantRef,
+    AuthenticationStrength, ClusterTenantConnection, IdleTimeoutPolicy, NamedLocation,
+    RevocationRequest, SessionPolicy, TenantConnection, TenantKind, TenantRef,
 };
 use sessionops_core::status::{self, Reason};
 use sessionops_core::tenant_object::kind::SeamStatus;
@@ -213,6 +213,8 @@ async fn run_controllers(
     let (locations, location_events) = watched::<NamedLocation>(api_for(&client, namespace));
     let (strengths, strength_events) =
         watched::<AuthenticationStrength>(api_for(&client, namespace));
+    let (idle_timeouts, idle_timeout_events) =
+        watched::<IdleTimeoutPolicy>(api_for(&client, namespace));
     let (revocations, revocation_events) =
         watched::<RevocationRequest>(api_for(&client, namespace));
     let stores = Stores {
@@ -221,6 +223,7 @@ async fn run_controllers(
         policies: policies.clone(),
         locations: locations.clone(),
         strengths: strengths.clone(),
+        idle_timeouts: idle_timeouts.clone(),
         revocations: revocations.clone(),
     };
     let resync = settings.resync;
@@ -285,6 +288,17 @@ async fn run_controllers(
             seam_controller(
                 strength_events,
                 strengths,
+                &ctx,
+                namespace,
+                resync,
+                stopped()
+            ),
+            &ctx
+        ),
+        run_seam(
+            seam_controller(
+                idle_timeout_events,
+                idle_timeouts,
                 &ctx,
                 namespace,
                 resync,

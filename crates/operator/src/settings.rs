@@ -8,8 +8,8 @@ use std::time::Duration;
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::Store;
 use sessionops_api::{
-    AuthenticationStrength, ClusterTenantConnection, NamedLocation, RevocationRequest,
-    SessionPolicy, TenantConnection,
+    AuthenticationStrength, ClusterTenantConnection, IdleTimeoutPolicy, NamedLocation,
+    RevocationRequest, SessionPolicy, TenantConnection,
 };
 use sessionops_core::revocation::RunOptions;
 use sessionops_graph::GraphConfig;
@@ -28,6 +28,8 @@ pub struct Stores {
     pub locations: Store<DeserializeGuard<NamedLocation>>,
     /// AuthenticationStrengths.
     pub strengths: Store<DeserializeGuard<AuthenticationStrength>>,
+    /// IdleTimeoutPolicies.
+    pub idle_timeouts: Store<DeserializeGuard<IdleTimeoutPolicy>>,
     /// RevocationRequests.
     pub revocations: Store<DeserializeGuard<RevocationRequest>>,
 }

@@ -202,6 +202,19 @@ fn features(ctx: &Context, connection: &Connection) -> Features {
         features.policies = true;
         features.strength_names = true;
     }
+    // IdleTimeoutPolicies need Policy.ReadWrite.ApplicationConfiguration, and the SharePoint
+    // permission only when one manages SharePoint's idle sign-out.
+    for policy in ctx.stores.idle_timeouts.state() {
+        if let Ok(policy) = &policy.0
+            && uses(
+                &policy.spec.tenant_ref,
+                &policy.namespace().unwrap_or_default(),
+            )
+        {
+            features.idle_timeouts = true;
+            features.share_point_settings |= policy.spec.share_point.is_some();
+        }
+    }
     for request in ctx.stores.revocations.state() {
         if let Ok(request) = &request.0
             && uses(

@@ -1,5 +1,5 @@
 //! The controller of every kind on the tenant-object seam (SessionPolicy, NamedLocation,
-//! AuthenticationStrength):
+//! AuthenticationStrength, IdleTimeoutPolicy):
 //! a finalizer that honours `deletionPolicy`, one shared tenant read per connection and kind
 //! per resync, the pure plan of the core, only the writes the plan needs, and a status patch
 //! only when the status changed. A kind brings its [`SeamKind`] implementation and its watch
@@ -21,7 +21,9 @@ use super::context::{Context, EventAction};
 use super::metrics::TenantWrite;
 use super::settings::Stores;
 use super::{Outcome, ReconcileError};
-use sessionops_api::{AuthenticationStrength, DeletionPolicy, NamedLocation, SessionPolicy};
+use sessionops_api::{
+    AuthenticationStrength, DeletionPolicy, IdleTimeoutPolicy, NamedLocation, SessionPolicy,
+};
 use sessionops_core::failure::Failure;
 use sessionops_core::status::{self, Reason};
 use sessionops_core::tenant_object::io::{Applied, AppliedAction};
@@ -42,6 +44,12 @@ impl Controlled for SessionPolicy {
 impl Controlled for AuthenticationStrength {
     fn store(stores: &Stores) -> &Store<DeserializeGuard<Self>> {
         &stores.strengths
+    }
+}
+
+impl Controlled for IdleTimeoutPolicy {
+    fn store(stores: &Stores) -> &Store<DeserializeGuard<Self>> {
+        &stores.idle_timeouts
     }
 }
 

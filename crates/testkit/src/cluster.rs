@@ -109,6 +109,7 @@ impl Cluster {
             policies: store(policies),
             locations: store(locations),
             strengths: store(Vec::<sessionops_api::AuthenticationStrength>::new()),
+            idle_timeouts: store(Vec::<sessionops_api::IdleTimeoutPolicy>::new()),
             revocations: store(revocations),
         };
         let ctx = Arc::new(Context::new(

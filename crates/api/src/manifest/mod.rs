@@ -27,8 +27,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    AuthenticationStrength, ClusterTenantConnection, GROUP, KINDS, Kind, NamedLocation,
-    RevocationRequest, SessionPolicy, TenantConnection, VERSION,
+    AuthenticationStrength, ClusterTenantConnection, GROUP, IdleTimeoutPolicy, KINDS, Kind,
+    NamedLocation, RevocationRequest, SessionPolicy, TenantConnection, VERSION,
 };
 pub use error::{ManifestError, ManifestErrors};
 
@@ -70,6 +70,8 @@ pub enum Object {
     NamedLocation(Box<NamedLocation>),
     /// A custom authentication strength.
     AuthenticationStrength(Box<AuthenticationStrength>),
+    /// The tenant's idle sign-out.
+    IdleTimeoutPolicy(Box<IdleTimeoutPolicy>),
     /// A one-shot revocation.
     RevocationRequest(Box<RevocationRequest>),
 }
@@ -83,6 +85,7 @@ impl Object {
             Object::SessionPolicy(_) => Kind::SessionPolicy,
             Object::NamedLocation(_) => Kind::NamedLocation,
             Object::AuthenticationStrength(_) => Kind::AuthenticationStrength,
+            Object::IdleTimeoutPolicy(_) => Kind::IdleTimeoutPolicy,
             Object::RevocationRequest(_) => Kind::RevocationRequest,
         }
     }
@@ -95,6 +98,7 @@ impl Object {
             Object::SessionPolicy(o) => o.meta_mut(),
             Object::NamedLocation(o) => o.meta_mut(),
             Object::AuthenticationStrength(o) => o.meta_mut(),
+            Object::IdleTimeoutPolicy(o) => o.meta_mut(),
             Object::RevocationRequest(o) => o.meta_mut(),
         };
         meta.namespace
@@ -109,6 +113,7 @@ impl Object {
             Object::SessionPolicy(o) => serde_json::to_value(o),
             Object::NamedLocation(o) => serde_json::to_value(o),
             Object::AuthenticationStrength(o) => serde_json::to_value(o),
+            Object::IdleTimeoutPolicy(o) => serde_json::to_value(o),
             Object::RevocationRequest(o) => serde_json::to_value(o),
         };
         json.expect("sessionops objects serialize")
@@ -122,6 +127,7 @@ impl Object {
             Object::SessionPolicy(o) => (o.namespace(), o.name_any()),
             Object::NamedLocation(o) => (o.namespace(), o.name_any()),
             Object::AuthenticationStrength(o) => (o.namespace(), o.name_any()),
+            Object::IdleTimeoutPolicy(o) => (o.namespace(), o.name_any()),
             Object::RevocationRequest(o) => (o.namespace(), o.name_any()),
         };
         match namespace {

@@ -340,6 +340,13 @@ pub struct Features {
     pub revocation_actions: std::collections::BTreeSet<sessionops_api::RevocationAction>,
     /// Some RevocationRequest targets groups.
     pub group_targets: bool,
+    /// An IdleTimeoutPolicy uses it (`activitybasedtimeoutpolicy-list.md`: Policy.Read.All;
+    /// `activitybasedtimeoutpolicy-post-activitybasedtimeoutpolicies.md`:
+    /// Policy.ReadWrite.ApplicationConfiguration).
+    pub idle_timeouts: bool,
+    /// An IdleTimeoutPolicy manages SharePoint's idle sign-out (`sharepointsettings-update.md`:
+    /// SharePointTenantSettings.ReadWrite.All, which also reads).
+    pub share_point_settings: bool,
 }
 
 use sessionops_graph::permissions::DirectoryRole;
@@ -359,6 +366,15 @@ pub fn required_roles(features: &Features) -> std::collections::BTreeSet<&'stati
     }
     if features.strength_names {
         roles.insert("Policy.Read.AuthenticationMethod");
+    }
+    if features.idle_timeouts {
+        roles.extend([
+            "Policy.Read.All",
+            "Policy.ReadWrite.ApplicationConfiguration",
+        ]);
+    }
+    if features.share_point_settings {
+        roles.insert("SharePointTenantSettings.ReadWrite.All");
     }
     if features.principal_names {
         roles.insert("Application.Read.All");
@@ -549,6 +565,19 @@ mod permission_tests {
             ..Features::default()
         };
         assert!(required_roles(&principals).contains("Application.Read.All"));
+        let idle = required_roles(&Features {
+            idle_timeouts: true,
+            share_point_settings: true,
+            ..Features::default()
+        });
+        assert_eq!(
+            idle.iter().copied().collect::<Vec<_>>(),
+            [
+                "Policy.Read.All",
+                "Policy.ReadWrite.ApplicationConfiguration",
+                "SharePointTenantSettings.ReadWrite.All"
+            ]
+        );
         assert!(
             !required_roles(&Features {
                 strength_names: false,

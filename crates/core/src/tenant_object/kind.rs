@@ -134,6 +134,11 @@ impl<K: SeamKind> Managed<K> {
         K::display_name(&self.spec, &self.namespace, &self.name)
     }
 
+    /// What it claims on its connection (see [`SeamKind::claim`]).
+    pub fn claim(&self) -> String {
+        K::claim(&self.spec, &self.namespace, &self.name)
+    }
+
     /// The tenant object's id recorded in status.
     pub fn recorded_id(&self) -> Option<&str> {
         self.status.tenant_id()
@@ -186,6 +191,12 @@ pub trait SeamKind:
     fn deletion_policy(spec: &Self::Spec) -> DeletionPolicy;
     /// The display name an object manages (its identity in the tenant).
     fn display_name(spec: &Self::Spec, namespace: &str, name: &str) -> String;
+    /// What two objects on one connection must not both claim: by default the display name
+    /// (one tenant object per name); a tenant singleton returns the same text for every object,
+    /// so a second object on the connection is a conflict.
+    fn claim(spec: &Self::Spec, namespace: &str, name: &str) -> String {
+        Self::display_name(spec, namespace, name)
+    }
     /// The name under which other kinds refer to this kind's objects, if they do.
     fn referred_as() -> Option<NameKind> {
         None
@@ -236,7 +247,8 @@ pub trait SeamKind:
 }
 
 /// Plans every object of one tenant against one read. Two objects that claim one display
-/// name are both refused (Conflict), never fought over.
+/// name (or one singleton, see [`SeamKind::claim`]) are both refused (Conflict), never fought
+/// over.
 pub fn plan_all<K: SeamKind>(
     read: &K::Read,
     managed: &[Managed<K>],
@@ -244,13 +256,13 @@ pub fn plan_all<K: SeamKind>(
 ) -> Vec<Planned<K>> {
     let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for m in managed {
-        claims.entry(m.display_name()).or_default().push(m.key());
+        claims.entry(m.claim()).or_default().push(m.key());
     }
     managed
         .iter()
         .map(|m| {
             let key = m.key();
-            let rival = claims[&m.display_name()].iter().find(|k| **k != key);
+            let rival = claims[&m.claim()].iter().find(|k| **k != key);
             plan_against(read, m, rival.cloned(), others)
         })
         .collect()
@@ -265,10 +277,10 @@ pub fn plan_one<K: SeamKind>(
     others: &ManagedNames,
 ) -> Option<Planned<K>> {
     let target = managed.iter().find(|m| m.key() == key)?;
-    let display_name = target.display_name();
+    let claim = target.claim();
     let rival = managed
         .iter()
-        .find(|m| m.key() != key && m.display_name() == display_name)
+        .find(|m| m.key() != key && m.claim() == claim)
         .map(Managed::key);
     Some(plan_against(read, target, rival, others))
 }
@@ -281,7 +293,7 @@ fn plan_against<K: SeamKind>(
 ) -> Planned<K> {
     let display_name = target.display_name();
     let (desired, plan) = match rival {
-        Some(other) => (None, Err(K::conflict(display_name.clone(), other))),
+        Some(other) => (None, Err(K::conflict(target.claim(), other))),
         None => K::plan(read, target, others),
     };
     Planned {

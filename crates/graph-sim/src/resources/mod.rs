@@ -10,6 +10,7 @@ pub(crate) mod groups;
 pub(crate) mod risky_users;
 pub(crate) mod role_templates;
 pub(crate) mod service_principals;
+pub(crate) mod sharepoint_settings;
 pub(crate) mod store;
 pub(crate) mod timeout_policies;
 pub(crate) mod users;
@@ -205,6 +206,8 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, route: &Route) -> Result<GraphResponse
         (Route::TimeoutPolicy(id), Method::GET) => timeout_policies::COLLECTION.get(ctx, id),
         (Route::TimeoutPolicy(id), Method::PATCH) => timeout_policies::update(ctx, id),
         (Route::TimeoutPolicy(id), _) => timeout_policies::COLLECTION.delete_permanently(ctx, id),
+        (Route::SharePointSettings, Method::GET) => sharepoint_settings::get(ctx),
+        (Route::SharePointSettings, _) => sharepoint_settings::update(ctx),
         (Route::RiskyUsers, _) => risky_users::list(ctx),
         (Route::RiskyUser(id), _) => risky_users::get(ctx, id),
         (Route::RiskyUsersConfirmCompromised, _) => risky_users::confirm_compromised(ctx),
