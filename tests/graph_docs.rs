@@ -26,7 +26,8 @@ use sessionops_core::session_policy::export::{self, IdNames};
 use sessionops_core::session_policy::plan;
 use sessionops_graph::models::{
     ActivityBasedTimeoutPolicy, AuthenticationStrengthPolicy, ConditionalAccessPolicy, Device,
-    DirectoryObject, DirectoryRoleTemplate, Group, NamedLocation, Page, RiskyUser, User,
+    DirectoryObject, DirectoryRoleTemplate, Group, NamedLocation, Page, RiskyUser,
+    SharePointSettings, User,
 };
 use sessionops_graph::{BatchItemResponse, GraphError, RequestIds};
 
@@ -429,6 +430,13 @@ fn documented_responses_parse_into_the_models_and_policies_export_without_false_
                 let policy: ActivityBasedTimeoutPolicy = parse(example, body);
                 assert!(!policy.definition.is_empty(), "{}", example.file);
             }
+            // sharepointsettings-get.md wraps the object in "value", the update page's response
+            // does not: the client reads both.
+            "sharepointSettings.get" | "sharepointSettings.update" => {
+                let settings = SharePointSettings::from_response(body.clone())
+                    .unwrap_or_else(|e| panic!("{}: {e}", example.file));
+                assert!(settings.idle_session_sign_out.is_some(), "{}", example.file);
+            }
             // The page's list is shortened to five properties, `id` and `appId` not among them:
             // sessionops always `$select`s `id,appId,displayName`.
             "servicePrincipals.list" => {
@@ -642,6 +650,9 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "confirmCompromised",
     "dismiss",
     "activityBasedTimeoutPolicies",
+    "admin",
+    "sharepoint",
+    "settings",
     "servicePrincipals",
     "updateAllowedCombinations",
     "combinationConfigurations",
@@ -1399,6 +1410,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "a query feature sessionops does not use and the simulator does not implement (isof)",
     ),
     (
+        "sharepoint-settings/sharepoint-settings-get-v1.json",
+        "the page wraps the settings in \"value\" while its update page returns them bare, as a single-valued navigation property does; the simulator answers bare and the client reads both",
+    ),
+    (
         "timeout-policies/activity-timeout-create-v1.json",
         "the page's definition is a placeholder (\"definition-value\"), which the simulator refuses as Graph would",
     ),
@@ -1509,6 +1524,8 @@ const SERVED: &[&str] = &[
     "activityBasedTimeoutPolicies.create",
     "activityBasedTimeoutPolicies.update",
     "activityBasedTimeoutPolicies.delete",
+    "sharepointSettings.get",
+    "sharepointSettings.update",
     "directoryRoleTemplates.list",
     "directoryRoleTemplates.get",
     "roleAssignments.list",

@@ -18,7 +18,7 @@ use kube::core::DeserializeGuard;
 use kube::core::object::HasStatus;
 use serde_json::{Value, json};
 use sessionops_api::manifest::{self, Object};
-use sessionops_api::{NamedLocation, RevocationRequest, SessionPolicy};
+use sessionops_api::{IdleTimeoutPolicy, NamedLocation, RevocationRequest, SessionPolicy};
 use sessionops_core::revocation::RunOptions;
 use sessionops_core::tenant_object::kind::SeamKind;
 use sessionops_operator::{Context, Settings, revocation, tenant_connection, tenant_object};
@@ -959,4 +959,204 @@ async fn a_retained_location_stays_in_the_tenant_when_its_object_is_deleted() {
         .await
         .unwrap();
     assert_eq!(locations["value"][0]["displayName"], "Blocked countries");
+}
+
+/// [`cluster_with`] holding IdleTimeoutPolicies.
+fn idle_timeout_cluster(sim: &Simulator, idle_timeouts: Vec<IdleTimeoutPolicy>) -> Cluster {
+    Cluster::with_idle_timeouts(settings(None), vec![example_connection(sim)], idle_timeouts)
+        .with_secret(
+            "sessionops-system",
+            "contoso-graph",
+            &[("client-secret", sim.client_secret())],
+        )
+}
+
+fn reconcile_idle_timeout(
+    cluster: &Cluster,
+    policy: IdleTimeoutPolicy,
+) -> impl std::future::Future<
+    Output = Result<kube::runtime::controller::Action, sessionops_operator::ReconcileError>,
+> + Send
++ 'static {
+    tenant_object::reconcile::<IdleTimeoutPolicy>(
+        Arc::new(DeserializeGuard(Ok(policy))),
+        cluster.ctx.clone(),
+    )
+}
+
+/// The idle-timeout example through the operator: created (finalizer, status `policyId`, an
+/// Event); a portal edit of the definition reverted with a `DriftCorrected` Event; the
+/// connection then lists the permissions the kind needs; deleting the object with
+/// `deletionPolicy: Delete` deletes the policy, with `Retain` keeps it.
+#[tokio::test]
+async fn an_idle_timeout_is_reconciled_drift_corrected_and_deleted_or_retained() {
+    for deletion_policy in ["Delete", "Retain"] {
+        let sim = demo_tenant(20.0).await;
+        let client = common::unpaced_client(&sim);
+        let Object::IdleTimeoutPolicy(policy) = example_object("idle-timeout-web-sessions.yaml")
+        else {
+            panic!("an IdleTimeoutPolicy example")
+        };
+        let mut policy = *policy;
+        policy.spec.deletion_policy = serde_json::from_value(json!(deletion_policy)).unwrap();
+        policy.metadata.generation = Some(1);
+        let path = common::cluster::idle_timeout_path(&policy);
+        let mut cluster = idle_timeout_cluster(&sim, vec![policy.clone()]);
+        let (result, calls) = cluster
+            .run(reconcile_idle_timeout(&cluster, policy.clone()), |_| {})
+            .await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            call_shapes(&calls),
+            [
+                ("PATCH", path.as_str()),
+                ("GET", SECRET_PATH),
+                ("PATCH", &*format!("{path}/status")),
+                ("POST", "/apis/events.k8s.io/v1/namespaces/identity/events"),
+            ]
+        );
+        let status = written_status(&calls, &path).unwrap();
+        assert_eq!(ready(status), ("True", "Synced"));
+        let id = status["policyId"].as_str().unwrap().to_owned();
+        let synced = after_at(policy, &path, &calls);
+
+        // The portal doubles the timeout.
+        let definition: Value = client
+            .send_json(sessionops_graph::GraphRequest::get(
+                &sessionops_graph::paths::activity_based_timeout_policy(&id),
+            ))
+            .await
+            .unwrap();
+        let edited = definition["definition"][0]
+            .as_str()
+            .unwrap()
+            .replace("01:00:00", "02:00:00");
+        client
+            .send(sessionops_graph::GraphRequest::patch(
+                &sessionops_graph::paths::activity_based_timeout_policy(&id),
+                json!({"definition": [edited]}),
+            ))
+            .await
+            .unwrap();
+        let mut cluster = idle_timeout_cluster(&sim, vec![synced.clone()]);
+        let (result, calls) = cluster
+            .run(reconcile_idle_timeout(&cluster, synced.clone()), |_| {})
+            .await;
+        assert!(result.is_ok(), "{result:?}");
+        let status = written_status(&calls, &path).unwrap();
+        assert_eq!(ready(status), ("True", "DriftCorrected"));
+        assert_eq!(status["driftCorrections"], 1);
+        let event = calls
+            .iter()
+            .find(|c| c.path.ends_with("/events"))
+            .expect("an event");
+        assert_eq!(event.body["reason"], "DriftCorrected");
+        assert!(
+            event.body["note"]
+                .as_str()
+                .is_some_and(|n| n.contains("definition")),
+            "{}",
+            event.body
+        );
+        let fixed: Value = client
+            .send_json(sessionops_graph::GraphRequest::get(
+                &sessionops_graph::paths::activity_based_timeout_policy(&id),
+            ))
+            .await
+            .unwrap();
+        assert!(
+            fixed["definition"][0]
+                .as_str()
+                .unwrap()
+                .contains("01:00:00")
+        );
+        let synced = after_at(synced, &path, &calls);
+
+        // A connection whose app lacks the kind's permissions names them in missingRoles.
+        let narrow = common::start(SimConfig {
+            granted_roles: graph_sim::DEFAULT_ROLES
+                .iter()
+                .filter(|r| !r.contains("ApplicationConfiguration") && !r.contains("SharePoint"))
+                .map(|r| (*r).to_owned())
+                .collect(),
+            ..common::quiet()
+        })
+        .await;
+        let connection = example_connection(&narrow);
+        let connection_path = "/apis/sessionops.io/v1alpha1/clustertenantconnections/contoso";
+        let mut cluster = Cluster::with_idle_timeouts(
+            settings(None),
+            vec![connection.clone()],
+            vec![synced.clone()],
+        )
+        .with_secret(
+            "sessionops-system",
+            "contoso-graph",
+            &[("client-secret", narrow.client_secret())],
+        );
+        cluster.objects.insert(
+            connection_path.into(),
+            serde_json::to_value(&connection).unwrap(),
+        );
+        let ctx = cluster.ctx.clone();
+        let (_, calls) = cluster
+            .run(
+                tenant_connection::reconcile_cluster(
+                    Arc::new(DeserializeGuard(Ok(connection))),
+                    ctx,
+                ),
+                |_| {},
+            )
+            .await;
+        let connection_status = written_status(&calls, connection_path).unwrap();
+        assert_eq!(
+            connection_status["missingRoles"],
+            json!([
+                "Policy.ReadWrite.ApplicationConfiguration",
+                "SharePointTenantSettings.ReadWrite.All"
+            ]),
+            "{connection_status}"
+        );
+
+        // Deleted.
+        let mut deleting = synced;
+        deleting.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+        );
+        let mut cluster = idle_timeout_cluster(&sim, vec![deleting.clone()]);
+        let (result, calls) = cluster
+            .run(reconcile_idle_timeout(&cluster, deleting), |_| {})
+            .await;
+        assert!(result.is_ok(), "{result:?}");
+        let event = calls
+            .iter()
+            .find(|c| c.path.ends_with("/events"))
+            .expect("an event");
+        assert_eq!(
+            event.body["reason"],
+            if deletion_policy == "Delete" {
+                "Deleted"
+            } else {
+                "Retained"
+            }
+        );
+        assert_eq!(
+            calls.last().unwrap().body,
+            json!([
+                {"op": "test", "path": "/metadata/finalizers/0", "value": IdleTimeoutPolicy::FINALIZER},
+                {"op": "remove", "path": "/metadata/finalizers/0"}
+            ])
+        );
+        let left: Vec<Value> = client
+            .list_all(sessionops_graph::GraphRequest::get(
+                sessionops_graph::paths::ACTIVITY_BASED_TIMEOUT_POLICIES,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            left.len(),
+            usize::from(deletion_policy == "Retain"),
+            "{deletion_policy}"
+        );
+    }
 }

@@ -2452,3 +2452,66 @@ async fn the_documented_seed_example_loads() {
         true
     );
 }
+
+/// `/admin/sharepoint/settings`: the read permission reads and does not write, PATCH answers
+/// 200 with the whole object, a member of `idleSessionSignOut` merges into the others, an
+/// enabled sign-out must warn first, read-only and unknown properties are refused, and a
+/// refused PATCH changes nothing.
+#[tokio::test]
+async fn sharepoint_settings_idle_sign_out() {
+    let path = "/v1.0/admin/sharepoint/settings";
+    let reader = Harness::start(SimConfig {
+        granted_roles: vec!["SharePointTenantSettings.Read.All".into()],
+        ..config()
+    })
+    .await;
+    let reply = reader.get(path).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["idleSessionSignOut"]["isEnabled"], false);
+    assert_graph_error(
+        &reader
+            .patch(path, json!({"idleSessionSignOut": {"isEnabled": false}}))
+            .await,
+        403,
+        "Authorization_RequestDenied",
+    );
+
+    let h = Harness::start(config()).await;
+    let reply = h
+        .patch(
+            path,
+            json!({"idleSessionSignOut": {"isEnabled": true, "warnAfterInSeconds": 2700, "signOutAfterInSeconds": 3600}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.body["@odata.type"],
+        "#microsoft.graph.sharepointSettings"
+    );
+    assert_eq!(
+        reply.body["sharingCapability"],
+        "externalUserAndGuestSharing"
+    );
+    let reply = h
+        .patch(
+            path,
+            json!({"idleSessionSignOut": {"warnAfterInSeconds": 600}}),
+        )
+        .await;
+    assert_eq!(
+        reply.body["idleSessionSignOut"],
+        json!({"isEnabled": true, "warnAfterInSeconds": 600, "signOutAfterInSeconds": 3600})
+    );
+    for refused in [
+        json!({"idleSessionSignOut": {"warnAfterInSeconds": 3600}}),
+        json!({"availableManagedPathsForSiteCreation": ["/x/"]}),
+        json!({"idleSessionSignOut": {"isEnabled": false}, "noSuchSetting": 1}),
+    ] {
+        assert_graph_error(&h.patch(path, refused.clone()).await, 400, "BadRequest");
+    }
+    assert_eq!(
+        h.get(path).await.body["idleSessionSignOut"],
+        json!({"isEnabled": true, "warnAfterInSeconds": 600, "signOutAfterInSeconds": 3600}),
+        "refused PATCHes changed nothing"
+    );
+}

@@ -13,7 +13,8 @@ use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher;
 use serde_json::{Value, json};
 use sessionops_api::{
-    ClusterTenantConnection, NamedLocation, RevocationRequest, SessionPolicy, TenantConnection,
+    ClusterTenantConnection, IdleTimeoutPolicy, NamedLocation, RevocationRequest, SessionPolicy,
+    TenantConnection,
 };
 use sessionops_operator::metrics::Metrics;
 use sessionops_operator::{Context, Settings, Stores};
@@ -84,6 +85,40 @@ impl Cluster {
         locations: Vec<NamedLocation>,
         revocations: Vec<RevocationRequest>,
     ) -> Cluster {
+        Cluster::build(
+            settings,
+            connections,
+            policies,
+            locations,
+            Vec::new(),
+            revocations,
+        )
+    }
+
+    /// A cluster holding `connections` and `idle_timeouts` (and answering PATCHes of them).
+    pub fn with_idle_timeouts(
+        settings: Settings,
+        connections: Vec<ClusterTenantConnection>,
+        idle_timeouts: Vec<IdleTimeoutPolicy>,
+    ) -> Cluster {
+        Cluster::build(
+            settings,
+            connections,
+            Vec::new(),
+            Vec::new(),
+            idle_timeouts,
+            Vec::new(),
+        )
+    }
+
+    fn build(
+        settings: Settings,
+        connections: Vec<ClusterTenantConnection>,
+        policies: Vec<SessionPolicy>,
+        locations: Vec<NamedLocation>,
+        idle_timeouts: Vec<IdleTimeoutPolicy>,
+        revocations: Vec<RevocationRequest>,
+    ) -> Cluster {
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let client = kube::Client::new(service, "default");
         let mut objects = serde_json::Map::new();
@@ -92,6 +127,9 @@ impl Cluster {
         }
         for l in &locations {
             objects.insert(location_path(l), serde_json::to_value(l).unwrap());
+        }
+        for t in &idle_timeouts {
+            objects.insert(idle_timeout_path(t), serde_json::to_value(t).unwrap());
         }
         for r in &revocations {
             objects.insert(
@@ -109,7 +147,7 @@ impl Cluster {
             policies: store(policies),
             locations: store(locations),
             strengths: store(Vec::<sessionops_api::AuthenticationStrength>::new()),
-            idle_timeouts: store(Vec::<sessionops_api::IdleTimeoutPolicy>::new()),
+            idle_timeouts: store(idle_timeouts),
             revocations: store(revocations),
         };
         let ctx = Arc::new(Context::new(
@@ -230,6 +268,15 @@ pub fn location_path(l: &NamedLocation) -> String {
         "/apis/sessionops.io/v1alpha1/namespaces/{}/namedlocations/{}",
         l.metadata.namespace.as_deref().unwrap(),
         l.metadata.name.as_deref().unwrap()
+    )
+}
+
+/// The API path of an IdleTimeoutPolicy.
+pub fn idle_timeout_path(t: &IdleTimeoutPolicy) -> String {
+    format!(
+        "/apis/sessionops.io/v1alpha1/namespaces/{}/idletimeoutpolicies/{}",
+        t.metadata.namespace.as_deref().unwrap(),
+        t.metadata.name.as_deref().unwrap()
     )
 }
 
